@@ -1,0 +1,43 @@
+# metastasectomy-survival: `make help` lists the targets.
+# Every target that needs Python sets up the local virtual environment (.venv) first, if absent
+# or older than pyproject.toml.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+KERNEL := metastasectomy-survival
+STAMP  := $(VENV)/.installed
+OUTPUT ?= outputs
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lab registry bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv, install helpers with its dependencies, register the Jupyter kernel
+
+run: $(STAMP) ## execute every notebook in reading order on the shipped registry into outputs/
+	$(PY) -m helpers.batch run --output $(OUTPUT)
+
+test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input and notebook tests)
+	$(PY) -m pytest -n 2
+
+lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
+	$(VENV)/bin/jupyter lab notebooks/
+
+registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings
+	$(PY) -m helpers.synthetic
+
+bench: $(STAMP) ## run the benchmarks (they print numbers; nothing is asserted)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean: ## remove outputs/ (not the environment)
+	rm -rf $(OUTPUT)
