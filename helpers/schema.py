@@ -41,7 +41,7 @@ def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
     Example
     -------
     >>> months_between(pd.Series(["2020-01-01"]), pd.Series(["2021-01-01"])).round(3).tolist()
-    [11.992]
+    [12.025]
     """
     days = (pd.to_datetime(end) - pd.to_datetime(start)).dt.days
     return (days / DAYS_PER_MONTH).astype(float).rename(None)
