@@ -3,14 +3,36 @@
 The data dictionary (``data/data_dictionary.yaml``) is the single description of a registry
 file. ``load_registry`` reads a file and validates it against the dictionary; times in months are
 derived from dates here and nowhere else (:func:`months_between`).
+
+How a registry file is validated
+--------------------------------
+1. The file is read with every cell as text (``dtype=str``; only an empty cell is missing), so
+   nothing is silently converted: ``"abc"`` in an age column stays ``"abc"`` and is reported.
+2. A :mod:`pandera` ``DataFrameSchema`` built from the dictionary checks the text frame, lazily so
+   that *every* failure is collected: required columns, empty cells, types (integer, number,
+   ISO date), allowed values, ranges, unique patient ids, and the cross-column rules of
+   :data:`CROSS_COLUMN_RULES` (dataframe-level checks: the order of the dates, vital status
+   against date and cause of death, bilateral disease against the number of metastases).
+3. Any failure raises :class:`RegistryError`, whose message lists every problem grouped by column
+   and whose ``.problems`` attribute holds them as a tidy frame. Without failures the text frame
+   is converted to typed columns (see :func:`load_registry`).
 """
 
 from __future__ import annotations
 
+import difflib
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pandera.errors import SchemaErrors
 
 from helpers import DATA_DIR
 
@@ -20,6 +42,33 @@ DAYS_PER_MONTH: float = 30.4375
 DATA_DICTIONARY_PATH: Path = DATA_DIR / "data_dictionary.yaml"
 #: Endpoints ``add_survival_columns`` knows.
 ENDPOINTS: tuple[str, ...] = ("all_cause", "disease_specific")
+
+#: Column types a data dictionary may use.
+COLUMN_TYPES: tuple[str, ...] = ("string", "integer", "number", "date", "category")
+#: File extensions ``load_registry`` reads, by reader.
+REGISTRY_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "excel": (".xlsx", ".xlsm", ".xls"),
+    "parquet": (".parquet", ".pq"),
+}
+#: Columns of ``RegistryError.problems``.
+PROBLEM_COLUMNS: tuple[str, ...] = (
+    "column",
+    "patient_id",
+    "row",
+    "check",
+    "expected",
+    "found",
+    "hint",
+)
+#: At most this many patients (or rows) are named per line of a ``RegistryError`` message,
+#: and at most this many lines are printed per column and check; ``.problems`` holds them all.
+MESSAGE_LIST_LIMIT: int = 20
+
+
+# --------------------------------------------------------------------------------------------
+# Months from dates, survival columns (unchanged contract)
+# --------------------------------------------------------------------------------------------
 
 
 def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -73,6 +122,11 @@ def add_survival_columns(
     pandas.DataFrame
         A copy with ``time_months`` (first PM to death, or to last contact for survivors),
         ``event`` (int 0/1) and ``dfi_months`` (primary surgery to diagnosis of lung metastasis).
+
+    Example
+    -------
+    >>> reg = load_registry(DATA_DIR / "registry.csv")  # doctest: +SKIP
+    >>> add_survival_columns(reg, "disease_specific")["event"].sum()  # doctest: +SKIP
     """
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {endpoint!r}")
@@ -90,3 +144,1254 @@ def add_survival_columns(
         out["date_primary_surgery"], out["date_lung_metastasis_diagnosis"]
     ).to_numpy()
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# The data dictionary
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One registry column as the data dictionary describes it.
+
+    Attributes
+    ----------
+    name, type, required, nullable, unit, meaning, paper, rule
+        The dictionary's keys (see the header of ``data/data_dictionary.yaml``).
+    allowed
+        Allowed values of a ``category`` column, in the dictionary's order; ``None`` otherwise.
+    minimum, maximum
+        Inclusive range: floats for ``integer``/``number`` columns, ``pandas.Timestamp`` for
+        ``date`` columns, ``None`` when unbounded.
+    unique
+        Every non-empty value must occur once (the patient id).
+    """
+
+    name: str
+    type: str
+    required: bool
+    nullable: bool
+    unit: str | None
+    allowed: tuple[str, ...] | None
+    minimum: float | pd.Timestamp | None
+    maximum: float | pd.Timestamp | None
+    unique: bool
+    meaning: str
+    paper: str | None
+    rule: str | None
+
+    @property
+    def allowed_or_range(self) -> str:
+        """The allowed values or the range, as a reader would write them (``""`` if none)."""
+        if self.allowed is not None:
+            return ", ".join(self.allowed)
+        if self.minimum is None and self.maximum is None:
+            return ""
+        low, high = _show_limit(self.minimum), _show_limit(self.maximum)
+        if self.minimum is None:
+            return f"<= {high}"
+        if self.maximum is None:
+            return f">= {low}"
+        return f"{low} to {high}"
+
+
+@dataclass(frozen=True)
+class DataDictionary:
+    """The registry's data dictionary, as read by :func:`load_data_dictionary`.
+
+    Attributes
+    ----------
+    path
+        The YAML file it was read from.
+    name
+        The dataset's name.
+    synthetic
+        Whether the shipped registry described is synthetic.
+    days_per_month
+        Month length used for every time in months (must equal ``DAYS_PER_MONTH``).
+    id_column
+        The patient-id column.
+    columns
+        One :class:`ColumnSpec` per column, in the dictionary's order.
+    """
+
+    path: Path
+    name: str
+    synthetic: bool
+    days_per_month: float
+    id_column: str
+    columns: tuple[ColumnSpec, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in the dictionary's order."""
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_names(self) -> tuple[str, ...]:
+        """Names of the required columns."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> ColumnSpec:
+        """The :class:`ColumnSpec` named ``name`` (``KeyError`` naming the known columns)."""
+        for spec in self.columns:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"column {name!r} is not in the data dictionary; known: {', '.join(self.names)}")
+
+
+def _show_limit(value: float | pd.Timestamp | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d")
+    return f"{value:g}"
+
+
+def _dictionary_error(path: Path, what: str) -> ValueError:
+    return ValueError(f"data dictionary {path}: {what}")
+
+
+def _parse_limit(path: Path, name: str, key: str, kind: str, raw: Any) -> float | pd.Timestamp | None:
+    if raw is None:
+        return None
+    if kind == "date":
+        try:
+            return pd.Timestamp(str(raw))
+        except (ValueError, TypeError) as exc:
+            raise _dictionary_error(
+                path, f"column {name!r}: {key} must be a date YYYY-MM-DD, found {raw!r}"
+            ) from exc
+    if kind in ("integer", "number"):
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise _dictionary_error(path, f"column {name!r}: {key} must be a number, found {raw!r}")
+        return float(raw)
+    raise _dictionary_error(
+        path, f"column {name!r}: {key} is only allowed for integer, number or date columns, not {kind!r}"
+    )
+
+
+def load_data_dictionary(path: str | Path = DATA_DICTIONARY_PATH) -> DataDictionary:
+    """Read and check the registry's data dictionary (YAML).
+
+    Parameters
+    ----------
+    path
+        The dictionary file; the shipped ``data/data_dictionary.yaml`` by default.
+
+    Returns
+    -------
+    DataDictionary
+        Frozen: dataset keys and one :class:`ColumnSpec` per column.
+
+    Raises
+    ------
+    ValueError
+        The file is malformed: unknown type, ``allowed`` on a non-category column or with
+        non-text values (e.g. unquoted ``yes``, which YAML reads as true), a range whose minimum
+        exceeds its maximum, duplicate column names, an id column that is not in the columns,
+        or a month length other than ``DAYS_PER_MONTH``.
+
+    Example
+    -------
+    >>> dd = load_data_dictionary()
+    >>> dd.column("sex").allowed
+    ('male', 'female')
+    """
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise _dictionary_error(path, "file not found") from exc
+    except yaml.YAMLError as exc:
+        raise _dictionary_error(path, f"not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("columns"), list) or not doc["columns"]:
+        raise _dictionary_error(path, "expected a mapping with a non-empty list under 'columns'")
+    dataset = doc.get("dataset") or {}
+    days = float(dataset.get("days_per_month", DAYS_PER_MONTH))
+    if days != DAYS_PER_MONTH:
+        raise _dictionary_error(
+            path, f"days_per_month must be {DAYS_PER_MONTH} (helpers.schema.DAYS_PER_MONTH), found {days}"
+        )
+    specs: list[ColumnSpec] = []
+    for position, entry in enumerate(doc["columns"], start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise _dictionary_error(path, f"column entry {position} has no 'name'")
+        name = entry["name"]
+        kind = entry.get("type")
+        if kind not in COLUMN_TYPES:
+            raise _dictionary_error(
+                path, f"column {name!r}: type must be one of {', '.join(COLUMN_TYPES)}, found {kind!r}"
+            )
+        allowed_raw = entry.get("allowed")
+        allowed: tuple[str, ...] | None = None
+        if kind == "category":
+            if not isinstance(allowed_raw, list) or not allowed_raw:
+                raise _dictionary_error(path, f"category column {name!r} needs a non-empty 'allowed' list")
+            bad = [v for v in allowed_raw if not isinstance(v, str)]
+            if bad:
+                raise _dictionary_error(
+                    path,
+                    f"column {name!r}: allowed values must be text, found {bad!r} "
+                    '(quote words YAML reads as booleans or null, e.g. "yes", "no")',
+                )
+            if len(set(allowed_raw)) != len(allowed_raw):
+                raise _dictionary_error(path, f"column {name!r}: allowed values repeat: {allowed_raw!r}")
+            allowed = tuple(allowed_raw)
+        elif allowed_raw is not None:
+            raise _dictionary_error(path, f"column {name!r}: 'allowed' is only for category columns")
+        minimum = _parse_limit(path, name, "minimum", kind, entry.get("minimum"))
+        maximum = _parse_limit(path, name, "maximum", kind, entry.get("maximum"))
+        if minimum is not None and maximum is not None and minimum > maximum:
+            raise _dictionary_error(path, f"column {name!r}: minimum {minimum} exceeds maximum {maximum}")
+        specs.append(
+            ColumnSpec(
+                name=name,
+                type=kind,
+                required=bool(entry.get("required", True)),
+                nullable=bool(entry.get("nullable", False)),
+                unit=entry.get("unit"),
+                allowed=allowed,
+                minimum=minimum,
+                maximum=maximum,
+                unique=bool(entry.get("unique", False)),
+                meaning=" ".join(str(entry.get("meaning") or "").split()),
+                paper=entry.get("paper"),
+                rule=entry.get("rule"),
+            )
+        )
+    names = [s.name for s in specs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise _dictionary_error(path, f"column names repeat: {', '.join(repeated)}")
+    id_column = dataset.get("id_column", names[0])
+    if id_column not in names:
+        raise _dictionary_error(path, f"id_column {id_column!r} is not one of the columns")
+    return DataDictionary(
+        path=path,
+        name=str(dataset.get("name", path.stem)),
+        synthetic=bool(dataset.get("synthetic", False)),
+        days_per_month=days,
+        id_column=id_column,
+        columns=tuple(specs),
+    )
+
+
+def data_dictionary_table(path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFrame:
+    """The data dictionary as a table for notebooks and the README.
+
+    Parameters
+    ----------
+    path
+        The dictionary file; the shipped one by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column: ``name``, ``type``, ``unit``, ``allowed_or_range`` (allowed values
+        or inclusive range; "empty allowed" is appended for nullable columns), ``meaning`` and
+        ``paper`` (the paper's variable; empty if none).
+
+    Example
+    -------
+    >>> data_dictionary_table().set_index("name").loc["age_at_pm_years", "allowed_or_range"]
+    '0 to 110'
+    """
+    dictionary = load_data_dictionary(path)
+    rows = []
+    for spec in dictionary.columns:
+        allowed = spec.allowed_or_range
+        if spec.nullable:
+            allowed = f"{allowed} (empty allowed)" if allowed else "empty allowed"
+        rows.append(
+            {
+                "name": spec.name,
+                "type": spec.type,
+                "unit": spec.unit or "",
+                "allowed_or_range": allowed,
+                "meaning": spec.meaning,
+                "paper": " ".join(str(spec.paper).split()) if spec.paper else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=["name", "type", "unit", "allowed_or_range", "meaning", "paper"])
+
+
+# --------------------------------------------------------------------------------------------
+# Errors and warnings
+# --------------------------------------------------------------------------------------------
+
+
+class RegistryWarning(UserWarning):
+    """Something in a registry file that is kept but deserves a look (e.g. unknown columns)."""
+
+
+class RegistryError(ValueError):
+    """A registry file failed validation; the message lists every problem found.
+
+    Attributes
+    ----------
+    problems
+        One row per problem: ``column``, ``patient_id`` (empty when the id itself is missing or
+        there is no id column), ``row`` (see ``row_numbering``), ``check``, ``expected``,
+        ``found`` and ``hint`` (a suggested correction, or empty).
+    source
+        The file name.
+    row_numbering
+        What ``row`` counts, e.g. "line number in the file (line 1 is the header)".
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problems: pd.DataFrame | None = None,
+        *,
+        source: str = "",
+        row_numbering: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.problems = problems if problems is not None else _problems_frame([])
+        self.source = source
+        self.row_numbering = row_numbering
+
+    def __reduce__(self):  # keep the exception picklable (pytest-xdist, multiprocessing)
+        return (
+            _rebuild_registry_error,
+            (str(self), self.problems, self.source, self.row_numbering),
+        )
+
+
+def _rebuild_registry_error(message, problems, source, row_numbering) -> RegistryError:
+    return RegistryError(message, problems, source=source, row_numbering=row_numbering)
+
+
+def _problems_frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=list(PROBLEM_COLUMNS))
+    frame["row"] = frame["row"].astype("Int64")
+    for col in ("column", "patient_id", "check", "expected", "found", "hint"):
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    return frame.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing text cells (vectorised; invalid text gives NaN / NaT, reported by the checks)
+# --------------------------------------------------------------------------------------------
+
+_INTEGER_RE = r"[+-]?\d+(?:\.0*)?"
+_NUMBER_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_DATE_RE = r"\d{4}-\d{2}-\d{2}"
+# Excel and Parquet hand over dates as date-times at midnight; the time part carries nothing.
+_MIDNIGHT_RE = r"[ T]00:00(?::00(?:\.0+)?)?$"
+
+
+def _text(series: pd.Series) -> pd.Series:
+    return series.astype(object).where(series.notna(), None)
+
+
+def _on_distinct(series: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Apply ``parse`` to the distinct non-empty values only, then spread back to every row.
+
+    Registry columns repeat their values (categories, dates, sizes), so parsing the distinct
+    values keeps the text checks fast on large files (``pandas.factorize`` is vectorised).
+    """
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+    parsed = parse(pd.Series(uniques, dtype=object))
+    if len(uniques) == 0:
+        return parsed.reindex(range(len(series))).set_axis(series.index)
+    values = parsed.to_numpy()[np.maximum(codes, 0)]
+    return pd.Series(values, index=series.index).where(codes >= 0)
+
+
+def _integer_values(text: pd.Series) -> pd.Series:
+    ok = text.str.fullmatch(_INTEGER_RE, na=False).astype(bool)
+    return pd.to_numeric(text.where(ok), errors="coerce").astype(float)
+
+
+def _number_values(text: pd.Series) -> pd.Series:
+    ok = text.str.fullmatch(_NUMBER_RE, na=False).astype(bool)
+    values = pd.to_numeric(text.where(ok), errors="coerce").astype(float)
+    return values.where(np.isfinite(values))
+
+
+def _date_values(text: pd.Series) -> pd.Series:
+    text = text.str.replace(_MIDNIGHT_RE, "", regex=True)
+    ok = text.str.fullmatch(_DATE_RE, na=False).astype(bool)
+    return pd.to_datetime(text.where(ok), format="%Y-%m-%d", errors="coerce")
+
+
+def _parse_integer(series: pd.Series) -> pd.Series:
+    return _on_distinct(series, _integer_values).astype(float)
+
+
+def _parse_number(series: pd.Series) -> pd.Series:
+    return _on_distinct(series, _number_values).astype(float)
+
+
+def _parse_date(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(_on_distinct(series, _date_values))
+
+
+_PARSERS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "integer": _parse_integer,
+    "number": _parse_number,
+    "date": _parse_date,
+}
+
+_TYPE_EXPECTED = {
+    "integer": "a whole number (e.g. 54)",
+    "number": "a number with a decimal point (e.g. 12.5)",
+    "date": "a date written YYYY-MM-DD (e.g. 2019-04-23)",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-column rules
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CrossColumnRule:
+    """A rule linking several columns, checked as a pandera dataframe-level check.
+
+    Attributes
+    ----------
+    id
+        The check's name in ``RegistryError.problems``.
+    column
+        The column a failure is reported under.
+    columns
+        Every column the rule reads; the rule is skipped when one is absent (the absence is
+        itself reported).
+    expected
+        What the rule expects, in words.
+    passes
+        Text frame -> boolean Series, True where the row satisfies the rule *or the rule does
+        not apply* (values that do not parse are reported by their own column's checks).
+    """
+
+    id: str
+    column: str
+    columns: tuple[str, ...]
+    expected: str
+    passes: Callable[[pd.DataFrame], pd.Series]
+
+
+def _dates(df: pd.DataFrame, *names: str) -> list[pd.Series]:
+    return [_parse_date(df[name]) for name in names]
+
+
+def _not_before(later: str, earlier: str, *, strict: bool = False) -> Callable[[pd.DataFrame], pd.Series]:
+    def passes(df: pd.DataFrame) -> pd.Series:
+        late, early = _dates(df, later, earlier)
+        ok = late > early if strict else late >= early
+        return ok | late.isna() | early.isna()
+
+    return passes
+
+
+def _dead(df: pd.DataFrame) -> pd.Series:
+    return df["vital_status"].eq("dead")
+
+
+def _alive(df: pd.DataFrame) -> pd.Series:
+    return df["vital_status"].eq("alive")
+
+
+#: The cross-column rules of the data dictionary (its ``rule`` keys), as code.
+CROSS_COLUMN_RULES: tuple[CrossColumnRule, ...] = (
+    CrossColumnRule(
+        "metastasis_not_before_primary_surgery",
+        "date_lung_metastasis_diagnosis",
+        ("date_lung_metastasis_diagnosis", "date_primary_surgery"),
+        "date_lung_metastasis_diagnosis on or after date_primary_surgery",
+        _not_before("date_lung_metastasis_diagnosis", "date_primary_surgery"),
+    ),
+    CrossColumnRule(
+        "metastasis_not_after_first_pm",
+        "date_lung_metastasis_diagnosis",
+        ("date_lung_metastasis_diagnosis", "date_first_pm"),
+        "date_lung_metastasis_diagnosis on or before date_first_pm",
+        _not_before("date_first_pm", "date_lung_metastasis_diagnosis"),
+    ),
+    CrossColumnRule(
+        "first_pm_after_primary_surgery",
+        "date_first_pm",
+        ("date_first_pm", "date_primary_surgery"),
+        "date_first_pm after date_primary_surgery",
+        _not_before("date_first_pm", "date_primary_surgery", strict=True),
+    ),
+    CrossColumnRule(
+        "last_contact_not_before_first_pm",
+        "date_last_contact",
+        ("date_last_contact", "date_first_pm"),
+        "date_last_contact on or after date_first_pm",
+        _not_before("date_last_contact", "date_first_pm"),
+    ),
+    CrossColumnRule(
+        "death_not_before_first_pm",
+        "date_of_death",
+        ("date_of_death", "date_first_pm"),
+        "date_of_death on or after date_first_pm",
+        _not_before("date_of_death", "date_first_pm"),
+    ),
+    CrossColumnRule(
+        "last_contact_not_after_death",
+        "date_last_contact",
+        ("date_last_contact", "date_of_death"),
+        "date_last_contact on or before date_of_death",
+        _not_before("date_of_death", "date_last_contact"),
+    ),
+    CrossColumnRule(
+        "dead_has_date_of_death",
+        "date_of_death",
+        ("date_of_death", "vital_status"),
+        "a date_of_death when vital_status is dead",
+        lambda df: ~(_dead(df) & df["date_of_death"].isna()),
+    ),
+    CrossColumnRule(
+        "dead_has_cause_of_death",
+        "cause_of_death",
+        ("cause_of_death", "vital_status"),
+        "a cause_of_death when vital_status is dead",
+        lambda df: ~(_dead(df) & df["cause_of_death"].isna()),
+    ),
+    CrossColumnRule(
+        "alive_has_no_date_of_death",
+        "date_of_death",
+        ("date_of_death", "vital_status"),
+        "an empty date_of_death when vital_status is alive",
+        lambda df: ~(_alive(df) & df["date_of_death"].notna()),
+    ),
+    CrossColumnRule(
+        "alive_has_no_cause_of_death",
+        "cause_of_death",
+        ("cause_of_death", "vital_status"),
+        "an empty cause_of_death when vital_status is alive",
+        lambda df: ~(_alive(df) & df["cause_of_death"].notna()),
+    ),
+    CrossColumnRule(
+        "bilateral_has_two_or_more",
+        "lung_metastasis_distribution",
+        ("lung_metastasis_distribution", "lung_metastasis_number"),
+        "lung_metastasis_number of 2 or more when lung_metastasis_distribution is bilateral",
+        lambda df: ~(
+            df["lung_metastasis_distribution"].eq("bilateral")
+            & _parse_integer(df["lung_metastasis_number"]).lt(2)
+        ),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Hints for values outside the allowed set
+# --------------------------------------------------------------------------------------------
+
+#: Common abbreviations and spellings; used only when the target is an allowed value.
+_ALIASES: dict[str, str] = {
+    "m": "male",
+    "man": "male",
+    "f": "female",
+    "w": "female",
+    "woman": "female",
+    "y": "yes",
+    "true": "yes",
+    "1": "yes",
+    "n": "no",
+    "false": "no",
+    "0": "no",
+    "deceased": "dead",
+    "died": "dead",
+    "living": "alive",
+    "extremity": "extremities",
+    "limb": "extremities",
+    "trunk": "trunk_wall",
+    "wedge": "wide_wedge_resection",
+    "wedge_resection": "wide_wedge_resection",
+    "segment": "segmentectomy",
+    "lobe": "lobectomy",
+    "ss": "synovial_sarcoma",
+    "ups": "undifferentiated_pleomorphic_sarcoma",
+    "mfs": "myxofibrosarcoma",
+    "lms": "leiomyosarcoma",
+    "mpnst": "malignant_peripheral_nerve_sheath_tumor",
+    "dfsp": "dermatofibrosarcoma_protuberans",
+    "sft": "solitary_fibrous_tumor",
+    "asps": "alveolar_soft_part_sarcoma",
+    "unilat": "unilateral",
+    "bilat": "bilateral",
+    "r_0": "r0",
+    "r_1": "r1",
+    "r_2": "r2",
+    "0_": "none",
+    "i": "I",
+    "ii": "II",
+    "iiia": "IIIa",
+    "iiib": "IIIb",
+    "iva": "IVa",
+    "ivb": "IVb",
+    "v": "V",
+    "2": "II",
+    "3a": "IIIa",
+    "3b": "IIIb",
+    "4a": "IVa",
+    "4b": "IVb",
+    "5": "V",
+    "no_complication": "none",
+    "disease": "sarcoma",
+    "tumour": "sarcoma",
+    "tumor": "sarcoma",
+}
+
+
+def _normalise(value: str) -> str:
+    return re.sub(r"[\s\-/]+", "_", value.strip().lower()).strip("_")
+
+
+def suggest_allowed(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
+    """Suggest the allowed value a mistyped category value probably means.
+
+    Tries, in order: the same text ignoring case, spaces and hyphens (``"Male"`` -> ``"male"``,
+    ``"trunk wall"`` -> ``"trunk_wall"``); a small table of abbreviations (``"M"`` -> ``"male"``,
+    ``"3a"`` -> ``"IIIa"``); a unique allowed value starting with the text; the closest match by
+    :func:`difflib.get_close_matches`. Hand-written because no schema library suggests values.
+
+    Parameters
+    ----------
+    value
+        The text found in the registry.
+    allowed
+        The column's allowed values.
+
+    Returns
+    -------
+    str or None
+        An allowed value, or ``None`` when nothing is close enough.
+
+    Example
+    -------
+    >>> suggest_allowed("M", ("male", "female"))
+    'male'
+    """
+    by_key = {_normalise(a): a for a in allowed}
+    key = _normalise(str(value))
+    if not key:
+        return None
+    if key in by_key:
+        return by_key[key]
+    alias = _ALIASES.get(key)
+    if alias is not None and alias in allowed:
+        return alias
+    if key in ("none", "no", "0", "nil", "-"):
+        if "none" in allowed:
+            return "none"
+    starts = [a for k, a in by_key.items() if k.startswith(key)]
+    if len(starts) == 1:
+        return starts[0]
+    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
+    return by_key[close[0]] if close else None
+
+
+def _type_hint(value: str, kind: str) -> str | None:
+    if value.strip() == "":
+        return "the cell holds only spaces; leave it empty if the value is unknown"
+    if value != value.strip():
+        return "remove the spaces around the value"
+    if kind in ("integer", "number") and re.fullmatch(r"[+-]?\d+,\d+", value):
+        return f"use a decimal point: {value.replace(',', '.')}"
+    if kind == "date":
+        if re.fullmatch(_DATE_RE, value):
+            return "no such calendar date: the month must be 01-12 and the day must exist in that month"
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
+            year, month, day = value.split("-")
+            return f"write two-digit month and day: {year}-{int(month):02d}-{int(day):02d}"
+        if re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{4}", value):
+            return "write dates as YYYY-MM-DD (day/month order is ambiguous in this form)"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a file as text
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _RawTable:
+    frame: pd.DataFrame  # all cells text (object) or None; index = data-row position 0..n-1
+    rows: np.ndarray  # row number reported for each data row (same length as frame)
+    row_numbering: str
+    row_word: str
+    problems: tuple[dict, ...]  # header problems found while reading
+
+
+def _file_problem(check: str, expected: str, found: str, hint: str | None = None) -> dict:
+    return {
+        "column": "(file)",
+        "patient_id": None,
+        "row": None,
+        "check": check,
+        "expected": expected,
+        "found": found,
+        "hint": hint,
+    }
+
+
+def _raise_file_problem(path: Path, check: str, expected: str, found: str, hint: str | None = None):
+    problems = _problems_frame([_file_problem(check, expected, found, hint)])
+    raise RegistryError(
+        _format_report(problems, path.name, ""), problems, source=path.name, row_numbering=""
+    )
+
+
+def _reader_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    for reader, suffixes in REGISTRY_EXTENSIONS.items():
+        if suffix in suffixes:
+            return reader
+    known = ", ".join(s for group in REGISTRY_EXTENSIONS.values() for s in group)
+    _raise_file_problem(
+        path,
+        "file_format",
+        f"a registry file ending in {known}",
+        f"{suffix or 'no extension'!r}",
+        "save the registry as CSV (UTF-8), Excel (.xlsx) or Parquet",
+    )
+    raise AssertionError("unreachable")
+
+
+def _read_grid(path: Path, reader: str) -> pd.DataFrame:
+    """The file as a grid of text cells, header included (row 0), empty cells None."""
+    if reader == "csv":
+        try:
+            return pd.read_csv(
+                path,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                skip_blank_lines=False,
+                encoding="utf-8-sig",
+            )
+        except pd.errors.EmptyDataError:
+            _raise_file_problem(
+                path, "not_empty", "a header line and one line per patient", "an empty file (0 bytes)"
+                if path.stat().st_size == 0 else "a file holding only blank lines"
+            )
+        except UnicodeDecodeError as exc:
+            _raise_file_problem(
+                path, "encoding", "UTF-8 text", f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})",
+                "re-save the file as 'CSV UTF-8'",
+            )
+        except pd.errors.ParserError as exc:
+            _raise_file_problem(
+                path, "csv_structure", "the same number of fields on every line", str(exc).strip(),
+                "a value containing a comma must be quoted",
+            )
+    if reader == "excel":
+        if path.stat().st_size == 0:
+            _raise_file_problem(path, "not_empty", "an Excel workbook", "an empty file (0 bytes)")
+        try:
+            grid = pd.read_excel(
+                path, sheet_name=0, header=None, dtype=str, keep_default_na=False, na_values=[""]
+            )
+        except ImportError as exc:
+            _raise_file_problem(
+                path, "file_format", "an Excel file this installation can read", f"{path.suffix} ({exc})",
+                "save the workbook as .xlsx",
+            )
+        except Exception as exc:  # openpyxl/xlrd raise many kinds for a corrupt workbook
+            _raise_file_problem(path, "file_format", "a readable Excel workbook", f"{type(exc).__name__}: {exc}")
+        if grid.empty:
+            _raise_file_problem(path, "not_empty", "a header row and one row per patient", "an empty first sheet")
+        return grid
+    # parquet
+    if path.stat().st_size == 0:
+        _raise_file_problem(path, "not_empty", "a Parquet file", "an empty file (0 bytes)")
+    try:
+        table = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
+        _raise_file_problem(path, "file_format", "a readable Parquet file", f"{type(exc).__name__}: {exc}")
+    header = pd.DataFrame([list(map(str, table.columns))])
+    body = pd.DataFrame(
+        {i: table.iloc[:, i].astype("string") for i in range(table.shape[1])}, index=table.index
+    )
+    body.columns = range(table.shape[1])
+    grid = pd.concat([header, body.reset_index(drop=True)], ignore_index=True)
+    return grid.astype(object).where(grid.notna(), None)
+
+
+def _read_text_table(path: Path) -> _RawTable:
+    reader = _reader_of(path)
+    grid = _read_grid(path, reader)
+    grid = grid.astype(object).where(grid.notna(), None)
+    if reader == "parquet":
+        numbering, word, first_row = "row = row of the Parquet table, counting from 1", "row", 1
+    elif reader == "excel":
+        numbering, word, first_row = "sheet row = row of the first sheet, the header being row 1", "sheet row", 2
+    else:
+        numbering, word, first_row = "line = line of the file, the header being line 1", "line", 2
+    header = grid.iloc[0].tolist()
+    body = grid.iloc[1:].reset_index(drop=True)
+    rows = np.arange(first_row, first_row + len(body))
+    problems: list[dict] = []
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    keep: list[int] = []
+    for position, raw_name in enumerate(header):
+        name = "" if raw_name is None else str(raw_name).strip()
+        if raw_name is not None and str(raw_name) != name:
+            problems.append(_file_problem(
+                "header", "column names without surrounding spaces", f"{str(raw_name)!r}",
+                f"rename it {name!r}",
+            ) | {"column": name})
+        if not name:
+            if body.iloc[:, position].notna().any():
+                problems.append(_file_problem(
+                    "header", "a name for every column holding values",
+                    f"column {position + 1} has values but no name",
+                ))
+            else:
+                continue  # an unnamed, entirely empty column (e.g. a trailing comma): nothing to keep
+            name = f"(unnamed column {position + 1})"
+        if name in seen:
+            seen[name] += 1
+            problems.append(_file_problem(
+                "header", "each column name once", f"{name!r} appears {seen[name]} times",
+                "remove or rename the repeated column",
+            ) | {"column": name})
+            name = f"{name} (copy {seen[name]})"
+        else:
+            seen[name] = 1
+        names.append(name)
+        keep.append(position)
+    body = body.iloc[:, keep]
+    body.columns = names
+    if len(body) == 0:
+        what = "a header row but no patient rows" if reader == "excel" else "a header line but no patient rows"
+        _raise_file_problem(path, "has_rows", "one row per patient below the header", what)
+    blank = body.isna().all(axis=1).to_numpy()
+    if blank.any():
+        if blank.all():
+            _raise_file_problem(
+                path, "has_rows", "one row per patient below the header",
+                "a header and only empty rows",
+            )
+        skipped = rows[blank]
+        shown = ", ".join(str(r) for r in skipped[:MESSAGE_LIST_LIMIT])
+        more = f" and {len(skipped) - MESSAGE_LIST_LIMIT} more" if len(skipped) > MESSAGE_LIST_LIMIT else ""
+        warnings.warn(
+            RegistryWarning(
+                f"registry {path.name}: skipped {len(skipped)} completely empty {word}(s): "
+                f"{shown}{more}"
+            ),
+            stacklevel=3,
+        )
+        body = body.loc[~blank].reset_index(drop=True)
+        rows = rows[~blank]
+    return _RawTable(body, rows, numbering, word, tuple(problems))
+
+
+# --------------------------------------------------------------------------------------------
+# The pandera schema
+# --------------------------------------------------------------------------------------------
+
+
+def _range_expected(spec: ColumnSpec) -> str:
+    unit = f" {spec.unit}" if spec.unit and spec.type != "date" and spec.unit != "count" else ""
+    low, high = _show_limit(spec.minimum), _show_limit(spec.maximum)
+    if spec.minimum is None:
+        return f"at most {high}{unit}"
+    if spec.maximum is None:
+        return f"at least {low}{unit}"
+    return f"between {low} and {high}{unit}"
+
+
+def _range_check(spec: ColumnSpec) -> pa.Check:
+    parse = _PARSERS[spec.type]
+    low, high = spec.minimum, spec.maximum
+
+    def within_limits(series: pd.Series) -> pd.Series:
+        values = parse(series)
+        ok = values.isna()  # unparseable text is reported by the type check
+        inside = pd.Series(True, index=series.index)
+        if low is not None:
+            inside &= values >= low
+        if high is not None:
+            inside &= values <= high
+        return ok | inside
+
+    return pa.Check(within_limits, name="range", error="range", ignore_na=True)
+
+
+def _type_check(spec: ColumnSpec) -> pa.Check:
+    parse = _PARSERS[spec.type]
+
+    def parses(series: pd.Series) -> pd.Series:
+        return parse(series).notna() | series.isna()
+
+    return pa.Check(parses, name="type", error="type", ignore_na=True)
+
+
+def build_registry_schema(
+    dictionary: DataDictionary,
+    present_columns: list[str] | tuple[str, ...] | None = None,
+    *,
+    cross_column: bool = True,
+) -> pa.DataFrameSchema:
+    """The pandera schema that validates a registry read as text.
+
+    Column checks (names as in ``RegistryError.problems``): ``column_in_dataframe`` (required
+    column present), ``not_nullable``, ``field_uniqueness`` (``unique: true`` columns),
+    ``type`` (integer / number / ISO date text), ``range`` and ``allowed``. Dataframe-level
+    checks: one per :data:`CROSS_COLUMN_RULES` entry whose columns are all present.
+
+    Parameters
+    ----------
+    dictionary
+        From :func:`load_data_dictionary`.
+    present_columns
+        Columns of the frame to be validated; cross-column rules needing an absent column are
+        left out. ``None``: every rule.
+    cross_column
+        Include the cross-column rules as dataframe-level checks. ``load_registry`` passes
+        ``False`` and evaluates the same rules itself, vectorised (pandera's reshaping of
+        dataframe-level failure cases is slow when thousands of rows fail).
+
+    Returns
+    -------
+    pandera.DataFrameSchema
+        Non-strict (unknown columns pass through), no coercion.
+
+    Example
+    -------
+    >>> schema = build_registry_schema(load_data_dictionary())
+    >>> "sex" in schema.columns
+    True
+    """
+    columns: dict[str, pa.Column] = {}
+    for spec in dictionary.columns:
+        checks: list[pa.Check] = []
+        if spec.type in _PARSERS:
+            checks.append(_type_check(spec))
+            if spec.minimum is not None or spec.maximum is not None:
+                checks.append(_range_check(spec))
+        if spec.allowed is not None:
+            checks.append(pa.Check.isin(list(spec.allowed), name="allowed", error="allowed", ignore_na=True))
+        columns[spec.name] = pa.Column(
+            None,
+            nullable=spec.nullable,
+            unique=spec.unique or spec.name == dictionary.id_column,
+            required=spec.required,
+            checks=checks,
+            name=spec.name,
+        )
+    present = set(dictionary.names if present_columns is None else present_columns)
+    frame_checks = [
+        pa.Check(rule.passes, name=rule.id, error=rule.id, ignore_na=False)
+        for rule in CROSS_COLUMN_RULES
+        if cross_column and set(rule.columns) <= present and set(rule.columns) <= set(dictionary.names)
+    ]
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False, name="registry")
+
+
+# --------------------------------------------------------------------------------------------
+# From pandera failure cases to problems
+# --------------------------------------------------------------------------------------------
+
+
+def _quote(values: pd.Series) -> pd.Series:
+    text = values.astype(object)
+    return ("'" + text.where(text.notna(), "").astype(str) + "'").where(text.notna(), "empty")
+
+
+def _collect_problems(
+    failures: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray, dictionary: DataDictionary
+) -> list[pd.DataFrame]:
+    specs = {s.name: s for s in dictionary.columns}
+    rules = {r.id: r for r in CROSS_COLUMN_RULES}
+    id_col = dictionary.id_column
+    ids = frame[id_col] if id_col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    parts: list[pd.DataFrame] = []
+
+    missing = failures[failures["check"].eq("column_in_dataframe")]
+    if len(missing):
+        extras = [c for c in frame.columns if c not in specs]
+        records = []
+        for name in missing["failure_case"]:
+            close = difflib.get_close_matches(_normalise(name), [_normalise(c) for c in extras], n=1, cutoff=0.6)
+            original = next((c for c in extras if close and _normalise(c) == close[0]), None)
+            records.append({
+                "column": name, "patient_id": None, "row": None, "check": "column_present",
+                "expected": f"a column named {name!r} ({specs[name].type}, required)",
+                "found": "no such column",
+                "hint": f"the file has a column {original!r}; rename it {name!r}" if original else None,
+            })
+        parts.append(_problems_frame(records))
+
+    cell = failures[failures["schema_context"].eq("Column") & failures["index"].notna()]
+    for (column, check), group in cell.groupby(["column", "check"], sort=False):
+        spec = specs[column]
+        index = group["index"].astype(int).to_numpy()
+        values = frame[column].to_numpy()[index]
+        hint = pd.Series(None, index=range(len(index)), dtype=object)
+        if check == "not_nullable":
+            expected = "a value (this column may not be empty)"
+        elif check == "field_uniqueness":
+            expected = f"each {column} once"
+        elif check == "type":
+            expected = _TYPE_EXPECTED[spec.type]
+            uniq = pd.unique(values)
+            lookup = {v: _type_hint(v, spec.type) for v in uniq}
+            hint = pd.Series([lookup[v] for v in values], dtype=object)
+        elif check == "range":
+            expected = _range_expected(spec)
+        elif check == "allowed":
+            expected = "one of: " + ", ".join(spec.allowed or ())
+            uniq = pd.unique(values)
+            lookup = {}
+            for v in uniq:
+                guess = suggest_allowed(v, spec.allowed or ())
+                lookup[v] = f"did you mean {guess!r}?" if guess else (
+                    "remove the spaces around the value" if v != v.strip() else None
+                )
+            hint = pd.Series([lookup[v] for v in values], dtype=object)
+        else:
+            expected = str(check)
+        found = _quote(pd.Series(values, dtype=object))
+        if check == "field_uniqueness":
+            counts = frame[column].value_counts()
+            found = found + " on " + pd.Series(counts.reindex(values).to_numpy()).astype(str) + " rows"
+        patient = ids.to_numpy()[index]
+        if column == id_col and check == "not_nullable":
+            patient = np.full(len(index), None, dtype=object)
+        parts.append(_problems_frame(pd.DataFrame({
+            "column": column, "patient_id": patient, "row": rows[index], "check": check,
+            "expected": expected, "found": found.to_numpy(), "hint": hint.to_numpy(),
+        })))
+
+    frame_level = failures[failures["schema_context"].eq("DataFrameSchema") & failures["index"].notna()]
+    for check, group in frame_level.groupby("check", sort=False):
+        index = np.unique(group["index"].astype(int).to_numpy())
+        parts.append(_rule_problems(rules[check], index, frame, rows, ids))
+    return parts
+
+
+def _rule_problems(
+    rule: CrossColumnRule, index: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, ids: pd.Series
+) -> pd.DataFrame:
+    """Problems of one cross-column rule at the failing positions ``index``."""
+    sub = frame.iloc[index]
+    found = pd.Series("", index=sub.index, dtype=object)
+    for k, name in enumerate(rule.columns):
+        sep = "" if k == 0 else ", "
+        found = found + sep + name + " " + _quote(sub[name])
+    return _problems_frame(pd.DataFrame({
+        "column": rule.column, "patient_id": ids.to_numpy()[index], "row": rows[index],
+        "check": rule.id, "expected": rule.expected, "found": found.to_numpy(), "hint": None,
+    }))
+
+
+def _cross_column_problems(
+    frame: pd.DataFrame, rows: np.ndarray, dictionary: DataDictionary
+) -> list[pd.DataFrame]:
+    """Evaluate :data:`CROSS_COLUMN_RULES` directly (vectorised) on the text frame.
+
+    The same ``CrossColumnRule.passes`` functions are the dataframe-level checks of
+    :func:`build_registry_schema`; ``load_registry`` calls them here instead because pandera
+    reshapes dataframe-level failure cases row by row (measured: about 3 s per 5,000 failing
+    rows), which would make a badly broken large registry slow to report.
+    """
+    id_col = dictionary.id_column
+    ids = frame[id_col] if id_col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    parts = []
+    for rule in CROSS_COLUMN_RULES:
+        if not set(rule.columns) <= set(frame.columns):
+            continue
+        failing = np.flatnonzero(~rule.passes(frame).to_numpy(dtype=bool))
+        if len(failing):
+            parts.append(_rule_problems(rule, failing, frame, rows, ids))
+    return parts
+
+
+def _order_problems(problems: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+    rank = {name: k for k, name in enumerate(["(file)", *order])}
+    key = problems["column"].map(lambda c: rank.get(c, len(rank)))
+    out = problems.assign(_key=key.to_numpy(), _pos=np.arange(len(problems)))
+    out["_check"] = out.groupby(["column", "check"], sort=False)["_pos"].transform("min")
+    out = out.sort_values(["_key", "_check", "row", "_pos"], kind="stable", na_position="first")
+    out = out.drop(columns=["_key", "_check", "_pos"])
+    return out.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The message
+# --------------------------------------------------------------------------------------------
+
+
+def _who(group: pd.DataFrame, row_word: str, ids_only_rows: bool) -> str:
+    parts = []
+    for pid, row in zip(group["patient_id"].head(MESSAGE_LIST_LIMIT), group["row"].head(MESSAGE_LIST_LIMIT), strict=True):
+        if row is None or pd.isna(row):
+            parts.append(str(pid))
+        elif pid is None or ids_only_rows:
+            parts.append(f"{row_word} {row}")
+        else:
+            parts.append(f"{pid} ({row_word} {row})")
+    more = len(group) - MESSAGE_LIST_LIMIT
+    text = ", ".join(parts)
+    if more > 0:
+        text += f", ... and {more} more"
+    return text
+
+
+def _format_report(problems: pd.DataFrame, source: str, row_numbering: str, row_word: str = "line") -> str:
+    n = len(problems)
+    lines = [f"registry {source}: {n} problem{'s' if n != 1 else ''} found"]
+    if row_numbering and problems["row"].notna().any():
+        lines.append(f"({row_numbering}; every problem is also in RegistryError.problems)")
+    for column, by_column in problems.groupby("column", sort=False):
+        lines.append(f"{column}:")
+        for _check, by_check in by_column.groupby("check", sort=False):
+            groups = by_check.groupby(["expected", "found"], sort=False, dropna=False).indices
+            for k, positions in enumerate(groups.values()):
+                if k == MESSAGE_LIST_LIMIT:
+                    lines.append(f"  ... and {len(groups) - k} more different values (see .problems)")
+                    break
+                group = by_check.iloc[positions]
+                first = group.iloc[0]
+                line = f"  - expected {first['expected']}; found {first['found']}"
+                if first["hint"]:
+                    line += f" ({first['hint']})"
+                if group["row"].notna().any():
+                    count = len(group)
+                    by_row = first["check"] == "field_uniqueness" or group["patient_id"].isna().any()
+                    label = "row" if by_row else "patient"
+                    line += f" -- {count} {label}{'s' if count != 1 else ''}: "
+                    line += _who(group, row_word, ids_only_rows=first["check"] == "field_uniqueness")
+                lines.append(line)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Typing a validated frame
+# --------------------------------------------------------------------------------------------
+
+
+def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
+    out = frame.copy()
+    for spec in dictionary.columns:
+        if spec.name not in out.columns:
+            continue
+        if spec.type == "integer":
+            values = _parse_integer(frame[spec.name])
+            out[spec.name] = values.astype("Int64") if values.isna().any() or spec.nullable else values.astype("int64")
+        elif spec.type == "number":
+            out[spec.name] = _parse_number(frame[spec.name]).astype("float64")
+        elif spec.type == "date":
+            out[spec.name] = _parse_date(frame[spec.name]).astype("datetime64[ns]")
+        else:
+            out[spec.name] = _text(frame[spec.name])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# load_registry
+# --------------------------------------------------------------------------------------------
+
+
+def load_registry(path: str | Path, *, dictionary_path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFrame:
+    """Read a registry file and validate it against the data dictionary.
+
+    Every cell is first read as text, so that nothing is silently converted; a pandera schema
+    built from the dictionary (:func:`build_registry_schema`) then checks the text frame
+    *lazily*, collecting every failure, and the cross-column rules (:data:`CROSS_COLUMN_RULES`)
+    run as dataframe-level checks of the same schema. All failures are raised together.
+
+    Parameters
+    ----------
+    path
+        A ``.csv`` (UTF-8, comma-separated; a BOM is fine), ``.xlsx``/``.xlsm`` (first sheet,
+        read with openpyxl; ``.xls`` needs the optional ``xlrd``) or ``.parquet`` file. The
+        reader is chosen by extension.
+    dictionary_path
+        The data dictionary; the shipped ``data/data_dictionary.yaml`` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient, in file order (RangeIndex), every column of the file kept, in file
+        order. Types: ``date`` columns ``datetime64[ns]`` (empty -> NaT); ``integer`` columns
+        ``int64`` (``Int64`` when the column may be empty); ``number`` columns ``float64``;
+        ``category`` and ``string`` columns plain Python strings (``object``; empty -> ``None``),
+        *not* pandas ``Categorical``: comparisons such as ``.eq("dead")`` and ``.isin([...])``
+        behave as on text, and grouping never creates rows for unused levels (the dictionary's
+        allowed order is available as ``load_data_dictionary().column(name).allowed``).
+        Unknown extra columns are kept as text and named in a :class:`RegistryWarning`.
+
+    Raises
+    ------
+    RegistryError
+        With every problem: missing, empty or unreadable file, header without rows, unsupported
+        extension, missing required columns, repeated column names, values that are not of the
+        column's type, outside the allowed set (with a suggestion) or outside the range, empty
+        required cells, repeated patient ids, and violated cross-column rules (date order,
+        vital status against date and cause of death, bilateral disease with one metastasis).
+        ``RegistryError.problems`` holds them as a frame.
+
+    Notes
+    -----
+    Accepted text: integers as ``54`` (``54.0`` too: spreadsheets store whole numbers so);
+    numbers as ``12.5`` or ``1e2`` (no decimal comma, no ``nan``/``inf``); dates as
+    ``YYYY-MM-DD`` (a midnight time part, as Excel and Parquet write dates, is accepted).
+    Values with surrounding spaces are reported, not trimmed. A completely empty row is
+    skipped with a :class:`RegistryWarning` naming its line; row numbers in messages stay those
+    of the file. Line numbers assume no line breaks inside quoted CSV values.
+
+    Example
+    -------
+    >>> registry = load_registry(DATA_DIR / "registry.csv")  # doctest: +SKIP
+    >>> registry["vital_status"].eq("dead").sum()  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.exists():
+        _raise_file_problem(
+            path, "file_exists", "an existing registry file", f"no file at {path}",
+            "check the path (relative paths in notebooks start from notebooks/)",
+        )
+    if path.is_dir():
+        _raise_file_problem(path, "file_exists", "a registry file", f"{path} is a folder")
+    dictionary = load_data_dictionary(dictionary_path)
+    raw = _read_text_table(path)
+    frame = raw.frame
+    header_problems = _problems_frame(list(raw.problems))
+
+    extra = [c for c in frame.columns if c not in dictionary.names and not c.startswith("(unnamed")]
+    if extra:
+        warnings.warn(
+            RegistryWarning(
+                f"registry {path.name}: {len(extra)} column(s) not in the data dictionary are kept "
+                f"as text: {', '.join(extra)}"
+            ),
+            stacklevel=2,
+        )
+
+    schema = build_registry_schema(dictionary, list(frame.columns), cross_column=False)
+    parts: list[pd.DataFrame] = [header_problems]
+    try:
+        with warnings.catch_warnings():
+            # pandera's own concatenation of failure cases triggers a pandas FutureWarning
+            warnings.simplefilter("ignore", FutureWarning)
+            schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        parts += _collect_problems(exc.failure_cases, frame, raw.rows, dictionary)
+    parts += _cross_column_problems(frame, raw.rows, dictionary)
+    parts = [p for p in parts if len(p)]
+    if parts:
+        problems = _problems_frame(pd.concat(parts, ignore_index=True))
+        if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
+            problems.loc[problems["check"].eq("column_present") & problems["hint"].isna(), "hint"] = (
+                "the file seems to use ';' between values; save it with ',' as separator"
+            )
+        problems = _order_problems(problems, list(dictionary.names))
+        message = _format_report(problems, path.name, raw.row_numbering, raw.row_word)
+        raise RegistryError(message, problems, source=path.name, row_numbering=raw.row_numbering)
+    return _typed(frame, dictionary)

@@ -1,0 +1,874 @@
+"""Stage 5: the multivariable Cox model (Table 3) and its proportional-hazards test.
+
+Three public functions:
+
+- :func:`select_for_multivariable` applies the paper's entry rule (log-rank ``p < alpha`` in the
+  univariate screen enters the multivariable model) to a Table-2-layout frame, visibly.
+- :func:`fit_cox` fits a Cox proportional-hazards model with Efron (R's default) or Breslow
+  (SPSS's, the paper's) handling of tied event times and returns a :class:`CoxResult`.
+- :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test.
+
+Why the partial likelihood is maximised here and not by a library
+-----------------------------------------------------------------
+lifelines' ``CoxPHFitter`` offers Efron ties only; statsmodels' ``PHReg`` offers both but builds
+per-time Python structures (about a minute at 10^6 rows) and exposes neither the per-risk-set
+quantities that R's ``cox.zph`` score test needs nor R's concordance. The Newton-Raphson loop
+below is the one R's ``coxph`` runs (``coxfit6.c``: centred covariates, step halving when the
+log-likelihood falls, variance = inverse information at the maximum, the same "coefficient may
+be infinite" check), written with vectorised risk-set sums (one pass of ``numpy.add.reduceat``
+per iteration) so that 10^6 patients fit in a few seconds. It converges more tightly than R's
+default (relative change of the log-likelihood below 1e-12, or a Newton step below 1e-10), and it
+agrees with R ``survival`` 3.5 to better than 1e-6 on the ``lung`` and ``veteran`` data for both
+tie methods (``tests/test_cox.py``), and with lifelines (Efron) and statsmodels (Breslow).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Tie methods :func:`fit_cox` knows.
+TIES: tuple[str, ...] = ("efron", "breslow")
+#: Time transforms :func:`test_proportional_hazards` knows (as R's ``cox.zph``).
+ZPH_TRANSFORMS: tuple[str, ...] = ("km", "rank", "identity")
+#: Events per parameter below which :func:`fit_cox` warns (the usual rule of thumb).
+MIN_EVENTS_PER_PARAMETER: float = 10.0
+
+_MAX_ITER = 60
+_LOGLIK_RTOL = 1e-12
+_STEP_TOL = 1e-10
+# R's check for an infinite coefficient (coxph.fit): the next Newton step would still move the
+# coefficient by more than eps and by more than toler.inf = sqrt(eps) relative to its size.
+_INF_EPS = 1e-9
+_INF_TOL = _INF_EPS**0.5
+_SHOWN_ROWS = 10
+
+
+class CoxWarning(UserWarning):
+    """A Cox fit whose numbers need a caveat (few events per parameter, divergence, ...)."""
+
+
+@dataclass(frozen=True)
+class LRTest:
+    """Likelihood-ratio test of the fitted model against the null model.
+
+    Attributes
+    ----------
+    statistic
+        ``2 * (loglik(beta_hat) - loglik(0))``.
+    dof
+        Number of estimated coefficients.
+    p_value
+        Upper tail of chi-square with ``dof`` degrees of freedom.
+    """
+
+    statistic: float
+    dof: int
+    p_value: float
+
+
+@dataclass(frozen=True, eq=False)
+class CoxResult:
+    """A fitted Cox model (see :func:`fit_cox`).
+
+    Attributes
+    ----------
+    table
+        One row per model term: ``term, variable, level, reference, coef, se, hr, ci_low,
+        ci_high, z, p_value, flag`` (Wald statistics; ``flag`` is an empty string unless the
+        term's estimate must not be read at face value). ``table.attrs["warnings"]`` repeats
+        :attr:`warnings`.
+    n, events
+        Patients analysed (after dropping rows with missing values) and events among them.
+    log_likelihood, log_likelihood_null
+        Partial log-likelihood at the estimate and at ``beta = 0``.
+    lr_test
+        Likelihood-ratio test (:class:`LRTest`).
+    concordance
+        Harrell's C as R's ``coxph`` reports it (``concordance(fit)``, ``timewt = "n"``).
+    events_per_parameter
+        ``events / number of coefficients``.
+    n_dropped_missing
+        Rows dropped because time, event or a covariate was missing.
+    dropped_rows
+        Index labels of those rows.
+    warnings
+        Human-readable caveats (also raised as :class:`CoxWarning`).
+    ties, alpha, converged, iterations
+        Settings and convergence of the fit.
+    term_groups
+        Covariate -> its terms (a categorical covariate has one dummy term per non-reference
+        level); the proportional-hazards test pools a covariate's terms.
+    time, event, design, coef, variance
+        What :func:`test_proportional_hazards` needs: the analysed rows' times and 0/1 events,
+        the design matrix (one column per term, index = the input rows), the coefficients and
+        their covariance matrix.
+    """
+
+    table: pd.DataFrame
+    n: int
+    events: int
+    log_likelihood: float
+    log_likelihood_null: float
+    lr_test: LRTest
+    concordance: float
+    events_per_parameter: float
+    n_dropped_missing: int
+    dropped_rows: tuple[Any, ...]
+    warnings: tuple[str, ...]
+    ties: str
+    alpha: float
+    converged: bool
+    iterations: int
+    term_groups: Mapping[str, tuple[str, ...]]
+    time: np.ndarray = field(repr=False)
+    event: np.ndarray = field(repr=False)
+    design: pd.DataFrame = field(repr=False)
+    coef: np.ndarray = field(repr=False)
+    variance: np.ndarray = field(repr=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Selection rule
+# ---------------------------------------------------------------------------------------------
+
+
+def select_for_multivariable(screen_table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Apply the paper's entry rule: a factor whose log-rank ``p < alpha`` enters the model.
+
+    Parameters
+    ----------
+    screen_table
+        The univariate screen in Table 2 layout (``helpers.survival.screen_factors``): one row per
+        factor level with at least the columns ``variable`` and ``p_value``; the p-value of a
+        factor is repeated on each of its rows.
+    alpha
+        Entry threshold (strict: ``p < alpha`` enters), in (0, 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable, in the order of first appearance: ``variable``, ``p_value``,
+        ``alpha``, ``selected`` (bool) and ``reason`` (e.g. ``"log-rank p = 0.003 < 0.05"``).
+        A factor without a p-value (a single level) is not selected and says so.
+
+    Example
+    -------
+    >>> screen = pd.DataFrame({"variable": ["sex", "sex", "dfi", "dfi"],
+    ...                        "level": ["male", "female", "lt_12", "ge_12"],
+    ...                        "p_value": [0.4, 0.4, 0.003, 0.003]})
+    >>> select_for_multivariable(screen, 0.05)[["variable", "selected"]].to_dict("list")
+    {'variable': ['sex', 'dfi'], 'selected': [False, True]}
+    """
+    if not isinstance(screen_table, pd.DataFrame):
+        raise TypeError(f"screen_table must be a pandas DataFrame, found {type(screen_table).__name__}")
+    missing = [c for c in ("variable", "p_value") if c not in screen_table.columns]
+    if missing:
+        raise KeyError(
+            f"screen_table lacks column(s) {missing}; expected the Table 2 layout with columns "
+            f"'variable', 'level', 'p_value'; found {list(screen_table.columns)}"
+        )
+    alpha = _check_alpha(alpha)
+    rows = []
+    for variable, grp in screen_table.groupby("variable", sort=False):
+        p = pd.to_numeric(grp["p_value"], errors="coerce")
+        distinct = p.dropna().unique()
+        if len(distinct) > 1 and not np.allclose(distinct, distinct[0], rtol=1e-12, atol=0):
+            raise ValueError(
+                f"screen_table: variable {variable!r} carries different p-values on its rows "
+                f"(rows {list(grp.index)}: {list(p)}); expected one log-rank p per factor"
+            )
+        if len(distinct) == 0:
+            rows.append((variable, np.nan, alpha, False, "no log-rank p-value (fewer than two levels)"))
+            continue
+        pv = float(distinct[0])
+        selected = bool(pv < alpha)
+        reason = f"log-rank p = {pv:.3g} {'<' if selected else '>='} {alpha:g}"
+        rows.append((variable, pv, alpha, selected, reason))
+    return pd.DataFrame(rows, columns=["variable", "p_value", "alpha", "selected", "reason"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Input handling
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_alpha(alpha: float) -> float:
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        raise ValueError(f"alpha must be a number in (0, 1), found {alpha!r}") from None
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), found {alpha!r}")
+    return value
+
+
+def _rows(index: pd.Index, mask: np.ndarray | pd.Series) -> str:
+    labels = list(index[np.asarray(mask, dtype=bool)])
+    shown = ", ".join(str(x) for x in labels[:_SHOWN_ROWS])
+    more = f" and {len(labels) - _SHOWN_ROWS} more" if len(labels) > _SHOWN_ROWS else ""
+    return f"[{shown}{more}]"
+
+
+def _levels_of(col: pd.Series) -> list[Any]:
+    """Observed levels, in category order for a Categorical, else sorted."""
+    present = col.dropna()
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        seen = set(present.unique())
+        return [c for c in col.cat.categories if c in seen]
+    values = list(present.unique())
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def _match_level(levels: Sequence[Any], wanted: Any) -> Any | None:
+    for lev in levels:
+        if lev == wanted:
+            return lev
+    for lev in levels:
+        if str(lev) == str(wanted):
+            return lev
+    return None
+
+
+def _build_design(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Mapping[str, Any],
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
+           pd.Index, list[str]]:
+    """Validate the input and build the design matrix (see :func:`fit_cox`)."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, found {type(df).__name__}")
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    covariates = list(covariates)
+    if not covariates:
+        raise ValueError("covariates is empty: name at least one column to put in the model")
+    dupes = sorted({c for c in covariates if covariates.count(c) > 1})
+    if dupes:
+        raise ValueError(f"covariates lists column(s) {dupes} more than once")
+    absent = [c for c in [time, event, *covariates] if c not in df.columns]
+    if absent:
+        raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
+    stray = [c for c in categorical if c not in covariates]
+    if stray:
+        raise ValueError(f"categorical names column(s) {stray} that are not among the covariates {covariates}")
+    for c in (time, event):
+        if c in covariates:
+            raise ValueError(f"column {c!r} is the {'time' if c == time else 'event'} column and cannot also be a covariate")
+
+    # Types first (on all rows), so that a text column is reported as such, not as missing values.
+    for c in covariates:
+        if c in categorical:
+            continue
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            continue
+        bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
+        raise TypeError(
+            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. rows {_rows(df.index, bad)} hold "
+            f"{list(s[bad].astype(str).unique()[:5])}); give it a reference level in categorical="
+            f"{{{c!r}: <reference level>}} to model it as a factor, or recode it as numbers"
+        )
+    for c in (time, event):
+        s = df[c]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
+            raise TypeError(
+                f"column {c!r} must be numeric (dtype {s.dtype}); rows {_rows(df.index, bad)} hold "
+                f"{list(s[bad].astype(str).unique()[:5])}"
+            )
+
+    # Missing values: dropped like R's na.omit, but counted and named.
+    used_cols = [time, event, *covariates]
+    na = df[used_cols].isna()
+    drop_mask = na.any(axis=1).to_numpy()
+    warn_msgs: list[str] = []
+    dropped = df.index[drop_mask]
+    if drop_mask.any():
+        parts = [f"{c} ({int(na[c].sum())}: rows {_rows(df.index, na[c].to_numpy())})" for c in used_cols if na[c].any()]
+        warn_msgs.append(
+            f"{int(drop_mask.sum())} of {len(df)} rows dropped for missing values in "
+            + "; ".join(parts)
+        )
+    data = df.loc[~drop_mask, used_cols]
+    if len(data) == 0:
+        raise ValueError(f"no rows left after dropping rows with missing values in {used_cols}")
+
+    t = data[time].astype(float).to_numpy()
+    bad_t = ~np.isfinite(t) | (t < 0)
+    if bad_t.any():
+        raise ValueError(
+            f"column {time!r} must hold finite non-negative times; rows {_rows(data.index, bad_t)} "
+            f"hold {sorted(set(t[bad_t].tolist()))[:5]}"
+        )
+    e_raw = data[event].astype(float).to_numpy()
+    bad_e = ~np.isin(e_raw, (0.0, 1.0))
+    if bad_e.any():
+        raise ValueError(
+            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(data.index, bad_e)} "
+            f"hold {sorted(set(e_raw[bad_e].tolist()))[:5]}"
+        )
+    e = e_raw.astype(np.int8)
+    if e.sum() == 0:
+        raise ValueError(f"column {event!r} has no events among the {len(data)} analysed rows; a Cox model needs events")
+
+    columns: dict[str, np.ndarray] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+    term_info: list[dict[str, Any]] = []
+    for c in covariates:
+        s = data[c]
+        if c in categorical:
+            levels = _levels_of(s)
+            all_levels = _levels_of(df[c])
+            ref = _match_level(all_levels, categorical[c])
+            if ref is None:
+                raise ValueError(
+                    f"categorical reference level {categorical[c]!r} for column {c!r} is absent; "
+                    f"levels found: {[str(x) for x in all_levels]}"
+                )
+            if _match_level(levels, ref) is None:
+                raise ValueError(
+                    f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
+                    f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}"
+                )
+            if len(levels) < 2:
+                raise ValueError(
+                    f"column {c!r} has a single level ({str(levels[0])!r}) among the {len(data)} analysed "
+                    "rows; a covariate that does not vary cannot be estimated"
+                )
+            unused = [str(x) for x in all_levels if _match_level(levels, x) is None]
+            if unused:
+                warn_msgs.append(
+                    f"column {c!r}: level(s) {unused} occur only in rows dropped for missing values and get no term"
+                )
+            names = []
+            for lev in levels:
+                if lev == ref:
+                    continue
+                name = f"{c}[{lev}]"
+                columns[name] = (s == lev).to_numpy(dtype=float)
+                names.append(name)
+                term_info.append({"term": name, "variable": c, "level": str(lev), "reference": str(ref)})
+            groups[c] = tuple(names)
+        else:
+            x = s.astype(float).to_numpy()
+            if not np.isfinite(x).all():
+                raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(data.index, ~np.isfinite(x))}")
+            if np.ptp(x) == 0:
+                raise ValueError(
+                    f"covariate {c!r} takes the single value {x[0]!r} in all {len(data)} analysed rows; "
+                    "a covariate that does not vary cannot be estimated"
+                )
+            columns[c] = x
+            groups[c] = (c,)
+            term_info.append({"term": c, "variable": c, "level": "", "reference": ""})
+
+    design = pd.DataFrame(columns, index=data.index)
+    X = design.to_numpy(dtype=float)
+    xc = X - X.mean(axis=0)
+    # Collinearity: eigen-decomposition of the correlation matrix (p x p, cheap at any n).
+    cross = xc.T @ xc
+    scale = np.sqrt(np.diag(cross))
+    evals, evecs = np.linalg.eigh(cross / np.outer(scale, scale))
+    if evals[0] < 1e-10 * evals[-1]:
+        involved = [design.columns[j] for j in np.flatnonzero(np.abs(evecs[:, 0]) > 1e-6)]
+        raise ValueError(
+            f"the design matrix is singular: terms {involved} are collinear (one is a linear "
+            "combination of the others among the analysed rows); drop one of them"
+        )
+    return t, e, design, groups, term_info, dropped, warn_msgs
+
+
+# ---------------------------------------------------------------------------------------------
+# Partial likelihood: risk-set sums, vectorised
+# ---------------------------------------------------------------------------------------------
+
+
+class _RiskSets:
+    """Sorted data and the risk-set bookkeeping shared by the fit and the zph test.
+
+    Covariates are centred (as R does); every statistic is invariant to the centring, but the
+    information matrix is computed more accurately. Per Newton-Raphson step the work is a few
+    passes over the rows: the risk-set sums of ``exp(eta)`` and ``exp(eta) x`` come from one
+    ``numpy.add.reduceat`` and a cumulative sum over the distinct event times, and the
+    second-moment part of the information, ``sum_t c_t sum_{i in R(t)} exp(eta_i) x_i x_i'``, is a
+    single weighted ``X' W X`` product with ``W_i = exp(eta_i) sum_{t: i in R(t)} c_t``.
+    """
+
+    def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> None:
+        order = np.argsort(time, kind="stable")
+        self.order = order
+        self.t = time[order]
+        self.d = event[order]
+        xs = X[order]
+        self.x = xs - xs.mean(axis=0)
+        self.p = X.shape[1]
+        self.death = np.flatnonzero(self.d == 1)
+        self.x_death = self.x[self.death]
+        self.x_death_sum = self.x_death.sum(axis=0)
+        td = self.t[self.death]
+        self.gstart = np.flatnonzero(np.r_[True, td[1:] != td[:-1]])  # first death of each time
+        self.dcount = np.diff(np.r_[self.gstart, len(self.death)])
+        self.ngroups = len(self.gstart)
+        utimes = td[self.gstart]
+        self.rstart = np.searchsorted(self.t, utimes, side="left")  # risk set R(t): time >= t
+        # Last event time whose risk set holds each row (-1: none, the row ends before any death).
+        self.row_group = np.searchsorted(self.rstart, np.arange(len(self.t)), side="right") - 1
+        self.death_group = np.repeat(np.arange(self.ngroups), self.dcount)
+        if ties == "efron":
+            # One term per death: the m-th of d tied deaths (m = 0..d-1) removes m/d of them.
+            self.term_group = self.death_group
+            m = np.arange(len(self.death)) - np.repeat(self.gstart, self.dcount)
+            self.frac = m / np.repeat(self.dcount, self.dcount).astype(float)
+            self.term_weight = np.ones(len(self.death))
+        else:
+            # One term per distinct event time, weighted by its number of deaths.
+            self.term_group = np.arange(self.ngroups)
+            self.frac = np.zeros(self.ngroups)
+            self.term_weight = self.dcount.astype(float)
+
+    def _revsum(self, w: np.ndarray) -> np.ndarray:
+        seg = np.add.reduceat(w, self.rstart, axis=0)
+        return np.cumsum(seg[::-1], axis=0)[::-1]
+
+    def state(self, beta: np.ndarray) -> dict[str, Any]:
+        """Risk-set sums at ``beta`` and the log partial likelihood."""
+        eta = self.x @ beta
+        shift = eta.max()
+        r = np.exp(eta - shift)  # the partial likelihood is invariant to the shift
+        rx = r[:, None] * self.x
+        s0 = self._revsum(r)
+        s1 = self._revsum(rx)
+        rd = r[self.death]
+        d0 = np.add.reduceat(rd, self.gstart)
+        d1 = np.add.reduceat(rx[self.death], self.gstart, axis=0)
+        g = self.term_group
+        den = s0[g] - self.frac * d0[g]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            loglik = float(eta[self.death].sum() - shift * len(self.death)
+                           - self.term_weight @ np.log(den))
+        return {"r": r, "rd": rd, "s1": s1, "d1": d1, "den": den, "loglik": loglik}
+
+    def moments(self, st: dict[str, Any], h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``sum_e h_e w_e a_e`` and ``sum_e h_e w_e V_e`` over the likelihood terms ``e``.
+
+        ``a_e`` is the risk-set mean of x and ``V_e`` its covariance (Efron: with the tied deaths
+        partly removed); ``w_e`` the term's weight. With ``h = 1`` these give the score
+        (``sum x_death - first``) and the information (``second``).
+        """
+        g, f, den = self.term_group, self.frac, st["den"]
+        wh = self.term_weight if h is None else self.term_weight * h
+        ng = self.ngroups
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c1 = np.bincount(g, wh / den, minlength=ng)
+            c2 = np.bincount(g, wh * f / den, minlength=ng)
+            q0 = np.bincount(g, wh / den**2, minlength=ng)
+            q1 = np.bincount(g, wh * f / den**2, minlength=ng)
+            q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
+        s1, d1 = st["s1"], st["d1"]
+        first = c1 @ s1 - c2 @ d1
+        cum = np.r_[np.cumsum(c1), 0.0]  # index -1 -> 0
+        wrow = st["r"] * cum[self.row_group]
+        m2 = (self.x * wrow[:, None]).T @ self.x
+        wd = st["rd"] * c2[self.death_group]
+        m2 -= (self.x_death * wd[:, None]).T @ self.x_death
+        cross = (s1 * q1[:, None]).T @ d1
+        aa = (s1 * q0[:, None]).T @ s1 - cross - cross.T + (d1 * q2[:, None]).T @ d1
+        second = m2 - aa
+        return first, (second + second.T) / 2.0
+
+    def loglik_score_info(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        st = self.state(beta)
+        first, info = self.moments(st)
+        return st["loglik"], self.x_death_sum - first, info
+
+
+def _newton_raphson(rs: _RiskSets) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
+    """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving)."""
+    beta = np.zeros(rs.p)
+    ll0, score, info = rs.loglik_score_info(beta)
+    loglik = ll0
+    converged = False
+    it = 0
+    halving = 0
+    prev_beta = beta
+    for it in range(1, _MAX_ITER + 1):
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            break
+        if np.all(np.abs(step) <= _STEP_TOL * (1.0 + np.abs(beta))):
+            converged = True
+            break
+        new_beta = beta + step
+        new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
+        while not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
+            # The log-likelihood fell: halve the step (R's coxfit6 does the same).
+            halving += 1
+            if halving > 30:
+                break
+            new_beta = (new_beta + beta) / 2.0
+            new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
+        if not np.isfinite(new_ll):
+            break
+        prev_beta = beta
+        done = abs(new_ll - loglik) <= _LOGLIK_RTOL * abs(new_ll)
+        beta, loglik, score, info = new_beta, new_ll, new_score, new_info
+        if done:
+            converged = True
+            break
+    del prev_beta
+    return beta, loglik, ll0, score, info, converged, it
+
+
+# ---------------------------------------------------------------------------------------------
+# Concordance (R's concordance for a coxph fit)
+# ---------------------------------------------------------------------------------------------
+
+
+def _count_smaller_after(values: np.ndarray, query: np.ndarray) -> tuple[int, int]:
+    """Sum over query positions i of ``#{j > i: v_j < v_i}`` and of ``#{j > i: v_j <= v_i}``.
+
+    Bottom-up merge counting in numpy: at block size ``2**k`` each query in a left block counts,
+    by binary search, the values of its right neighbour block below it; then neighbouring blocks
+    are merged (one sort of ``value + block * big`` keys). O(n log^2 n), no loop over rows.
+    """
+    n = len(values)
+    v = np.asarray(values, dtype=np.int64)
+    if n < 2:
+        return 0, 0
+    big = np.int64(v.max() + 2)
+    pos = np.arange(n, dtype=np.int64)
+    key = v + pos * big  # value + block * big with block = pos >> k; sorted within blocks
+    qpos = pos[query]
+    qkey = key[query].copy()
+    less = less_eq = 0
+    k = 0
+    while (1 << k) < n:
+        block = pos >> k
+        rkeys = key[(block & 1).astype(bool)]
+        qblock = qpos >> k
+        left = (qblock & 1) == 0
+        ql = qkey[left] + big  # the query's value as a key of its right neighbour block
+        base = np.searchsorted(rkeys, (qblock[left] + 1) * big)
+        less += int((np.searchsorted(rkeys, ql) - base).sum())
+        less_eq += int((np.searchsorted(rkeys, ql + 1) - base).sum())
+        key -= (block - (block >> 1)) * big
+        key.sort()
+        qkey -= (qblock - (qblock >> 1)) * big
+        qkey.sort()
+        k += 1
+    return less, less_eq
+
+
+def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
+    """Harrell's C as R's ``coxph`` reports it (survival 3.x ``concordancefit``, ``reverse=TRUE``).
+
+    A pair is comparable when the shorter time is an event; a censored time equal to an event
+    time counts as the longer one; two events at the same time are not compared (``tied.y``).
+    Concordant: the earlier event has the larger linear predictor. Ties in the predictor count
+    one half: ``C = (concordant + tied_x / 2) / (concordant + discordant + tied_x)``.
+    Counted in O(n log^2 n) (:func:`_count_smaller_after`), so it scales to registry size.
+    """
+    n = len(time)
+    _, rank = np.unique(lp, return_inverse=True)
+    rank = rank.astype(np.int64).ravel()
+    _, trank = np.unique(time, return_inverse=True)
+    trank = trank.astype(np.int64).ravel()
+    # time ascending; at equal times events first; among tied events the predictor descending,
+    # so that each later row of an event is either a comparable pair or a tied event (below).
+    span = np.int64(rank.max() + 1)
+    key = trank * (2 * span) + (1 - event.astype(np.int64)) * span + (span - 1 - rank)
+    order = np.argsort(key)
+    t, d, r = trank[order], event[order], rank[order]
+    ev = np.flatnonzero(d == 1)
+    less, less_eq = _count_smaller_after(r, d == 1)
+    # Pairs of events at the same time (tied.y) were counted above: take them back out.
+    te, re = t[ev], r[ev]
+    new_time = np.r_[True, te[1:] != te[:-1]]
+    gsize = np.diff(np.r_[np.flatnonzero(new_time), len(ev)])
+    pairs_all = int((gsize * (gsize - 1) // 2).sum())
+    new_run = new_time | np.r_[True, re[1:] != re[:-1]]
+    rsize = np.diff(np.r_[np.flatnonzero(new_run), len(ev)])
+    pairs_tied = int((rsize * (rsize - 1) // 2).sum())
+    concordant = less - (pairs_all - pairs_tied)
+    tied_x = (less_eq - less) - pairs_tied
+    comparable = int((n - 1 - ev).sum()) - pairs_all
+    discordant = comparable - concordant - tied_x
+    denom = concordant + discordant + tied_x
+    return float((concordant + tied_x / 2.0) / denom) if denom > 0 else float("nan")
+
+
+# ---------------------------------------------------------------------------------------------
+# fit_cox
+# ---------------------------------------------------------------------------------------------
+
+
+def fit_cox(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    *,
+    ties: str = "efron",
+    categorical: Mapping[str, Any] | None = None,
+    alpha: float = 0.05,
+) -> CoxResult:
+    """Fit a Cox proportional-hazards model, matching R's ``coxph``.
+
+    The partial likelihood is maximised by the Newton-Raphson loop of R's ``coxph`` (see the
+    module docstring for why it is written here rather than called from lifelines or
+    statsmodels); the table has Wald statistics as ``summary(coxph(...))`` prints them.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time (finite, >= 0) and event indicator (1 = event, 0 = censored).
+    covariates
+        Columns entering the model. Numeric (or boolean) columns enter as they are; a column
+        listed in ``categorical`` enters as one 0/1 dummy per non-reference level.
+    ties
+        ``"efron"`` (R's default) or ``"breslow"`` (SPSS, the paper).
+    categorical
+        Column -> reference level. Dummy terms are named ``column[level]``; levels follow the
+        category order of a pandas Categorical, else sorted order.
+    alpha
+        1 - confidence level of the hazard-ratio intervals.
+
+    Returns
+    -------
+    CoxResult
+        ``.table`` (``term, variable, level, reference, coef, se, hr, ci_low, ci_high, z,
+        p_value, flag``), ``.n``, ``.events``, ``.log_likelihood``, ``.lr_test``,
+        ``.concordance``, ``.events_per_parameter``, ``.n_dropped_missing``, ``.warnings`` and
+        what :func:`test_proportional_hazards` needs.
+
+    Raises
+    ------
+    KeyError
+        A named column is not in ``df``.
+    TypeError
+        A covariate is not numeric and has no reference level in ``categorical``.
+    ValueError
+        Bad times or events, a categorical reference level that is absent, a covariate that
+        does not vary, collinear terms, no events.
+
+    Warns
+    -----
+    CoxWarning
+        Rows dropped for missing values (counted, rows named); fewer than 10 events per
+        parameter; no convergence; a coefficient that runs off to infinity (monotone
+        likelihood, separation) -- the term is then marked in ``table["flag"]``. Every warning is
+        also in ``.warnings`` and ``table.attrs["warnings"]``.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame({"t": rng.exponential(10, 200), "e": rng.integers(0, 2, 200),
+    ...                   "age": rng.normal(60, 10, 200), "arm": rng.choice(["a", "b"], 200)})
+    >>> res = fit_cox(d, "t", "e", ["age", "arm"], ties="breslow", categorical={"arm": "a"})
+    >>> list(res.table["term"])
+    ['age', 'arm[b]']
+    """
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
+    alpha = _check_alpha(alpha)
+    categorical = dict(categorical or {})
+    t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical)
+
+    rs = _RiskSets(t, e, design.to_numpy(dtype=float), ties)
+    beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs)
+    p = rs.p
+    flags = [""] * p
+    try:
+        var = np.linalg.inv(info)
+        if not np.all(np.isfinite(var)) or np.any(np.diag(var) <= 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        var = np.full((p, p), np.nan)
+        msgs.append("the information matrix is singular at the estimate; standard errors are not available")
+        flags = ["singular information matrix"] * p
+
+    n_events = int(e.sum())
+    epv = n_events / p
+    if epv < MIN_EVENTS_PER_PARAMETER:
+        msgs.append(
+            f"only {epv:.1f} events per parameter ({n_events} events, {p} coefficients; rule of thumb: "
+            f"at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
+            "confidence intervals too narrow"
+        )
+    if not converged:
+        msgs.append(f"the Newton-Raphson iterations did not converge in {iterations} steps; estimates are unreliable")
+        flags = [f or "did not converge" for f in flags]
+    else:
+        step = np.abs(var @ score)
+        inf = ~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(beta)))
+        for j in np.flatnonzero(inf):
+            flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
+        if inf.any():
+            names = [design.columns[j] for j in np.flatnonzero(inf)]
+            msgs.append(
+                f"the log-likelihood converged before term(s) {names}: the coefficient(s) may be infinite "
+                "(monotone likelihood, e.g. every patient in one level has the event before anyone in the "
+                "other); their hazard ratios and intervals are not estimates -- merge levels or drop the term"
+            )
+
+    se = np.sqrt(np.diag(var))
+    z = beta / se
+    zcrit = stats.norm.isf(alpha / 2.0)
+    with np.errstate(over="ignore"):
+        table = pd.DataFrame(term_info)
+        table["coef"] = beta
+        table["se"] = se
+        table["hr"] = np.exp(beta)
+        table["ci_low"] = np.exp(beta - zcrit * se)
+        table["ci_high"] = np.exp(beta + zcrit * se)
+        table["z"] = z
+        table["p_value"] = 2.0 * stats.norm.sf(np.abs(z))
+    table["flag"] = flags
+    warn_tuple = tuple(msgs)
+    table.attrs["warnings"] = list(warn_tuple)
+    table.attrs["ties"] = ties
+    for m in warn_tuple:
+        warnings.warn(m, CoxWarning, stacklevel=2)
+
+    lr = max(2.0 * (loglik - ll0), 0.0)
+    # Linear predictor on the analysed rows, centred like R's fit$linear.predictors.
+    lp_sorted = rs.x @ beta
+    lp = np.empty_like(lp_sorted)
+    lp[rs.order] = lp_sorted
+    conc = _concordance(t, e.astype(np.int64), lp)
+
+    return CoxResult(
+        table=table,
+        n=len(t),
+        events=n_events,
+        log_likelihood=loglik,
+        log_likelihood_null=ll0,
+        lr_test=LRTest(statistic=lr, dof=p, p_value=float(stats.chi2.sf(lr, p))),
+        concordance=conc,
+        events_per_parameter=epv,
+        n_dropped_missing=len(dropped),
+        dropped_rows=tuple(dropped),
+        warnings=warn_tuple,
+        ties=ties,
+        alpha=alpha,
+        converged=converged,
+        iterations=iterations,
+        term_groups=dict(groups),
+        time=t,
+        event=e.astype(np.int64),
+        design=design,
+        coef=beta,
+        variance=var,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Proportional hazards: R's cox.zph (survival >= 3.0)
+# ---------------------------------------------------------------------------------------------
+
+
+def _km_left(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """``1 - S(t-)``: one minus the left-continuous Kaplan-Meier estimate at each row's time."""
+    ut, inv = np.unique(time, return_inverse=True)
+    deaths = np.bincount(inv, weights=event, minlength=len(ut))
+    count = np.bincount(inv, minlength=len(ut))
+    at_risk = np.cumsum(count[::-1])[::-1]
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    before = np.r_[1.0, surv[:-1]]
+    return 1.0 - before[inv]
+
+
+def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.DataFrame:
+    """Score test of proportional hazards, as R's ``cox.zph`` (survival >= 3.0).
+
+    For each covariate the test asks whether its coefficient drifts with ``g(t)``: it is the
+    score test of ``gamma = 0`` in the model ``beta + gamma * g(t)``, evaluated at the fitted
+    ``beta`` (``gamma = 0``), using the full ``2p x 2p`` information matrix of ``(beta, gamma)``.
+    This is the test R's ``cox.zph`` has computed since survival 3.0 (2019; ``R/cox.zph.R`` and
+    ``src/zph1.c``), re-implemented here from its definition with vectorised risk-set sums.
+    lifelines' ``proportional_hazard_test`` implements the pre-3.0 approximation (scaled
+    Schoenfeld residuals with an averaged variance), which can differ from R by large factors;
+    hence the hand-written version. A categorical covariate's dummies are pooled into one term
+    with as many degrees of freedom; ``GLOBAL`` tests all terms jointly.
+
+    Parameters
+    ----------
+    result
+        A fit from :func:`fit_cox` (its tie method is used, as R uses ``fit$method``).
+    transform
+        ``g(t)``: ``"km"`` (1 - left-continuous Kaplan-Meier of all analysed rows; R's default),
+        ``"rank"`` (rank of the time among all analysed rows, ties averaged) or
+        ``"identity"``. ``g`` is centred at its mean over the events.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``term, statistic, dof, p_value``: one row per covariate (in model order) and a last
+        ``GLOBAL`` row.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(2)
+    >>> d = pd.DataFrame({"t": rng.exponential(5, 150), "e": rng.integers(0, 2, 150),
+    ...                   "x": rng.normal(size=150)})
+    >>> test_proportional_hazards(fit_cox(d, "t", "e", ["x"]), "km")["term"].tolist()
+    ['x', 'GLOBAL']
+    """
+    if transform not in ZPH_TRANSFORMS:
+        raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, found {transform!r}")
+    if not isinstance(result, CoxResult):
+        raise TypeError(f"result must be a CoxResult from fit_cox, found {type(result).__name__}")
+    t, e = result.time, result.event
+    if transform == "km":
+        g = _km_left(t, e.astype(float))
+    elif transform == "rank":
+        g = stats.rankdata(t, method="average")
+    else:
+        g = t.astype(float)
+    g = g - g[e == 1].mean()
+
+    X = result.design.to_numpy(dtype=float)
+    rs = _RiskSets(t, e, X, result.ties)
+    p = rs.p
+    beta = np.where(np.isfinite(result.coef), result.coef, 0.0)
+    st = rs.state(beta)
+    # g(t) of each likelihood term's event time (constant within tied times).
+    g_sorted = g[rs.order]
+    g_dead = g_sorted[rs.death]
+    gt = g_dead[rs.gstart][rs.term_group]
+    _, i11 = rs.moments(st)
+    first_g, i12 = rs.moments(st, gt)
+    _, i22 = rs.moments(st, gt * gt)
+    # Score for gamma: sum over deaths of g(t) (x - xbar(t)). The score for beta is ~0 at the
+    # estimate and R's cox.zph replaces it by zeros; so does this.
+    u2 = g_dead @ rs.x_death - first_g
+    imat = np.block([[i11, i12], [i12.T, i22]])
+    u = np.r_[np.zeros(p), u2]
+
+    cols = list(result.design.columns)
+    rows = []
+    for name, members in result.term_groups.items():
+        jj = [cols.index(m) for m in members]
+        kk = list(range(p)) + [p + j for j in jj]
+        uk = np.r_[np.zeros(p), u2[jj]]
+        stat = float(uk @ np.linalg.solve(imat[np.ix_(kk, kk)], uk))
+        rows.append((name, stat, len(jj), float(stats.chi2.sf(stat, len(jj)))))
+    stat = float(u @ np.linalg.solve(imat, u))
+    rows.append(("GLOBAL", stat, p, float(stats.chi2.sf(stat, p))))
+    return pd.DataFrame(rows, columns=["term", "statistic", "dof", "p_value"])

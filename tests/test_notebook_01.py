@@ -1,0 +1,155 @@
+"""Notebook 01 (cohort assembly) executed through papermill; results read back from its files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from helpers import DATA_DIR, PROJECT_ROOT
+
+NOTEBOOK = PROJECT_ROOT / "notebooks" / "01-cohort-assembly.ipynb"
+REGISTRY_CSV = DATA_DIR / "registry.csv"
+KERNEL = "metastasectomy-survival"
+PUBLISHED = json.loads((DATA_DIR / "published_targets.json").read_text(encoding="utf-8"))
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
+]
+
+
+def run_notebook(output_dir: Path, **parameters: object) -> nbformat.NotebookNode:
+    """Execute notebook 01 with cwd notebooks/ (as the batch runner does) into ``output_dir``."""
+    import papermill as pm
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    executed = output_dir / "01-cohort-assembly.ipynb"
+    pm.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        parameters={"output_dir": str(output_dir), **parameters},
+        cwd=str(NOTEBOOK.parent),
+        kernel_name=KERNEL,
+        progress_bar=False,
+    )
+    return nbformat.read(executed, as_version=4)
+
+
+def published_table1() -> pd.DataFrame:
+    table = pd.DataFrame(PUBLISHED["table1"])
+    table["level"] = table["level"].fillna("")
+    return table[["variable", "level", "n", "percent", "median", "min", "max"]]
+
+
+def read_table1(output_dir: Path) -> pd.DataFrame:
+    table = pd.read_csv(output_dir / "tables" / "table1.csv", keep_default_na=False,
+                        na_values={"n": [""], "percent": [""], "median": [""], "min": [""],
+                                   "max": [""]})
+    return table
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output_dir = tmp_path_factory.mktemp("nb01_default")
+    run_notebook(output_dir)
+    return output_dir
+
+
+def test_committed_notebook_is_clean() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == KERNEL
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for name in ("registry_path", "output_dir", "age_cutoff_years", "dfi_cutoff_months",
+                 "primary_size_cutoff_cm", "lesion_size_cutoff_mm"):
+        assert f"{name}:" in tagged[0].source
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "SYNTHETIC" in nb.cells[0].source
+
+
+def test_default_run_flow(default_run: Path) -> None:
+    flow = pd.read_csv(default_run / "tables" / "cohort_flow.csv")
+    assert list(flow.columns) == ["step", "reason", "n_excluded", "n_remaining"]
+    assert flow["n_remaining"].iloc[0] == 95 and flow["n_remaining"].iloc[-1] == 66
+    exclusions = flow[~flow["reason"].isin(["screened", "analysed"])]
+    expected = PUBLISHED["cohort_flow"]["exclusions"]
+    assert exclusions["reason"].tolist() == [e["reason"] for e in expected]
+    assert exclusions["n_excluded"].tolist() == [e["n"] for e in expected]
+    assert flow["n_excluded"].sum() == 29
+
+
+def test_default_run_table1_equals_published(default_run: Path) -> None:
+    ours = read_table1(default_run)
+    assert list(ours.columns) == ["variable", "level", "n", "percent", "median", "min", "max"]
+    paper = published_table1()
+    assert ours[["variable", "level"]].values.tolist() == paper[["variable", "level"]].values.tolist()
+    for column in ("n", "median", "min", "max"):
+        pd.testing.assert_series_equal(ours[column].astype(float), paper[column].astype(float),
+                                       check_names=False)
+    differs = ours["percent"].astype(float).ne(paper["percent"].astype(float))
+    differs &= paper["percent"].notna()
+    assert ours.loc[differs, "level"].tolist() == ["r0"]  # 95, not the misprinted 96
+    assert ours.loc[ours["level"] == "r0", "percent"].item() == 95
+
+
+def test_default_run_writes_figure_and_comparison(default_run: Path) -> None:
+    for suffix in ("png", "svg"):
+        assert (default_run / "figures" / f"cohort_flow.{suffix}").stat().st_size > 0
+    comparison = pd.read_csv(default_run / "tables" / "table1_vs_published.csv")
+    mismatched = comparison[~comparison["match"]]
+    assert mismatched["level"].tolist() == ["r0"]
+    assert mismatched["diff_percent"].tolist() == [-1]
+    groups = pd.read_csv(default_run / "tables" / "factor_groups.csv")
+    assert groups.groupby("variable")["n"].sum().eq(66).all()
+    dfi = groups[groups["variable"] == "disease_free_interval"].set_index("level")["n"]
+    assert dfi.to_dict() == {"lt_12_months": 22, "ge_12_months": 44}
+
+
+def test_nondefault_cutoffs(tmp_path: Path) -> None:
+    run_notebook(tmp_path, dfi_cutoff_months=18, lesion_size_cutoff_mm=30, age_cutoff_years=60.5,
+                 primary_size_cutoff_cm=5)
+    groups = pd.read_csv(tmp_path / "tables" / "factor_groups.csv")
+    levels = set(groups["level"])
+    assert {"lt_18_months", "ge_18_months", "lt_30_mm", "ge_30_mm", "lt_60p5", "ge_60p5",
+            "lt_5_cm", "ge_5_cm"} <= levels
+    assert "lt_12_months" not in levels
+    assert groups.groupby("variable")["n"].sum().eq(66).all()
+    dfi = groups[groups["variable"] == "disease_free_interval"].set_index("level")["n"]
+    assert dfi["lt_18_months"] >= 22  # a higher cut-off can only move patients below it
+    labels = groups.set_index("level")["level_label"]
+    assert labels["lt_18_months"] == "<18 months" and labels["ge_60p5"] == "≥60.5"
+    # the cut-offs do not touch the flow or Table 1
+    flow = pd.read_csv(tmp_path / "tables" / "cohort_flow.csv")
+    assert flow["n_remaining"].tolist()[0] == 95 and flow["n_remaining"].tolist()[-1] == 66
+    pd.testing.assert_series_equal(read_table1(tmp_path)["n"].astype(float),
+                                   published_table1()["n"].astype(float), check_names=False)
+
+
+def test_other_registry_shows_no_patient_rows(tmp_path: Path) -> None:
+    """A registry that is not the shipped file: no patient id in any output."""
+    lines = REGISTRY_CSV.read_text(encoding="utf-8").splitlines()
+    other = tmp_path / "other_registry.csv"
+    other.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")
+    output_dir = tmp_path / "run"
+    nb = run_notebook(output_dir, registry_path=str(other))
+    ids = pd.read_csv(REGISTRY_CSV, dtype=str)["patient_id"].tolist()
+    texts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts += [v for k, v in output.get("data", {}).items() if k.startswith("text/")]
+    texts += [p.read_text(encoding="utf-8") for p in output_dir.rglob("*")
+              if p.is_file() and p.suffix in {".csv", ".html", ".svg"}]
+    text = "\n".join(t if isinstance(t, str) else "".join(t) for t in texts)
+    leaked = [i for i in ids if re.search(rf"(?<![A-Za-z0-9]){re.escape(i)}(?![A-Za-z0-9])", text)]
+    assert not leaked, f"patient ids in outputs of a non-shipped registry: {leaked[:5]}"
+    assert "n_missing" in text  # the aggregate view was shown instead
+    flow = pd.read_csv(output_dir / "tables" / "cohort_flow.csv")
+    assert flow["n_remaining"].iloc[-1] == 66

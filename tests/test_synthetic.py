@@ -1,0 +1,466 @@
+"""Tests of the synthetic registry generator (helpers.synthetic) and of the shipped registry.
+
+Table 1 and the Table 2 group sizes are recomputed here from the CSV with plain pandas, not with
+the generator's own code, so that a generator bug cannot hide itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from statsmodels.duration.hazard_regression import PHReg
+
+from helpers import synthetic
+from helpers.schema import DAYS_PER_MONTH
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+CSV = DATA / "registry.csv"
+PROVENANCE = DATA / "registry_provenance.json"
+PUBLISHED = DATA / "published_targets.json"
+ELIGIBLE_SITES = ("trunk_wall", "extremities")
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    return pd.read_csv(CSV, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def registry() -> pd.DataFrame:
+    return pd.read_csv(CSV)
+
+
+@pytest.fixture(scope="module")
+def cohort(registry: pd.DataFrame) -> pd.DataFrame:
+    keep = registry["primary_site"].isin(ELIGIBLE_SITES) & registry["first_pm_elsewhere"].eq("no")
+    c = registry.loc[keep].copy()
+    pm = pd.to_datetime(c["date_first_pm"])
+    end = pd.to_datetime(c["date_of_death"]).fillna(pd.to_datetime(c["date_last_contact"]))
+    c["t"] = (end - pm).dt.days / 30.4375
+    c["e"] = c["vital_status"].eq("dead").astype(int)
+    dfi_days = (
+        pd.to_datetime(c["date_lung_metastasis_diagnosis"]) - pd.to_datetime(c["date_primary_surgery"])
+    ).dt.days
+    c["dfi"] = dfi_days / 30.4375
+    return c
+
+
+@pytest.fixture(scope="module")
+def published() -> dict:
+    return json.loads(PUBLISHED.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------ the file and its format
+
+
+def test_columns_follow_the_data_dictionary(raw: pd.DataFrame) -> None:
+    import yaml
+
+    dictionary = yaml.safe_load((DATA / "data_dictionary.yaml").read_text(encoding="utf-8"))
+    assert list(raw.columns) == [c["name"] for c in dictionary["columns"]]
+    for col in dictionary["columns"]:
+        if "allowed" in col:
+            values = set(raw[col["name"]]) - {""}
+            assert values <= {str(a) for a in col["allowed"]}, col["name"]
+        if not col["nullable"]:
+            assert raw[col["name"]].ne("").all(), col["name"]
+
+
+def test_dates_are_iso_and_missing_cells_empty(raw: pd.DataFrame) -> None:
+    for col in [c for c in raw.columns if c.startswith("date_")]:
+        filled = raw[col][raw[col] != ""]
+        assert filled.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all(), col
+        pd.to_datetime(filled, format="%Y-%m-%d")
+    alive = raw["vital_status"].eq("alive")
+    assert raw.loc[alive, "date_of_death"].eq("").all()
+    assert raw.loc[alive, "cause_of_death"].eq("").all()
+    assert raw.loc[~alive, "date_of_death"].ne("").all()
+    assert raw.loc[~alive, "cause_of_death"].ne("").all()
+
+
+def test_ids_unique_and_synthetic(raw: pd.DataFrame) -> None:
+    assert raw["patient_id"].is_unique
+    assert raw["patient_id"].str.fullmatch(r"SYN-\d{3}").all()
+
+
+def test_date_order_rules(registry: pd.DataFrame) -> None:
+    d = {c: pd.to_datetime(registry[c]) for c in registry.columns if c.startswith("date_")}
+    assert (d["date_primary_surgery"] <= d["date_lung_metastasis_diagnosis"]).all()
+    assert (d["date_lung_metastasis_diagnosis"] <= d["date_first_pm"]).all()
+    assert (d["date_first_pm"] <= d["date_last_contact"]).all()
+    dead = registry["vital_status"].eq("dead")
+    assert (d["date_last_contact"][dead] <= d["date_of_death"][dead]).all()
+
+
+def test_sha256_recorded_in_provenance() -> None:
+    prov = json.loads(PROVENANCE.read_text(encoding="utf-8"))
+    assert prov["sha256"] == hashlib.sha256(CSV.read_bytes()).hexdigest()
+    assert prov["seed"] == prov["settings"]["seed"]
+    assert prov["synthetic"] is True
+
+
+# ------------------------------------------------------------------ cohort flow
+
+
+def test_flow_95_to_66(registry: pd.DataFrame) -> None:
+    assert len(registry) == 95
+    site = registry["primary_site"].value_counts()
+    assert site["parenchymal_organ"] == 13
+    assert site["mediastinum"] == 1
+    assert site["retroperitoneum"] == 9
+    assert site["head_and_neck"] == 3
+    eligible_site = registry["primary_site"].isin(ELIGIBLE_SITES)
+    assert (eligible_site & registry["first_pm_elsewhere"].eq("yes")).sum() == 3
+    assert (eligible_site & registry["first_pm_elsewhere"].eq("no")).sum() == 66
+
+
+# ------------------------------------------------------------------ Table 1 exactly
+
+
+def _median(x: pd.Series) -> float:
+    return float(np.median(x.to_numpy(float)))
+
+
+def test_table1_counts(cohort: pd.DataFrame, published: dict) -> None:
+    hist = cohort["histology"].value_counts()
+    lipo = hist.get("dedifferentiated_liposarcoma", 0) + hist.get("pleomorphic_liposarcoma", 0)
+    lipo += hist.get("myxoid_liposarcoma", 0)
+    ours = {
+        ("sex", "male"): (cohort["sex"] == "male").sum(),
+        ("sex", "female"): (cohort["sex"] == "female").sum(),
+        ("primary_histology", "liposarcoma"): lipo,
+        ("primary_histology", "undifferentiated_pleomorphic_sarcoma"): hist.get(
+            "undifferentiated_pleomorphic_sarcoma", 0
+        ),
+        ("primary_site", "trunk_wall"): (cohort["primary_site"] == "trunk_wall").sum(),
+        ("primary_site", "extremities"): (cohort["primary_site"] == "extremities").sum(),
+        ("lung_metastasis_distribution", "unilateral"): (
+            cohort["lung_metastasis_distribution"] == "unilateral"
+        ).sum(),
+        ("lung_metastasis_distribution", "bilateral"): (
+            cohort["lung_metastasis_distribution"] == "bilateral"
+        ).sum(),
+        ("lung_metastasis_number", "solitary"): (cohort["lung_metastasis_number"] == 1).sum(),
+        ("lung_metastasis_number", "multiple"): (cohort["lung_metastasis_number"] > 1).sum(),
+        ("resection_status", "r0"): (cohort["resection_status"] == "r0").sum(),
+        ("resection_status", "r1"): (cohort["resection_status"] == "r1").sum(),
+        ("resection_status", "r2"): (cohort["resection_status"] == "r2").sum(),
+    }
+    pre = cohort["chemotherapy_before_pm"].eq("yes")
+    post = cohort["chemotherapy_after_pm"].eq("yes")
+    ours[("chemotherapy", "none")] = (~pre & ~post).sum()
+    ours[("chemotherapy", "preoperative")] = pre.sum()
+    ours[("chemotherapy", "postoperative")] = post.sum()
+    ours[("chemotherapy", "both")] = (pre & post).sum()
+    for level in ("wide_wedge_resection", "segmentectomy", "lobectomy"):
+        ours[("pulmonary_resection_type", level)] = (cohort["resection_type"] == level).sum()
+    for row in published["table1"]:
+        if row.get("n") is None:
+            continue
+        key = (row["variable"], row["level"])
+        if key[0] == "primary_histology" and key not in ours:
+            ours[key] = hist.get(row["level"], 0)
+        assert int(ours[key]) == row["n"], key
+
+
+@pytest.mark.parametrize(
+    ("column", "variable"),
+    [
+        ("age_at_pm_years", "age_years"),
+        ("dfi", "disease_free_interval_months"),
+        ("lung_metastasis_number", "lung_metastasis_number"),
+        ("largest_lung_lesion_mm", "largest_lung_lesion_size_mm"),
+    ],
+)
+def test_table1_medians_and_ranges(
+    cohort: pd.DataFrame, published: dict, column: str, variable: str
+) -> None:
+    row = next(
+        r for r in published["table1"] if r["variable"] == variable and r.get("median") is not None
+    )
+    x = cohort[column]
+    assert round(_median(x)) == row["median"]
+    assert round(float(x.min())) == row["min"]
+    assert round(float(x.max())) == row["max"]
+
+
+def test_dfi_months_round_to_whole_months_and_never_straddle_12(cohort: pd.DataFrame) -> None:
+    frac = cohort["dfi"] - np.floor(cohort["dfi"])
+    assert (frac < 0.05).all()
+    assert _median(cohort["dfi"]) == pytest.approx(17, abs=0.05)
+
+
+def test_perioperative_text_numbers(cohort: pd.DataFrame) -> None:
+    assert (cohort["two_stage_pm"] == "yes").sum() == 2
+    grades = cohort["clavien_dindo_grade"]
+    assert grades.isin(["I", "II"]).sum() == 2
+    assert grades.isin(["none", "I", "II"]).all()
+    stay = cohort["postoperative_stay_days"]
+    assert (_median(stay), stay.min(), stay.max()) == (3, 2, 13)
+
+
+# ------------------------------------------------------------------ Table 2 group sizes
+
+
+def test_table2_group_sizes(cohort: pd.DataFrame, published: dict) -> None:
+    h = cohort["histology"]
+    first = {
+        "age_years": cohort["age_at_pm_years"] < 50,
+        "sex": cohort["sex"] == "male",
+        "disease_free_interval": cohort["dfi"] < 12,
+        "primary_histology_synovial_sarcoma": h == "synovial_sarcoma",
+        "primary_histology_ups": h == "undifferentiated_pleomorphic_sarcoma",
+        "primary_histology_liposarcoma": h.str.endswith("liposarcoma"),
+        "primary_histology_mfs": h == "myxofibrosarcoma",
+        "primary_histology_leiomyosarcoma": h == "leiomyosarcoma",
+        "primary_site": cohort["primary_site"] == "trunk_wall",
+        "primary_lesion_size": cohort["primary_tumor_size_cm"] < 10,
+        "lung_metastasis_distribution": cohort["lung_metastasis_distribution"] == "unilateral",
+        "lung_metastasis_number": cohort["lung_metastasis_number"] == 1,
+        "largest_lung_lesion_size": cohort["largest_lung_lesion_mm"] < 20,
+        "pulmonary_resection_type": cohort["resection_type"] == "wide_wedge_resection",
+        "curative_resection": cohort["resection_status"] == "r0",
+        "preoperative_chemotherapy": cohort["chemotherapy_before_pm"] == "yes",
+        "postoperative_chemotherapy": cohort["chemotherapy_after_pm"] == "yes",
+    }
+    for test in published["table2_tests"]:
+        n1, n2 = test["n_groups"]
+        if test["comparison_id"] == "pulmonary_resection_type":
+            n1 = 54  # Table 1 wedge resections; Table 2 prints 44 (paper audit section 1)
+        k = int(first[test["comparison_id"]].sum())
+        assert (k, len(cohort) - k) == (n1, n2), test["comparison_id"]
+
+
+# ------------------------------------------------------------------ plausibility, one test each
+
+
+def test_every_follow_up_ends_by_the_cutoff(registry: pd.DataFrame) -> None:
+    prov = json.loads(PROVENANCE.read_text(encoding="utf-8"))
+    cutoff = pd.Timestamp(prov["settings"]["cutoff_date"])
+    assert cutoff < pd.Timestamp("2022-06-01")
+    end = pd.to_datetime(registry["date_of_death"]).fillna(pd.to_datetime(registry["date_last_contact"]))
+    assert (end <= cutoff).all()
+    assert (pd.to_datetime(registry["date_last_contact"]) <= cutoff).all()
+
+
+def test_first_pm_inside_the_study_window(registry: pd.DataFrame) -> None:
+    pm = pd.to_datetime(registry["date_first_pm"])
+    assert pm.between(pd.Timestamp("2007-01-01"), pd.Timestamp("2021-01-31")).all()
+
+
+def test_at_most_three_censored_before_six_months(cohort: pd.DataFrame) -> None:
+    assert ((cohort["e"] == 0) & (cohort["t"] < 6)).sum() <= 3
+
+
+def test_deaths_after_120_months_are_rare(cohort: pd.DataFrame) -> None:
+    assert ((cohort["e"] == 1) & (cohort["t"] > 120)).sum() <= 1
+
+
+def test_deaths_between_24_and_39(cohort: pd.DataFrame) -> None:
+    assert 24 <= cohort["e"].sum() <= 39
+
+
+def test_bilateral_implies_multiple_and_two_stage_is_bilateral(registry: pd.DataFrame) -> None:
+    bilateral = registry["lung_metastasis_distribution"] == "bilateral"
+    assert (registry.loc[bilateral, "lung_metastasis_number"] >= 2).all()
+    assert (registry.loc[registry["two_stage_pm"] == "yes", "lung_metastasis_distribution"] == "bilateral").all()
+
+
+def test_r2_resections_have_a_poor_outcome(cohort: pd.DataFrame) -> None:
+    r2 = cohort[cohort["resection_status"] == "r2"]
+    assert ((r2["e"] == 1) & (r2["t"] <= 36)).sum() >= 2
+    assert not ((r2["e"] == 0) & (r2["t"] > 60)).any()
+    assert (r2.loc[r2["e"] == 1, "cause_of_death"] == "sarcoma").all()
+
+
+def test_no_perioperative_death(cohort: pd.DataFrame) -> None:
+    assert not ((cohort["e"] == 1) & (cohort["t"] < 3)).any()
+
+
+def test_ages_plausible_for_histology(cohort: pd.DataFrame) -> None:
+    for h, a in zip(cohort["histology"], cohort["age_at_pm_years"], strict=True):
+        lo, hi = synthetic.HISTOLOGY_AGE_RANGE[h]
+        assert lo <= a <= hi, (h, a)
+
+
+def test_check_plausibility_all_ok(cohort: pd.DataFrame) -> None:
+    c = cohort.rename(columns={"t": "time_months", "e": "event"})
+    checks = synthetic.check_plausibility(c)
+    assert checks["ok"].all(), checks[~checks["ok"]]
+
+
+def test_check_plausibility_flags_a_broken_registry(cohort: pd.DataFrame) -> None:
+    c = cohort.rename(columns={"t": "time_months", "e": "event"}).copy()
+    c.loc[c.index[:5], ["time_months", "event"]] = [2.0, 0]
+    c.loc[c.index[0], "lung_metastasis_distribution"] = "bilateral"
+    c.loc[c.index[0], "lung_metastasis_number"] = 1
+    checks = synthetic.check_plausibility(c).set_index("constraint")
+    assert not checks.loc["censored before 6 months", "ok"]
+    assert not checks.loc["bilateral with a single metastasis", "ok"]
+
+
+# ------------------------------------------------------------------ determinism
+
+
+def test_covariates_are_seeded() -> None:
+    a = synthetic.make_covariates(7)
+    b = synthetic.make_covariates(7)
+    c = synthetic.make_covariates(8)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_phase1_registry_regenerates_identically() -> None:
+    st = synthetic.SyntheticSettings(n_iterations=0, n_start_draws=2)
+    a = synthetic.build_registry(st).registry
+    b = synthetic.build_registry(st).registry
+    assert a.to_csv(index=False) == b.to_csv(index=False)
+
+
+def test_short_calibration_is_reproducible() -> None:
+    st = synthetic.SyntheticSettings(n_iterations=1500, n_start_draws=3)
+    a = synthetic.calibrate(st)
+    b = synthetic.calibrate(st)
+    pd.testing.assert_frame_equal(a.outcomes, b.outcomes)
+    pd.testing.assert_frame_equal(a.covariates, b.covariates)
+    assert a.final_loss == b.final_loss
+    assert a.final_loss <= a.start_loss
+
+
+def test_calibration_keeps_table1_margins() -> None:
+    st = synthetic.SyntheticSettings(n_iterations=1500, n_start_draws=2, seed=3)
+    cov0 = synthetic.make_covariates(3)
+    res = synthetic.calibrate(st, cov0)
+    for col in cov0.columns:
+        assert sorted(cov0[col].tolist()) == sorted(res.covariates[col].tolist()), col
+    bil = res.covariates["lung_metastasis_distribution"] == "bilateral"
+    assert (res.covariates.loc[bil, "lung_metastasis_number"] >= 2).all()
+
+
+def test_shipped_registry_matches_recorded_settings_covariates(cohort: pd.DataFrame) -> None:
+    """The recorded seed's covariate multisets are exactly those in the shipped file."""
+    prov = json.loads(PROVENANCE.read_text(encoding="utf-8"))
+    cov = synthetic.make_covariates(prov["seed"])
+    for col in ("age_at_pm_years", "histology", "lung_metastasis_number", "postoperative_stay_days"):
+        assert sorted(cov[col].tolist()) == sorted(cohort[col].tolist()), col
+
+
+# ------------------------------------------------------------------ evaluator vs lifelines / statsmodels
+
+
+def _random_cohort(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    cov = synthetic.make_covariates(seed)
+    cov["dfi_months"] = cov["dfi_days"] / DAYS_PER_MONTH
+    g = synthetic.factor_design(cov)
+    x = synthetic.cox_design(g).to_numpy(float)
+    lp = x @ np.log([3.5, 2.9, 1.2, 3.2, 4.0])
+    t = np.rint(rng.weibull(1.1, size=66) * 60 / np.exp(lp / 1.1) * DAYS_PER_MONTH) + 10
+    c = rng.uniform(30, 180 * DAYS_PER_MONTH, size=66)
+    days = np.minimum(t, np.rint(c))
+    days[:6] = days[6:12]  # force ties
+    e = (t <= c).astype(int)
+    e[:3] = 1 - e[6:9]  # ties between deaths and censorings
+    return g.to_numpy(float), x, days / DAYS_PER_MONTH, e
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_evaluator_km_and_logrank_match_lifelines(seed: int) -> None:
+    g, x, t, e = _random_cohort(seed)
+    s = synthetic.VectorisedEvaluator(g, x).evaluate(t, e)
+    for k in range(g.shape[1]):
+        for level, ours in ((1, s.rate_first[k]), (0, s.rate_second[k])):
+            m = g[:, k] == level
+            km = KaplanMeierFitter().fit(t[m], e[m])
+            assert ours == pytest.approx(float(km.survival_function_at_times(60.0).iloc[0]), abs=1e-12)
+        m = g[:, k] == 1
+        lr = logrank_test(t[m], t[~m], e[m], e[~m])
+        assert s.chi2[k] == pytest.approx(lr.test_statistic, rel=1e-10, abs=1e-12)
+        assert s.p_value[k] == pytest.approx(lr.p_value, rel=1e-9, abs=1e-12)
+    km = KaplanMeierFitter().fit(t, e)
+    assert s.overall_rate == pytest.approx(float(km.survival_function_at_times(60.0).iloc[0]), abs=1e-12)
+    if math.isfinite(s.median):
+        assert s.median == pytest.approx(km.median_survival_time_, abs=1e-12)
+    assert s.follow_up_median == pytest.approx(float(np.median(t)))
+    assert s.n_deaths == int(e.sum())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_evaluator_cox_matches_statsmodels_breslow(seed: int) -> None:
+    g, x, t, e = _random_cohort(seed)
+    s = synthetic.VectorisedEvaluator(g, x).evaluate(t, e)
+    fit = PHReg(t, x, status=e, ties="breslow").fit()
+    assert s.cox_converged
+    np.testing.assert_allclose(s.beta, fit.params, atol=1e-6)
+    np.testing.assert_allclose(s.beta_se, fit.bse, rtol=1e-5)
+
+
+def test_evaluator_median_se_follows_collett() -> None:
+    """SE(median) = Greenwood SE of S at the median / density between S=0.55 and S=0.45."""
+    t = np.arange(1.0, 21.0)
+    e = np.ones(20, dtype=int)
+    g = np.zeros((20, 17))
+    g[:10] = 1
+    s = synthetic.VectorisedEvaluator(g, np.zeros((20, 5)) + np.eye(20, 5)).evaluate(t, e)
+    # S(t_k) = 1 - k/20: median at t=10 (S=0.5); u = 9 (S=0.55), l = 11 (S=0.45).
+    se_s = math.sqrt(0.5 * 0.5 / 20)
+    assert s.median == 10.0
+    assert s.median_se == pytest.approx(se_s / ((0.55 - 0.45) / 2.0))
+
+
+def test_evaluator_median_se_agrees_with_project_km() -> None:
+    survival = pytest.importorskip("helpers.survival")
+    g, x, t, e = _random_cohort(4)
+    s = synthetic.VectorisedEvaluator(g, x).evaluate(t, e)
+    df = pd.DataFrame({"t": t, "e": e})
+    km = survival.kaplan_meier(df, "t", "e")
+    assert km.median == pytest.approx(s.median)
+    assert km.median_se == pytest.approx(s.median_se, rel=1e-9)
+
+
+# ------------------------------------------------------------------ targets and loss
+
+
+def test_targets_read_from_published_numbers(published: dict) -> None:
+    tg = synthetic.load_targets()
+    rows = {(r["variable"], r["level"]): r["five_year_survival_pct"] for r in published["table2"]}
+    for k, (var, a, b) in enumerate(synthetic.FACTORS):
+        assert tg.rate_first[k] == rows[(var, a)]
+        assert tg.rate_second[k] == rows[(var, b)]
+    assert math.exp(tg.log_hr[4]) == pytest.approx(12.161)
+    # the <0.001 rows need chi2 > 10.83
+    k = [f[0] for f in synthetic.FACTORS].index("curative_resection")
+    assert tg.z_tolerance[k, 0] ** 2 == pytest.approx(10.828, abs=1e-3)
+
+
+def test_loss_is_zero_only_at_the_targets() -> None:
+    tg = synthetic.load_targets()
+    k = len(synthetic.FACTORS)
+    exact = synthetic.CohortStatistics(
+        rate_first=tg.rate_first / 100,
+        rate_second=tg.rate_second / 100,
+        chi2=np.mean(tg.z_exact.clip(max=4.0), axis=1) ** 2,
+        p_value=np.zeros(k),
+        overall_rate=0.45,
+        median=48.0,
+        median_se=18.6 / 1.959963984540054,
+        beta=tg.log_hr,
+        beta_se=(tg.log_ci_high - tg.log_ci_low) / (2 * 1.959963984540054),
+        cox_converged=True,
+        follow_up_median=28.0,
+        n_deaths=30,
+    )
+    base = synthetic.calibration_loss(exact, tg)
+    assert base < 1.0
+    worse = synthetic.CohortStatistics(**{**exact.__dict__, "overall_rate": 0.40})
+    assert synthetic.calibration_loss(worse, tg) > base + 100
+    off = synthetic.CohortStatistics(**{**exact.__dict__, "follow_up_median": 35.0})
+    assert synthetic.calibration_loss(off, tg) > base + 100
