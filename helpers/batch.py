@@ -1094,6 +1094,7 @@ def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float
             )
         ax.axvline(1.0, color="0.4", linestyle="--", linewidth=0.8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(factor, fontsize=9)
@@ -1372,3 +1373,81 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# --------------------------------------------------------------------------------------------
+# reading sweeps back (for the reproduction report)
+# --------------------------------------------------------------------------------------------
+
+
+def find_latest_sweep(folders: Iterable[str | Path]) -> Path | None:
+    """The newest ``sweep_summary.csv`` under any of the given folders (by modification time).
+
+    Parameters
+    ----------
+    folders
+        Folders searched recursively (missing ones are skipped).
+
+    Returns
+    -------
+    pathlib.Path or None
+
+    Example
+    -------
+    >>> find_latest_sweep(["../outputs"])  # doctest: +SKIP
+    PosixPath('.../outputs/sweep-grid/tables/sweep_summary.csv')
+    """
+    found = []
+    for folder in folders:
+        root = Path(folder)
+        if root.is_dir():
+            found += [p for p in root.rglob("sweep_summary.csv") if p.is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def summarise_sweep(summary: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
+    """How each factor's conclusion holds across the runs of a sweep.
+
+    Parameters
+    ----------
+    summary
+        A ``sweep_summary.csv`` (output of :func:`collate_sweep`).
+    alpha
+        Significance level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per factor: ``variable, runs, univariate_significant, in_model,
+        multivariable_significant`` (counts of successful runs), ``hr_min, hr_median,
+        hr_max`` (over the runs where it was in the model), sorted by how often it was
+        significant in the model.
+
+    Example
+    -------
+    >>> summarise_sweep(pd.read_csv(find_latest_sweep(["../outputs"])))  # doctest: +SKIP
+    """
+    ok = summary.loc[(summary["status"] == "ok") & summary["variable"].notna()].copy()
+    ok["in_model"] = ok["in_model"].astype(str).str.lower().isin(["true", "1"])
+    rows = []
+    for variable, part in ok.groupby("variable", sort=False):
+        model = part.loc[part["in_model"]]
+        hr = pd.to_numeric(model["hr"], errors="coerce")
+        rows.append(
+            {
+                "variable": variable,
+                "runs": int(part["run"].nunique()),
+                "univariate_significant": int((part["univariate_p"] < alpha).sum()),
+                "in_model": int(len(model)),
+                "multivariable_significant": int((model["multivariable_p"] < alpha).sum()),
+                "hr_min": hr.min(),
+                "hr_median": hr.median(),
+                "hr_max": hr.max(),
+            }
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    return out.sort_values(
+        ["multivariable_significant", "univariate_significant"], ascending=False, kind="stable"
+    ).reset_index(drop=True)

@@ -271,8 +271,11 @@ def assemble_cohort(
 
     ids = registry[id_column]
     if ids.isna().any():
-        rows = [int(i) for i in registry.index[ids.isna()]]
-        raise CohortError(f"column {id_column!r}: missing patient id in row(s) {rows}")
+        rows = registry.index[ids.isna()].tolist()
+        raise CohortError(
+            f"column {id_column!r}: missing patient id in row(s) {rows} (frame index; "
+            "expected every row to carry an id)"
+        )
     duplicated = ids[ids.duplicated(keep=False)].unique()
     if len(duplicated):
         raise CohortError(

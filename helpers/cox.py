@@ -496,41 +496,45 @@ class _RiskSets:
 
 
 def _newton_raphson(rs: _RiskSets) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
-    """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving)."""
+    """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving).
+
+    Stops when the Newton step is below 1e-10 (relative to 1 + |beta|) or the log-likelihood
+    changes by less than 1e-12 relatively; a coefficient running off to infinity (monotone
+    likelihood) ends by the second rule and is caught afterwards by R's check.
+    Returns ``beta, loglik, loglik_null, score, information, converged, iterations``.
+    """
     beta = np.zeros(rs.p)
     ll0, score, info = rs.loglik_score_info(beta)
     loglik = ll0
     converged = False
-    it = 0
-    halving = 0
-    prev_beta = beta
-    for it in range(1, _MAX_ITER + 1):
+    iterations = 0
+    while iterations < _MAX_ITER:
+        iterations += 1
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(step)):
             break
         if np.all(np.abs(step) <= _STEP_TOL * (1.0 + np.abs(beta))):
             converged = True
             break
         new_beta = beta + step
         new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
-        while not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
-            # The log-likelihood fell: halve the step (R's coxfit6 does the same).
-            halving += 1
-            if halving > 30:
-                break
+        halvings = 0
+        while (not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik)) and halvings < 40:
+            # The log-likelihood fell: halve the step, as R's coxfit6 does.
+            halvings += 1
             new_beta = (new_beta + beta) / 2.0
             new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
-        if not np.isfinite(new_ll):
+        if not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
             break
-        prev_beta = beta
         done = abs(new_ll - loglik) <= _LOGLIK_RTOL * abs(new_ll)
         beta, loglik, score, info = new_beta, new_ll, new_score, new_info
         if done:
             converged = True
             break
-    del prev_beta
-    return beta, loglik, ll0, score, info, converged, it
+    return beta, loglik, ll0, score, info, converged, iterations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -541,33 +545,35 @@ def _newton_raphson(rs: _RiskSets) -> tuple[np.ndarray, float, float, np.ndarray
 def _count_smaller_after(values: np.ndarray, query: np.ndarray) -> tuple[int, int]:
     """Sum over query positions i of ``#{j > i: v_j < v_i}`` and of ``#{j > i: v_j <= v_i}``.
 
-    Bottom-up merge counting in numpy: at block size ``2**k`` each query in a left block counts,
-    by binary search, the values of its right neighbour block below it; then neighbouring blocks
-    are merged (one sort of ``value + block * big`` keys). O(n log^2 n), no loop over rows.
+    Bottom-up merge counting in numpy: at block size ``w = 2**k`` each query in a left block
+    counts, by binary search, the values of its right neighbour block below it; then neighbouring
+    blocks are merged by one sort of ``value + (block << shift)`` keys. O(n log^2 n) without a
+    loop over rows.
     """
     n = len(values)
-    v = np.asarray(values, dtype=np.int64)
     if n < 2:
         return 0, 0
-    big = np.int64(v.max() + 2)
+    v = np.asarray(values, dtype=np.int64)
+    shift = int(v.max() + 2).bit_length()
     pos = np.arange(n, dtype=np.int64)
-    key = v + pos * big  # value + block * big with block = pos >> k; sorted within blocks
-    qpos = pos[query]
-    qkey = key[query].copy()
+    key = v + (pos << shift)  # value + (block << shift) with block = pos >> k
+    qpos = pos[np.asarray(query, dtype=bool)]
+    qkey = key[np.asarray(query, dtype=bool)]
     less = less_eq = 0
     k = 0
     while (1 << k) < n:
         block = pos >> k
-        rkeys = key[(block & 1).astype(bool)]
+        rkeys = key[(block & 1).astype(bool)]  # right blocks, sorted block-major
         qblock = qpos >> k
         left = (qblock & 1) == 0
-        ql = qkey[left] + big  # the query's value as a key of its right neighbour block
-        base = np.searchsorted(rkeys, (qblock[left] + 1) * big)
-        less += int((np.searchsorted(rkeys, ql) - base).sum())
-        less_eq += int((np.searchsorted(rkeys, ql + 1) - base).sum())
-        key -= (block - (block >> 1)) * big
+        ql = qkey[left] + (1 << shift)  # the query's value as a key of its right neighbour
+        # Right blocks before the query's pair are full: (pair index) * w of them.
+        base = int(((qblock[left] >> 1) << k).sum())
+        less += int(np.searchsorted(rkeys, ql).sum()) - base
+        less_eq += int(np.searchsorted(rkeys, ql + 1).sum()) - base
+        key -= ((block + 1) >> 1) << shift
         key.sort()
-        qkey -= (qblock - (qblock >> 1)) * big
+        qkey -= ((qblock + 1) >> 1) << shift
         qkey.sort()
         k += 1
     return less, less_eq
@@ -872,3 +878,7 @@ def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.Da
     stat = float(u @ np.linalg.solve(imat, u))
     rows.append(("GLOBAL", stat, p, float(stats.chi2.sf(stat, p))))
     return pd.DataFrame(rows, columns=["term", "statistic", "dof", "p_value"])
+
+
+# Not a pytest test, although its name starts with "test_" (it is the statistical test).
+test_proportional_hazards.__test__ = False  # type: ignore[attr-defined]

@@ -459,7 +459,11 @@ def side_by_side(
         )
     left = left.rename(columns={v: f"ours_{v}" for v in values})
     right = right.rename(columns={v: f"published_{v}" for v in values})
+    left["_order_ours"] = np.arange(len(left))
+    right["_order_published"] = np.arange(len(right))
     merged = left.merge(right, on=on, how="outer", indicator="source", sort=False)
+    # pandas sorts the keys of an outer merge; keep our row order, then the paper's leftovers
+    merged = merged.sort_values(["_order_ours", "_order_published"], na_position="last")
     merged["source"] = merged["source"].map(
         {"both": "both", "left_only": "ours_only", "right_only": "published_only"}
     )
@@ -1567,3 +1571,95 @@ def write_scorecard(scorecard: pd.DataFrame, output_dir: str | Path) -> list[Pat
         title="Fidelity scorecard: this run against Nakayama et al. 2022",
         note=scorecard_summary(scorecard),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# side-by-side views of a run (for the reproduction report)
+# --------------------------------------------------------------------------------------------
+
+#: Values compared per run table in :func:`compare_with_paper`.
+COMPARED_VALUES: dict[str, list[str]] = {
+    "table1": ["n", "percent", "median", "min", "max"],
+    "table2": ["n", "survival_pct", "p_value"],
+    "table3": ["hr", "ci_low", "ci_high", "p_value"],
+}
+
+
+def overall_side_by_side(km_overall: pd.DataFrame, published: Mapping | None = None) -> pd.DataFrame:
+    """Our overall survival numbers beside the paper's, one row per quantity.
+
+    Parameters
+    ----------
+    km_overall
+        The run's ``tables/km_overall.csv`` (one row).
+    published
+        Output of :func:`load_published` (default: the shipped file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``quantity, ours, published, diff`` for n, median and its CI, 5-year survival and
+        median follow-up (``published`` NaN where the paper prints nothing, e.g. events).
+
+    Example
+    -------
+    >>> overall_side_by_side(pd.read_csv("../outputs/tables/km_overall.csv"))  # doctest: +SKIP
+    """
+    o = published_overall(published)
+    pairs = {
+        "n": o.n,
+        "events": float("nan"),
+        "median_months": o.median_months,
+        "median_ci_low": o.median_ci_low,
+        "median_ci_high": o.median_ci_high,
+        "survival_5y_pct": o.survival_5y_pct,
+        "median_followup_months": o.median_followup_months,
+    }
+    if len(km_overall) != 1:
+        raise ValueError(f"km_overall: expected one row, found {len(km_overall)}")
+    row = km_overall.iloc[0]
+    out = pd.DataFrame(
+        {
+            "quantity": list(pairs),
+            "ours": [_num(row[q]) if q in row.index else float("nan") for q in pairs],
+            "published": [float(v) for v in pairs.values()],
+        }
+    )
+    out["diff"] = out["ours"] - out["published"]
+    return out
+
+
+def compare_with_paper(
+    run_tables: Mapping[str, pd.DataFrame], published: Mapping | None = None
+) -> dict[str, pd.DataFrame]:
+    """Side-by-side views of every run table present against the paper's table.
+
+    Parameters
+    ----------
+    run_tables
+        Output of :func:`read_run_tables` (tables that are missing are simply absent).
+    published
+        Output of :func:`load_published` (default: the shipped file).
+
+    Returns
+    -------
+    dict
+        ``{"table1": ..., "table2": ..., "table3": ..., "km_overall": ...}`` for the tables
+        present; Tables 1-3 as :func:`side_by_side` frames (keys ``variable, level``), the
+        overall numbers as :func:`overall_side_by_side`.
+
+    Example
+    -------
+    >>> views = compare_with_paper(read_run_tables("../outputs"))  # doctest: +SKIP
+    """
+    pub = _resolve(published)
+    loaders = {"table1": published_table1, "table2": published_table2, "table3": published_table3}
+    out: dict[str, pd.DataFrame] = {}
+    for name, values in COMPARED_VALUES.items():
+        if name in run_tables:
+            out[name] = side_by_side(
+                run_tables[name], loaders[name](pub), ["variable", "level"], values
+            )
+    if "km_overall" in run_tables:
+        out["km_overall"] = overall_side_by_side(run_tables["km_overall"], pub)
+    return out

@@ -578,6 +578,8 @@ def _factor_codes(col: pd.Series) -> tuple[np.ndarray, list]:
                 shifted = vals.view(np.uint8) if vals.dtype == bool else vals
                 shifted = shifted if lo == 0 else shifted.astype(np.int64) - lo
                 present = np.flatnonzero(np.bincount(shifted, minlength=span))
+                if lo == 0 and present.size == span and vals.dtype.kind != "b":
+                    return vals, present.tolist()  # values are already the codes 0..k-1
                 lookup = np.full(span, -1, dtype=np.int64)
                 lookup[present] = np.arange(present.size)
                 uniques = (present + lo).tolist()
@@ -883,3 +885,85 @@ def screen_factors(
     if not frames:
         return pd.DataFrame(columns=list(SCREEN_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(SCREEN_COLUMNS)]
+
+
+def cutoff_sweep(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    column: str,
+    cutoffs: Sequence[float],
+    *,
+    landmark: float = 60,
+    alpha: float = 0.05,
+    conf_type: str = "log-log",
+    id_column: str | None = None,
+) -> pd.DataFrame:
+    """Dichotomise a numeric column at several cut-offs and log-rank test each split.
+
+    Shows what dichotomising costs: the p-value and the group survival depend on where the
+    line is drawn, and the smallest p over many cut-offs is optimistic (it is not a valid
+    p-value for "the best cut-off"). Each split is ``value < cut-off`` versus
+    ``value >= cut-off``, as ``helpers.cohort.derive_factors`` does; all splits share one sort
+    through :func:`screen_factors`.
+
+    Parameters
+    ----------
+    df, time, event
+        As :func:`screen_factors`.
+    column
+        Numeric column to split (e.g. ``dfi_months``). Missing values are left out of every
+        split and counted in ``n_missing``.
+    cutoffs
+        The cut-offs to try.
+    landmark, alpha, conf_type, id_column
+        As :func:`screen_factors`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cut-off: ``cutoff, n_below, n_at_or_above, events_below,
+        events_at_or_above, survival_below_pct, survival_at_or_above_pct, p_value, n_missing``.
+
+    Example
+    -------
+    >>> cutoff_sweep(data, "time_months", "event", "dfi_months", [6, 12, 18, 24])  # doctest: +SKIP
+    """
+    _require_columns(df, [column])
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna().to_numpy() & df[column].notna().to_numpy()
+    if bad.any():
+        raise ValueError(
+            f"column {column!r} must be numeric; non-numeric values in "
+            f"{_row_labels(df, bad, id_column)}"
+        )
+    cutoffs = [float(c) for c in cutoffs]
+    if not cutoffs:
+        raise ValueError("cutoffs is empty; give at least one cut-off")
+    splits = {}
+    for i, c in enumerate(cutoffs):
+        split = np.where(values.isna(), None, np.where(values < c, "below", "at_or_above"))
+        splits[f"_cut{i}"] = pd.Categorical(split, categories=["below", "at_or_above"])
+    frame = pd.DataFrame(splits, index=df.index)
+    frame[time] = df[time].to_numpy()
+    frame[event] = df[event].to_numpy()
+    if id_column:
+        frame[id_column] = df[id_column].to_numpy()
+    tab = screen_factors(frame, time, event, list(splits), landmark=landmark, alpha=alpha,
+                         conf_type=conf_type, id_column=id_column)
+    wide = tab.pivot(index="variable", columns="level",
+                     values=["n", "events", "survival_pct"]).reindex(list(splits))
+    first = tab.groupby("variable", sort=False)[["p_value", "n_missing"]].first().reindex(list(splits))
+    return pd.DataFrame(
+        {
+            "cutoff": cutoffs,
+            "n_below": wide[("n", "below")].to_numpy(dtype=int),
+            "n_at_or_above": wide[("n", "at_or_above")].to_numpy(dtype=int),
+            "events_below": wide[("events", "below")].to_numpy(dtype=int),
+            "events_at_or_above": wide[("events", "at_or_above")].to_numpy(dtype=int),
+            "survival_below_pct": wide[("survival_pct", "below")].to_numpy(dtype=float),
+            "survival_at_or_above_pct": wide[("survival_pct", "at_or_above")].to_numpy(dtype=float),
+            "p_value": first["p_value"].to_numpy(dtype=float),
+            "n_missing": first["n_missing"].to_numpy(dtype=int),
+        }
+    )

@@ -199,6 +199,8 @@ COVARIATE_BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 _Z975 = 1.959963984540054
+#: Tolerance for "S equals 0.5 / 0.55 / 0.45" (sqrt of machine epsilon, as R and helpers.survival).
+_R_TOL = math.sqrt(np.finfo(float).eps)
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,8 +251,8 @@ class SyntheticSettings:
     window_start: str = "2007-01-01"
     window_end: str = "2021-01-31"
     weibull_shape: float = 1.1
-    weibull_scale_months: float = 110.0
-    loss_hazard_per_month: float = 0.009
+    weibull_scale_months: float = 190.0
+    loss_hazard_per_month: float = 0.008
     admin_lag_days_max: int = 90
     min_death_days: int = 91
     min_censor_days: int = 30
@@ -627,24 +629,23 @@ class CohortStatistics:
     n_deaths: int
 
 
-def _median_se(ut: np.ndarray, surv: np.ndarray, var_surv: np.ndarray, median: float) -> float:
+def _median_se(ut: np.ndarray, surv: np.ndarray, var_surv: np.ndarray, kmed: int) -> float:
     """SPSS-type standard error of the Kaplan-Meier median (Collett's density estimate).
 
-    SE = SE(S(median)) / f, with f = (S(u) - S(l)) / (l - u), u the largest event time with
-    S >= 0.55 (time 0 if none), l the smallest event time with S <= 0.45 (Greenwood variance).
+    SE = SE(S(median)) / f, with f = (S(u) - S(l)) / (l - u), u the latest event time with
+    S >= 0.55 (time 0 with S = 1 if none), l the earliest event time with S <= 0.45 and SE(S)
+    Greenwood's at the median (event index ``kmed``). Same rule as
+    ``helpers.survival.kaplan_meier(...).median_se``.
     """
-    if not np.isfinite(median):
-        return math.nan
-    k = int(np.searchsorted(ut, median))
-    se_s = math.sqrt(var_surv[k])
-    upper = surv >= 0.55
-    lower = surv <= 0.45
+    upper = surv >= 0.55 - _R_TOL
+    lower = surv <= 0.45 + _R_TOL
     if not lower.any():
         return math.nan
     iu = np.flatnonzero(upper)
     u, s_u = (ut[iu[-1]], surv[iu[-1]]) if iu.size else (0.0, 1.0)
-    il = np.flatnonzero(lower)[0]
+    il = int(np.argmax(lower))
     dens = (s_u - surv[il]) / (ut[il] - u)
+    se_s = math.sqrt(var_surv[kmed])
     return se_s / dens if dens > 0 else math.nan
 
 
@@ -685,7 +686,7 @@ class VectorisedEvaluator:
         self.landmark = float(landmark)
         self.beta = np.zeros(self.cox.shape[1])
 
-    def evaluate(self, time: np.ndarray, event: np.ndarray) -> CohortStatistics:
+    def evaluate(self, time: np.ndarray, event: np.ndarray, *, cox: bool = True) -> CohortStatistics:
         """Statistics of the cohort with these times (months) and events (0/1).
 
         Parameters
@@ -694,6 +695,10 @@ class VectorisedEvaluator:
             Observed times in months, one per row of ``groups``.
         event
             1 = death, 0 = censored.
+        cox
+            Fit the Cox model. With False, ``beta``/``beta_se`` are NaN until
+            :meth:`add_cox` completes the statistics (the search skips the fit when the other
+            terms of the loss already reject a candidate).
 
         Returns
         -------
@@ -752,15 +757,40 @@ class VectorisedEvaluator:
         )
         var_s = surv**2 * gw
         overall = float(surv[nlm - 1]) if nlm else 1.0
-        below = np.flatnonzero(surv <= 0.5)
-        median = float(ut[below[0]]) if below.size else math.inf
-        median_se = _median_se(ut, surv, var_s, median)
-        beta, beta_se, ok = self._cox(x, d, start, dd)
+        below = np.flatnonzero(surv < 0.5 + _R_TOL)
+        median, median_se = math.inf, math.nan
+        if below.size:
+            kmed = int(below[0])
+            median = float(ut[kmed])
+            if abs(surv[kmed] - 0.5) < _R_TOL and kmed + 1 < ut.size:
+                median = float(0.5 * (ut[kmed] + ut[kmed + 1]))  # flat at 0.5: R's midpoint
+            median_se = _median_se(ut, surv, var_s, kmed)
+        self._sorted = (x, d, start, dd)
+        if cox:
+            beta, beta_se, ok = self._cox(x, d, start, dd)
+        else:
+            beta = beta_se = np.full(x.shape[1], math.nan)
+            ok = False
         half = n // 2
         fu = float(t[half]) if n % 2 else float(0.5 * (t[half - 1] + t[half]))
         return CohortStatistics(
             rate1, rate0, chi2, pval, overall, median, median_se, beta, beta_se, ok, fu, int(d.sum())
         )
+
+    def add_cox(self, s: CohortStatistics) -> CohortStatistics:
+        """Complete statistics from ``evaluate(..., cox=False)`` with the Cox fit.
+
+        Parameters
+        ----------
+        s
+            The statistics returned by the last call of :meth:`evaluate`.
+
+        Returns
+        -------
+        CohortStatistics
+        """
+        beta, beta_se, ok = self._cox(*self._sorted)
+        return replace(s, beta=beta, beta_se=beta_se, cox_converged=ok)
 
     def _cox(
         self, x: np.ndarray, d: np.ndarray, start: np.ndarray, dd: np.ndarray
@@ -812,7 +842,7 @@ class VectorisedEvaluator:
                     break
                 step = step / 2.0
             b, ll, grad, info = bn, lln, gn, infon
-            if np.abs(step).max() < 1e-9:
+            if np.abs(step).max() < 1e-7:
                 converged = True
                 break
         if not converged or np.abs(b).max() > 12.0:
@@ -969,8 +999,8 @@ def _loss_bands(r1, r2, zex, ztol, lhr, llo, lhi, ov) -> tuple[np.ndarray, np.nd
             band(five, 0.4, 0.05),
             np.column_stack([ztol, np.full(len(ztol), 0.01)]),
             band(lhr, 0.015, 0.0025),
-            band(llo, 0.08, 0.05),
-            band(lhi, 0.08, 0.05),
+            band(llo, 0.08, 0.01),
+            band(lhi, 0.08, 0.01),
             band(med, 0.4, 0.05),
             band([mlo, mhi], 0.8, 0.05),
             band(fu, 0.8, 0.05),
@@ -1037,8 +1067,13 @@ def calibration_loss(s: CohortStatistics, t: Targets) -> float:
     """
     if not s.cox_converged or not np.isfinite(s.median_se):
         return math.inf
-    v = _statistic_vector(s)
-    soft, steep = t.soft_band, t.steep_band
+    return _partial_loss(_statistic_vector(s), t, slice(None))
+
+
+def _partial_loss(v: np.ndarray, t: Targets, part: slice) -> float:
+    """Loss of the statistics ``v[part]`` (all terms are non-negative)."""
+    soft, steep = t.soft_band[part], t.steep_band[part]
+    v = v[part]
     ds = (np.maximum(soft[:, 0] - v, 0.0) + np.maximum(v - soft[:, 1], 0.0)) / soft[:, 2]
     dh = (np.maximum(steep[:, 0] - v, 0.0) + np.maximum(v - steep[:, 1], 0.0)) / steep[:, 2]
     return float(ds @ ds + dh @ dh)
@@ -1230,6 +1265,10 @@ _BLOCK_C: dict[str, tuple[int, ...]] = {
     "lesion": (3,),
     "resection_status": (4,),
 }
+_N_RATES = 2 * len(FACTORS) + 1 + len(FACTORS)
+#: Positions of the Cox statistics (log HR, log CI limits) in :func:`_statistic_vector`.
+_COX = slice(_N_RATES, _N_RATES + 3 * len(COX_COVARIATES))
+_NON_COX = np.r_[np.arange(_N_RATES), np.arange(_N_RATES + 3 * len(COX_COVARIATES), _N_RATES + 3 * len(COX_COVARIATES) + 4)]
 #: Penalty per unit of a violated plausibility constraint (dwarfs every fidelity term).
 _VIOLATION_PENALTY = 1.0e4
 
@@ -1300,12 +1339,18 @@ class _State:
 
     def violations(self, st: SyntheticSettings) -> int:
         o = self.out
-        deaths, early, late, r2_ok = _constraint_counts(o.time_days, o.event, self.c[:, 4] > 0)
+        ev = o.event
+        td = o.time_days
+        deaths = int(ev.sum())
+        early = int(np.count_nonzero((ev == 0) & (td < 6.0 * DAYS_PER_MONTH)))
+        late = int(np.count_nonzero((ev == 1) & (td > 120.0 * DAYS_PER_MONTH)))
+        r2 = np.flatnonzero(self.c[:, 4])
+        r2_ok = _r2_rule(td[r2] / DAYS_PER_MONTH, ev[r2])
         v = max(0, early - st.max_lost_before_6_months)
         v += max(0, late - st.max_deaths_after_120_months)
         v += max(0, st.min_deaths - deaths) + max(0, deaths - st.max_deaths)
         v += 0 if r2_ok else 1
-        v += int(np.sum((self.age < self.age_lo) | (self.age > self.age_hi)))
+        v += int(np.count_nonzero((self.age < self.age_lo) | (self.age > self.age_hi)))
         return v
 
     def covariates(self) -> pd.DataFrame:
@@ -1396,7 +1441,9 @@ def calibrate(
     for it in range(st.n_iterations):
         temp = st.temperature_start * ratio ** (it / max(1, st.n_iterations - 1))
         u = rng.uniform()
-        i, j = rng.choice(n, size=2, replace=False)
+        i = int(rng.integers(n))
+        j = int(rng.integers(n - 1))
+        j += j >= i
         if u < 0.4:
             if o.time_days[i] == o.time_days[j] and o.event[i] == o.event[j]:
                 continue
@@ -1422,9 +1469,21 @@ def calibrate(
             old_admin = bool(o.admin[i])
             o.admin[i] = bool(rng.uniform() < 0.5)
             undo = ("event", i, old_admin)
-        new_loss, new_viol = _total_loss(state, ev, tg, st)
-        delta = new_loss - cur
-        if delta <= 0 or (np.isfinite(new_loss) and rng.uniform() < math.exp(-delta / temp)):
+        # Metropolis: accept when new < cur - temp * log(u). The Cox terms are non-negative, so a
+        # candidate whose other terms already exceed the threshold is rejected without the fit.
+        threshold = cur - temp * math.log(1.0 - rng.uniform())
+        new_viol = state.violations(st)
+        stats_ = ev.evaluate(o.time_days / DAYS_PER_MONTH, o.event, cox=False)
+        new_loss = math.inf
+        if np.isfinite(stats_.median_se):
+            vec = _statistic_vector(stats_)
+            partial = _partial_loss(vec, tg, _NON_COX) + _VIOLATION_PENALTY * new_viol
+            if partial < threshold:
+                stats_ = ev.add_cox(stats_)
+                if stats_.cox_converged:
+                    vec = _statistic_vector(stats_)
+                    new_loss = partial + _partial_loss(vec, tg, _COX)
+        if new_loss < threshold:
             cur, viol = new_loss, new_viol
             accepted += 1
             if cur < best[0]:

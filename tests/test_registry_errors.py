@@ -79,152 +79,276 @@ CELL_CASES: list[tuple[str, Mutation, dict]] = [
     (
         "wrong type: text in an integer column",
         lambda f: _set(f, "P003", "age_at_pm_years", "abc"),
-        dict(column="age_at_pm_years", check="type", patients=["P003"], expected="a whole number", found="'abc'"),
+        dict(
+            column="age_at_pm_years",
+            check="type",
+            patients=["P003"],
+            expected="a whole number",
+            found="'abc'",
+        ),
     ),
     (
         "wrong type: impossible calendar date",
         lambda f: _set(f, "P005", "date_first_pm", "2020-13-45"),
-        dict(column="date_first_pm", check="type", patients=["P005"], expected="YYYY-MM-DD",
-             found="'2020-13-45'", hint="no such calendar date"),
+        dict(
+            column="date_first_pm",
+            check="type",
+            patients=["P005"],
+            expected="YYYY-MM-DD",
+            found="'2020-13-45'",
+            hint="no such calendar date",
+        ),
     ),
     (
         "wrong type: day-first date",
         lambda f: _set(f, "P006", "date_last_contact", "23/04/2019"),
-        dict(column="date_last_contact", check="type", patients=["P006"], expected="YYYY-MM-DD",
-             found="'23/04/2019'", hint="write dates as YYYY-MM-DD"),
+        dict(
+            column="date_last_contact",
+            check="type",
+            patients=["P006"],
+            expected="YYYY-MM-DD",
+            found="'23/04/2019'",
+            hint="write dates as YYYY-MM-DD",
+        ),
     ),
     (
         "wrong type: decimal comma",
         lambda f: _set(f, "P002", "primary_tumor_size_cm", "12,5"),
-        dict(column="primary_tumor_size_cm", check="type", patients=["P002"], expected="a number",
-             found="'12,5'", hint="use a decimal point: 12.5"),
+        dict(
+            column="primary_tumor_size_cm",
+            check="type",
+            patients=["P002"],
+            expected="a number",
+            found="'12,5'",
+            hint="use a decimal point: 12.5",
+        ),
     ),
     (
         "wrong type: fraction in a count",
         lambda f: _set(f, "P003", "lung_metastasis_number", "1.5"),
-        dict(column="lung_metastasis_number", check="type", patients=["P003"], expected="a whole number",
-             found="'1.5'"),
+        dict(
+            column="lung_metastasis_number",
+            check="type",
+            patients=["P003"],
+            expected="a whole number",
+            found="'1.5'",
+        ),
     ),
     (
         "missing value: empty required date",
         lambda f: _set(f, "P004", "date_primary_surgery", None),
-        dict(column="date_primary_surgery", check="not_nullable", patients=["P004"],
-             expected="may not be empty", found="empty"),
+        dict(
+            column="date_primary_surgery",
+            check="not_nullable",
+            patients=["P004"],
+            expected="may not be empty",
+            found="empty",
+        ),
     ),
     (
         "missing value: empty category",
         lambda f: _set(f, "P008", "histology", None),
-        dict(column="histology", check="not_nullable", patients=["P008"], expected="may not be empty",
-             found="empty"),
+        dict(
+            column="histology",
+            check="not_nullable",
+            patients=["P008"],
+            expected="may not be empty",
+            found="empty",
+        ),
     ),
     (
         "out of range: age 150",
         lambda f: _set(f, "P003", "age_at_pm_years", "150"),
-        dict(column="age_at_pm_years", check="range", patients=["P003"], expected="between 0 and 110 years",
-             found="'150'"),
+        dict(
+            column="age_at_pm_years",
+            check="range",
+            patients=["P003"],
+            expected="between 0 and 110 years",
+            found="'150'",
+        ),
     ),
     (
         "out of range: lesion 0 mm",
         lambda f: _set(f, "P009", "largest_lung_lesion_mm", "0"),
-        dict(column="largest_lung_lesion_mm", check="range", patients=["P009"],
-             expected="between 1 and 200 mm", found="'0'"),
+        dict(
+            column="largest_lung_lesion_mm",
+            check="range",
+            patients=["P009"],
+            expected="between 1 and 200 mm",
+            found="'0'",
+        ),
     ),
     (
         "out of range: zero metastases",
         lambda f: _set(f, "P003", "lung_metastasis_number", "0"),
-        dict(column="lung_metastasis_number", check="range", patients=["P003"], expected="between 1 and 100",
-             found="'0'"),
+        dict(
+            column="lung_metastasis_number",
+            check="range",
+            patients=["P003"],
+            expected="between 1 and 100",
+            found="'0'",
+        ),
     ),
     (
         "out of range: negative stay",
         lambda f: _set(f, "P011", "postoperative_stay_days", "-2"),
-        dict(column="postoperative_stay_days", check="range", patients=["P011"],
-             expected="between 0 and 365 days", found="'-2'"),
+        dict(
+            column="postoperative_stay_days",
+            check="range",
+            patients=["P011"],
+            expected="between 0 and 365 days",
+            found="'-2'",
+        ),
     ),
     (
         "out of range: date before 1970",
         lambda f: _set(f, "P012", "date_primary_surgery", "1899-05-01"),
-        dict(column="date_primary_surgery", check="range", patients=["P012"],
-             expected="between 1970-01-01 and 2030-12-31", found="'1899-05-01'"),
+        dict(
+            column="date_primary_surgery",
+            check="range",
+            patients=["P012"],
+            expected="between 1970-01-01 and 2030-12-31",
+            found="'1899-05-01'",
+        ),
     ),
     (
         "impossible times: death before PM",
         lambda f: _shift(f, "P004", "date_of_death", "date_first_pm", -1),
-        dict(column="date_of_death", check="death_not_before_first_pm", patients=["P004"],
-             expected="date_of_death on or after date_first_pm", found="date_of_death '"),
+        dict(
+            column="date_of_death",
+            check="death_not_before_first_pm",
+            patients=["P004"],
+            expected="date_of_death on or after date_first_pm",
+            found="date_of_death '",
+        ),
     ),
     (
         "impossible times: PM before primary surgery",
         lambda f: _shift(f, "P006", "date_first_pm", "date_primary_surgery", -3),
-        dict(column="date_first_pm", check="first_pm_after_primary_surgery", patients=["P006"],
-             expected="date_first_pm after date_primary_surgery", found="date_primary_surgery '"),
+        dict(
+            column="date_first_pm",
+            check="first_pm_after_primary_surgery",
+            patients=["P006"],
+            expected="date_first_pm after date_primary_surgery",
+            found="date_primary_surgery '",
+        ),
     ),
     (
         "impossible times: PM on the day of primary surgery",
         lambda f: _shift(f, "P006", "date_first_pm", "date_primary_surgery", 0),
-        dict(column="date_first_pm", check="first_pm_after_primary_surgery", patients=["P006"],
-             expected="date_first_pm after date_primary_surgery", found="date_first_pm '"),
+        dict(
+            column="date_first_pm",
+            check="first_pm_after_primary_surgery",
+            patients=["P006"],
+            expected="date_first_pm after date_primary_surgery",
+            found="date_first_pm '",
+        ),
     ),
     (
         "impossible times: lung metastasis before primary surgery",
         lambda f: _shift(f, "P003", "date_lung_metastasis_diagnosis", "date_primary_surgery", -10),
-        dict(column="date_lung_metastasis_diagnosis", check="metastasis_not_before_primary_surgery",
-             patients=["P003"], expected="on or after date_primary_surgery",
-             found="date_lung_metastasis_diagnosis '"),
+        dict(
+            column="date_lung_metastasis_diagnosis",
+            check="metastasis_not_before_primary_surgery",
+            patients=["P003"],
+            expected="on or after date_primary_surgery",
+            found="date_lung_metastasis_diagnosis '",
+        ),
     ),
     (
         "impossible times: lung metastasis after PM",
         lambda f: _shift(f, "P008", "date_lung_metastasis_diagnosis", "date_first_pm", 5),
-        dict(column="date_lung_metastasis_diagnosis", check="metastasis_not_after_first_pm",
-             patients=["P008"], expected="on or before date_first_pm", found="date_first_pm '"),
+        dict(
+            column="date_lung_metastasis_diagnosis",
+            check="metastasis_not_after_first_pm",
+            patients=["P008"],
+            expected="on or before date_first_pm",
+            found="date_first_pm '",
+        ),
     ),
     (
         "impossible times: last contact before PM",
         lambda f: _shift(f, "P002", "date_last_contact", "date_first_pm", -1),
-        dict(column="date_last_contact", check="last_contact_not_before_first_pm", patients=["P002"],
-             expected="date_last_contact on or after date_first_pm", found="date_last_contact '"),
+        dict(
+            column="date_last_contact",
+            check="last_contact_not_before_first_pm",
+            patients=["P002"],
+            expected="date_last_contact on or after date_first_pm",
+            found="date_last_contact '",
+        ),
     ),
     (
         "impossible times: last contact after death",
         lambda f: _shift(f, "P007", "date_of_death", "date_last_contact", -5),
-        dict(column="date_last_contact", check="last_contact_not_after_death", patients=["P007"],
-             expected="date_last_contact on or before date_of_death", found="date_of_death '"),
+        dict(
+            column="date_last_contact",
+            check="last_contact_not_after_death",
+            patients=["P007"],
+            expected="date_last_contact on or before date_of_death",
+            found="date_of_death '",
+        ),
     ),
     (
         "contradiction: dead without date of death",
         lambda f: _set(f, "P004", "date_of_death", None),
-        dict(column="date_of_death", check="dead_has_date_of_death", patients=["P004"],
-             expected="a date_of_death when vital_status is dead", found="date_of_death empty"),
+        dict(
+            column="date_of_death",
+            check="dead_has_date_of_death",
+            patients=["P004"],
+            expected="a date_of_death when vital_status is dead",
+            found="date_of_death empty",
+        ),
     ),
     (
         "contradiction: dead without cause of death",
         lambda f: _set(f, "P010", "cause_of_death", None),
-        dict(column="cause_of_death", check="dead_has_cause_of_death", patients=["P010"],
-             expected="a cause_of_death when vital_status is dead", found="cause_of_death empty"),
+        dict(
+            column="cause_of_death",
+            check="dead_has_cause_of_death",
+            patients=["P010"],
+            expected="a cause_of_death when vital_status is dead",
+            found="cause_of_death empty",
+        ),
     ),
     (
         "contradiction: alive with a date of death",
         lambda f: _set(f, "P002", "date_of_death", "2012-01-01"),
-        dict(column="date_of_death", check="alive_has_no_date_of_death", patients=["P002"],
-             expected="an empty date_of_death when vital_status is alive", found="'2012-01-01'"),
+        dict(
+            column="date_of_death",
+            check="alive_has_no_date_of_death",
+            patients=["P002"],
+            expected="an empty date_of_death when vital_status is alive",
+            found="'2012-01-01'",
+        ),
     ),
     (
         "contradiction: alive with a cause of death",
         lambda f: _set(f, "P005", "cause_of_death", "sarcoma"),
-        dict(column="cause_of_death", check="alive_has_no_cause_of_death", patients=["P005"],
-             expected="an empty cause_of_death when vital_status is alive", found="'sarcoma'"),
+        dict(
+            column="cause_of_death",
+            check="alive_has_no_cause_of_death",
+            patients=["P005"],
+            expected="an empty cause_of_death when vital_status is alive",
+            found="'sarcoma'",
+        ),
     ),
     (
         "contradiction: bilateral with a single metastasis",
         lambda f: _set(f, "P006", "lung_metastasis_number", "1"),
-        dict(column="lung_metastasis_distribution", check="bilateral_has_two_or_more", patients=["P006"],
-             expected="2 or more when lung_metastasis_distribution is bilateral",
-             found="lung_metastasis_number '1'"),
+        dict(
+            column="lung_metastasis_distribution",
+            check="bilateral_has_two_or_more",
+            patients=["P006"],
+            expected="2 or more when lung_metastasis_distribution is bilateral",
+            found="lung_metastasis_number '1'",
+        ),
     ),
 ]
 
 
-@pytest.mark.parametrize(("mutate", "problem"), [c[1:] for c in CELL_CASES], ids=[c[0] for c in CELL_CASES])
+@pytest.mark.parametrize(
+    ("mutate", "problem"), [c[1:] for c in CELL_CASES], ids=[c[0] for c in CELL_CASES]
+)
 def test_bad_cell_is_reported(tmp_path, mutate, problem):
     frame = valid_registry_frame()
     mutate(frame)
@@ -253,8 +377,13 @@ def test_value_outside_allowed_set_gets_a_hint(tmp_path, column, pid, value, sug
     _set(frame, pid, column, value)
     err = _error(_write(frame, tmp_path))
     assert_reported(
-        err, column=column, check="allowed", patients=[pid], expected="one of: ",
-        found=f"'{value}'", hint=f"did you mean '{suggestion}'?",
+        err,
+        column=column,
+        check="allowed",
+        patients=[pid],
+        expected="one of: ",
+        found=f"'{value}'",
+        hint=f"did you mean '{suggestion}'?",
     )
 
 
@@ -262,8 +391,14 @@ def test_value_without_a_close_match_has_no_misleading_hint(tmp_path):
     frame = valid_registry_frame()
     _set(frame, "P003", "sex", "unknown")
     err = _error(_write(frame, tmp_path))
-    assert_reported(err, column="sex", check="allowed", patients=["P003"], expected="one of: male, female",
-                    found="'unknown'")
+    assert_reported(
+        err,
+        column="sex",
+        check="allowed",
+        patients=["P003"],
+        expected="one of: male, female",
+        found="'unknown'",
+    )
     assert err.problems["hint"].isna().all()
 
 
@@ -277,7 +412,10 @@ def test_duplicate_patient_ids_are_listed_with_their_rows(tmp_path):
     assert probs["row"].tolist() == [4, 7, 11]
     assert probs["patient_id"].eq("P003").all()
     assert probs["found"].eq("'P003' on 3 rows").all()
-    assert "expected each patient_id once; found 'P003' on 3 rows -- 3 rows: line 4, line 7, line 11" in str(err)
+    assert (
+        "expected each patient_id once; found 'P003' on 3 rows -- 3 rows: line 4, line 7, line 11"
+        in str(err)
+    )
 
 
 def test_missing_patient_id_is_reported_by_line(tmp_path):
@@ -287,7 +425,10 @@ def test_missing_patient_id_is_reported_by_line(tmp_path):
     probs = err.problems
     assert probs[["column", "check", "row"]].values.tolist() == [["patient_id", "not_nullable", 6]]
     assert probs["patient_id"].isna().all()
-    assert "patient_id:\n  - expected a value (this column may not be empty); found empty -- 1 row: line 6" in str(err)
+    assert (
+        "patient_id:\n  - expected a value (this column may not be empty); found empty -- 1 row: line 6"
+        in str(err)
+    )
 
 
 def test_missing_required_column(tmp_path):
@@ -297,7 +438,10 @@ def test_missing_required_column(tmp_path):
     assert set(probs["column"]) == {"sex", "date_of_death"}
     assert probs["found"].eq("no such column").all()
     message = str(err)
-    assert "sex:\n  - expected a column named 'sex' (category, required); found no such column" in message
+    assert (
+        "sex:\n  - expected a column named 'sex' (category, required); found no such column"
+        in message
+    )
     assert "date_of_death:\n  - expected a column named 'date_of_death' (date, required)" in message
 
 
@@ -346,7 +490,10 @@ def test_empty_binary_file(tmp_path, suffix):
 def test_header_only(tmp_path):
     path = _write(valid_registry_frame().iloc[:0], tmp_path)
     err = _error(path)
-    assert "expected one row per patient below the header; found a header line but no patient rows" in str(err)
+    assert (
+        "expected one row per patient below the header; found a header line but no patient rows"
+        in str(err)
+    )
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".parquet"])
@@ -357,7 +504,10 @@ def test_header_only_excel_and_parquet(tmp_path, suffix):
         empty.to_excel(path, index=False)
     else:
         empty.to_parquet(path, index=False)
-    assert "found a header" in str(_error(path)) or "no patient rows" in str(_error(path))
+    expected = (
+        "a header row but no patient rows" if suffix == ".xlsx" else "column names but no rows"
+    )
+    assert f"expected one row per patient below the header; found {expected}" in str(_error(path))
 
 
 def test_unknown_extension(tmp_path):
@@ -444,8 +594,16 @@ def test_all_problems_are_reported_at_once(tmp_path):
         assert f"\n{column}:\n" in message
     # grouped by column in the dictionary's order
     order = [ln[:-1] for ln in message.splitlines() if ln.endswith(":") and not ln.startswith(" ")]
-    assert order == ["patient_id", "age_at_pm_years", "sex", "date_first_pm", "two_stage_pm",
-                     "lung_metastasis_distribution", "resection_status", "date_of_death"]
+    assert order == [
+        "patient_id",
+        "age_at_pm_years",
+        "sex",
+        "date_first_pm",
+        "two_stage_pm",
+        "lung_metastasis_distribution",
+        "resection_status",
+        "date_of_death",
+    ]
 
 
 def test_long_lists_are_capped_in_the_message_but_complete_in_problems(tmp_path):
@@ -466,8 +624,29 @@ def test_long_lists_are_capped_in_the_message_but_complete_in_problems(tmp_path)
     assert err.problems["patient_id"].tolist() == frame["patient_id"].tolist()
 
 
-def test_nothing_is_returned_or_dropped_on_error(tmp_path):
-    frame = valid_registry_frame()
-    _set(frame, "P012", "sex", "X")
-    with pytest.raises(RegistryError):
-        load_registry(_write(frame, tmp_path))
+def test_first_row_without_column_names(tmp_path):
+    path = tmp_path / "registry.csv"
+    path.write_text(",,\nP001,54,male\n", encoding="utf-8")
+    assert "found a first row without any column name" in str(_error(path))
+
+
+def test_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "registry.csv"
+    path.write_bytes(b"patient_id,sex\nP001,m\xe4nnlich\n")
+    err = _error(path)
+    assert "expected UTF-8 text; found bytes that are not UTF-8" in str(err)
+    assert "re-save the file as 'CSV UTF-8'" in str(err)
+
+
+def test_folder_instead_of_file(tmp_path):
+    assert "is a folder" in str(_error(tmp_path))
+
+
+def test_header_with_spaces_is_reported_not_trimmed(tmp_path):
+    frame = valid_registry_frame().rename(columns={"sex": " sex"})
+    err = _error(_write(frame, tmp_path))
+    assert err.problems[["column", "check"]].values.tolist() == [["sex", "header"]]
+    assert (
+        "expected column names without surrounding spaces; found ' sex' (rename it 'sex')"
+        in str(err)
+    )

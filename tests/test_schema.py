@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import DATA_DIR
-from helpers import schema
+from helpers import DATA_DIR, schema
 from helpers.schema import (
     DAYS_PER_MONTH,
     RegistryError,
@@ -22,7 +21,12 @@ from helpers.schema import (
     months_between,
 )
 
-HISTOLOGIES = ("synovial_sarcoma", "undifferentiated_pleomorphic_sarcoma", "myxoid_liposarcoma", "leiomyosarcoma")
+HISTOLOGIES = (
+    "synovial_sarcoma",
+    "undifferentiated_pleomorphic_sarcoma",
+    "myxoid_liposarcoma",
+    "leiomyosarcoma",
+)
 CAUSES = ("sarcoma", "other", "unknown")
 
 
@@ -41,32 +45,34 @@ def valid_registry_frame(n: int = 12) -> pd.DataFrame:
         last_contact = first_pm + (400 + 50 * i) * day
         dead = i % 3 == 0
         bilateral = i % 4 == 1
-        records.append({
-            "patient_id": f"P{i + 1:03d}",
-            "age_at_pm_years": str(30 + (i * 7) % 50),
-            "sex": "male" if i % 2 else "female",
-            "primary_site": "trunk_wall" if i % 2 else "extremities",
-            "first_pm_elsewhere": "no",
-            "histology": HISTOLOGIES[i % len(HISTOLOGIES)],
-            "primary_tumor_size_cm": f"{4 + 0.5 * i:.1f}",
-            "date_primary_surgery": primary.strftime("%Y-%m-%d"),
-            "date_lung_metastasis_diagnosis": diagnosis.strftime("%Y-%m-%d"),
-            "date_first_pm": first_pm.strftime("%Y-%m-%d"),
-            "two_stage_pm": "yes" if bilateral and i % 8 == 1 else "no",
-            "lung_metastasis_distribution": "bilateral" if bilateral else "unilateral",
-            "lung_metastasis_number": "3" if bilateral else str(1 + i % 2),
-            "largest_lung_lesion_mm": f"{8 + 1.5 * i:.1f}",
-            "resection_type": ("wide_wedge_resection", "segmentectomy", "lobectomy")[i % 3],
-            "resection_status": "r1" if i == 5 else "r0",
-            "chemotherapy_before_pm": "yes" if i % 3 == 1 else "no",
-            "chemotherapy_after_pm": "yes" if i % 5 == 0 else "no",
-            "clavien_dindo_grade": "II" if i == 2 else "none",
-            "postoperative_stay_days": str(3 + i % 4),
-            "vital_status": "dead" if dead else "alive",
-            "date_last_contact": last_contact.strftime("%Y-%m-%d"),
-            "date_of_death": (last_contact + 10 * day).strftime("%Y-%m-%d") if dead else None,
-            "cause_of_death": CAUSES[(i // 3) % 3] if dead else None,
-        })
+        records.append(
+            {
+                "patient_id": f"P{i + 1:03d}",
+                "age_at_pm_years": str(30 + (i * 7) % 50),
+                "sex": "male" if i % 2 else "female",
+                "primary_site": "trunk_wall" if i % 2 else "extremities",
+                "first_pm_elsewhere": "no",
+                "histology": HISTOLOGIES[i % len(HISTOLOGIES)],
+                "primary_tumor_size_cm": f"{4 + 0.5 * i:.1f}",
+                "date_primary_surgery": primary.strftime("%Y-%m-%d"),
+                "date_lung_metastasis_diagnosis": diagnosis.strftime("%Y-%m-%d"),
+                "date_first_pm": first_pm.strftime("%Y-%m-%d"),
+                "two_stage_pm": "yes" if bilateral and i % 8 == 1 else "no",
+                "lung_metastasis_distribution": "bilateral" if bilateral else "unilateral",
+                "lung_metastasis_number": "3" if bilateral else str(1 + i % 2),
+                "largest_lung_lesion_mm": f"{8 + 1.5 * i:.1f}",
+                "resection_type": ("wide_wedge_resection", "segmentectomy", "lobectomy")[i % 3],
+                "resection_status": "r1" if i == 5 else "r0",
+                "chemotherapy_before_pm": "yes" if i % 3 == 1 else "no",
+                "chemotherapy_after_pm": "yes" if i % 5 == 0 else "no",
+                "clavien_dindo_grade": "II" if i == 2 else "none",
+                "postoperative_stay_days": str(3 + i % 4),
+                "vital_status": "dead" if dead else "alive",
+                "date_last_contact": last_contact.strftime("%Y-%m-%d"),
+                "date_of_death": (last_contact + 10 * day).strftime("%Y-%m-%d") if dead else None,
+                "cause_of_death": CAUSES[(i // 3) % 3] if dead else None,
+            }
+        )
     frame = pd.DataFrame.from_records(records)
     names = load_data_dictionary().names
     assert list(frame.columns) == list(names), "test registry out of step with the dictionary"
@@ -124,7 +130,9 @@ def test_all_cause_endpoint_counts_every_death(typed_registry: pd.DataFrame):
     end = typed_registry["date_of_death"].where(dead, typed_registry["date_last_contact"])
     days = (end - typed_registry["date_first_pm"]).dt.days
     assert out["time_months"].to_numpy() == pytest.approx((days / 30.4375).to_numpy())
-    dfi = (typed_registry["date_lung_metastasis_diagnosis"] - typed_registry["date_primary_surgery"]).dt.days
+    dfi = (
+        typed_registry["date_lung_metastasis_diagnosis"] - typed_registry["date_primary_surgery"]
+    ).dt.days
     assert out["dfi_months"].to_numpy() == pytest.approx((dfi / 30.4375).to_numpy())
     assert "time_months" not in typed_registry.columns  # the input is not modified
 
@@ -205,7 +213,10 @@ def _write_dictionary(tmp_path: Path, text: str) -> Path:
         ("columns:\n  - {name: a, type: integer, minimum: 5, maximum: 1}\n", "exceeds maximum"),
         ("columns:\n  - {name: a, type: integer, allowed: [x]}\n", "only for category"),
         ("columns:\n  - {name: a, type: string}\n  - {name: a, type: string}\n", "repeat"),
-        ("dataset: {days_per_month: 30}\ncolumns:\n  - {name: a, type: string}\n", "days_per_month"),
+        (
+            "dataset: {days_per_month: 30}\ncolumns:\n  - {name: a, type: string}\n",
+            "days_per_month",
+        ),
         ("dataset: {id_column: pid}\ncolumns:\n  - {name: a, type: string}\n", "id_column"),
         ("columns: []\n", "non-empty list"),
     ],
@@ -223,7 +234,9 @@ def test_data_dictionary_table():
     row = table.set_index("name")
     assert row.loc["age_at_pm_years", "allowed_or_range"] == "0 to 110"
     assert row.loc["sex", "allowed_or_range"] == "male, female"
-    assert row.loc["date_of_death", "allowed_or_range"] == "1970-01-01 to 2030-12-31 (empty allowed)"
+    assert (
+        row.loc["date_of_death", "allowed_or_range"] == "1970-01-01 to 2030-12-31 (empty allowed)"
+    )
     assert row.loc["largest_lung_lesion_mm", "unit"] == "mm"
     assert table["meaning"].str.len().gt(0).all()
     assert "\n" not in "".join(table["meaning"])
@@ -331,7 +344,9 @@ def test_extra_columns_are_kept_with_a_warning(tmp_path, registry_text):
     frame = registry_text.assign(ward=["A", "B"] * 6, ecog="1")
     path = tmp_path / "extra.csv"
     frame.to_csv(path, index=False)
-    with pytest.warns(RegistryWarning, match=r"2 column\(s\) not in the data dictionary.*ward, ecog"):
+    with pytest.warns(
+        RegistryWarning, match=r"2 column\(s\) not in the data dictionary.*ward, ecog"
+    ):
         registry = load_registry(path)
     assert registry["ward"].tolist() == ["A", "B"] * 6
     assert registry["ecog"].tolist() == ["1"] * 12  # kept as text, not converted
@@ -375,7 +390,9 @@ def test_schema_is_a_pandera_schema_and_its_rules_match_the_direct_evaluation(re
         full.validate(bad, lazy=True)
     cases = info.value.failure_cases
     by_pandera = {
-        (check, int(i)) for check, i in zip(cases["check"], cases["index"], strict=True) if i is not None
+        (check, int(i))
+        for check, i in zip(cases["check"], cases["index"], strict=True)
+        if i is not None
     }
     direct = pd.concat(
         schema._cross_column_problems(bad, np.arange(len(bad)), dd), ignore_index=True

@@ -38,8 +38,13 @@ def _data(name: str) -> pd.DataFrame:
 
 
 def _close(ours, theirs, rtol=RTOL):
-    np.testing.assert_allclose(np.asarray(ours, dtype=float), _arr(np.atleast_1d(theirs)),
-                               rtol=rtol, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(
+        np.asarray(ours, dtype=float),
+        _arr(np.atleast_1d(theirs)),
+        rtol=rtol,
+        atol=1e-12,
+        equal_nan=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -52,8 +57,9 @@ KM_CASES = [(c["dataset"], c["conf_type"]) for c in REF["km"]]
 @pytest.mark.parametrize(("dataset", "conf_type"), KM_CASES)
 def test_km_median_and_ci_match_r(dataset, conf_type):
     case = next(c for c in REF["km"] if c["dataset"] == dataset and c["conf_type"] == conf_type)
-    km = kaplan_meier(_data(dataset), "time", "event", conf_type=conf_type,
-                      landmarks=case["landmarks"]["time"])
+    km = kaplan_meier(
+        _data(dataset), "time", "event", conf_type=conf_type, landmarks=case["landmarks"]["time"]
+    )
     assert km.n == case["n"] and km.events == case["events"]
     _close(km.median, case["median"])
     _close(km.median_ci_low, case["median_lcl"])
@@ -64,8 +70,9 @@ def test_km_median_and_ci_match_r(dataset, conf_type):
 def test_km_landmarks_match_r(dataset, conf_type):
     case = next(c for c in REF["km"] if c["dataset"] == dataset and c["conf_type"] == conf_type)
     lm_ref = case["landmarks"]
-    lm = kaplan_meier(_data(dataset), "time", "event", conf_type=conf_type,
-                      landmarks=lm_ref["time"]).landmarks
+    lm = kaplan_meier(
+        _data(dataset), "time", "event", conf_type=conf_type, landmarks=lm_ref["time"]
+    ).landmarks
     assert list(lm.columns) == ["time", "n_at_risk", "survival", "se", "ci_low", "ci_high"]
     assert lm["n_at_risk"].tolist() == lm_ref["n_risk"]
     _close(lm["survival"], lm_ref["surv"])
@@ -112,8 +119,9 @@ def test_screen_p_values_match_r_survdiff(case):
 @pytest.mark.parametrize("case", REF["strata"], ids=lambda c: f"{c['dataset']}-{c['group']}")
 def test_screen_levels_match_r_strata(case):
     df = _data(case["dataset"])
-    tab = screen_factors(df, "time", "event", [case["group"]], landmark=case["landmark"],
-                         conf_type=case["conf_type"])
+    tab = screen_factors(
+        df, "time", "event", [case["group"]], landmark=case["landmark"], conf_type=case["conf_type"]
+    )
     ref = pd.DataFrame(case["levels"])
     assert len(tab) == len(ref)
     assert tab["n"].tolist() == ref["n"].tolist()
@@ -214,9 +222,19 @@ def test_median_ci_table_lists_every_convention():
 def test_overall_row_contract():
     km = kaplan_meier(_data("lung"), "time", "event", landmarks=(365,))
     row = km.overall_row(median_ci="symmetric", landmark=365, followup="reverse_km")
-    for col in ["n", "events", "median_months", "median_ci_low", "median_ci_high",
-                "median_ci_method", "survival_5y_pct", "survival_5y_ci_low",
-                "survival_5y_ci_high", "median_followup_months", "median_followup_method"]:
+    for col in [
+        "n",
+        "events",
+        "median_months",
+        "median_ci_low",
+        "median_ci_high",
+        "median_ci_method",
+        "survival_5y_pct",
+        "survival_5y_ci_low",
+        "survival_5y_ci_high",
+        "median_followup_months",
+        "median_followup_method",
+    ]:
         assert col in row.columns
     assert row["survival_5y_pct"].iloc[0] == pytest.approx(100 * 0.409241624460064, rel=RTOL)
     assert row["median_followup_months"].iloc[0] == 588
@@ -273,8 +291,9 @@ def test_landmark_beyond_followup_after_curve_reached_zero_is_zero():
 
 
 def test_group_with_zero_events_logrank_matches_lifelines():
-    df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6, 7, 8], "d": [1, 1, 1, 0, 0, 0, 0, 1],
-                       "g": list("aaaabbbb")})
+    df = pd.DataFrame(
+        {"t": [1, 2, 3, 4, 5, 6, 7, 8], "d": [1, 1, 1, 0, 0, 0, 0, 1], "g": list("aaaabbbb")}
+    )
     ours = logrank(df.assign(d=np.where(df.g == "b", 0, df.d)), "t", "d", "g")
     theirs = multivariate_logrank_test(df.t, df.g, np.where(df.g == "b", 0, df.d))
     assert ours.p_value == pytest.approx(theirs.p_value, rel=1e-10)
@@ -283,8 +302,9 @@ def test_group_with_zero_events_logrank_matches_lifelines():
 
 def test_group_never_at_risk_at_an_event_is_dropped_like_r():
     # group c is censored before the first death: expected 0, so R drops it from the test
-    df = pd.DataFrame({"t": [0.5, 0.6, 1, 2, 3, 4, 5, 6], "d": [0, 0, 1, 1, 0, 1, 1, 0],
-                       "g": list("ccaabbab")})
+    df = pd.DataFrame(
+        {"t": [0.5, 0.6, 1, 2, 3, 4, 5, 6], "d": [0, 0, 1, 1, 0, 1, 1, 0], "g": list("ccaabbab")}
+    )
     res = logrank(df, "t", "d", "g")
     assert res.dof == 1
     two = logrank(df[df.g != "c"], "t", "d", "g")
@@ -300,9 +320,14 @@ def test_single_group():
 
 
 def test_level_order_categorical_then_sorted_and_unused_levels_kept():
-    df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1],
-                       "c": pd.Categorical(list("yyxxyx"), categories=["y", "x", "z"], ordered=True),
-                       "s": ["b", "a", "b", "a", "b", "a"]})
+    df = pd.DataFrame(
+        {
+            "t": [1, 2, 3, 4, 5, 6],
+            "d": [1, 1, 0, 1, 0, 1],
+            "c": pd.Categorical(list("yyxxyx"), categories=["y", "x", "z"], ordered=True),
+            "s": ["b", "a", "b", "a", "b", "a"],
+        }
+    )
     tab = screen_factors(df, "t", "d", ["c", "s"])
     assert tab["level"].tolist() == ["y", "x", "z", "a", "b"]
     z = tab[tab["level"] == "z"].iloc[0]
@@ -324,7 +349,9 @@ def test_screen_on_many_factors_equals_one_at_a_time():
         sub = df[df[f"f{j}"] == 0]
         km = kaplan_meier(sub, "t", "d")
         row = tab[(tab["variable"] == f"f{j}") & (tab["level"] == "0")].iloc[0]
-        assert row["survival_pct"] == pytest.approx(100 * km.landmarks["survival"].iloc[0], rel=1e-12)
+        assert row["survival_pct"] == pytest.approx(
+            100 * km.landmarks["survival"].iloc[0], rel=1e-12
+        )
         assert row["median"] == km.median
 
 
@@ -332,8 +359,14 @@ def test_screen_on_many_factors_equals_one_at_a_time():
 # bad input
 # --------------------------------------------------------------------------------------------
 
-GOOD = pd.DataFrame({"pid": ["p1", "p2", "p3", "p4"], "t": [1.0, 2, 3, 4], "d": [1, 0, 1, 0],
-                     "g": ["a", "a", "b", "b"]})
+GOOD = pd.DataFrame(
+    {
+        "pid": ["p1", "p2", "p3", "p4"],
+        "t": [1.0, 2, 3, 4],
+        "d": [1, 0, 1, 0],
+        "g": ["a", "a", "b", "b"],
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -400,3 +433,20 @@ def test_factor_codes_equal_pandas_factorize(values):
     ref_codes, ref_levels = pd.factorize(values, sort=True)
     np.testing.assert_array_equal(codes, ref_codes)
     assert list(levels) == list(ref_levels)
+
+
+def test_cutoff_sweep_equals_logrank_per_cutoff():
+    df = _data("veteran").assign(karno=pd.DataFrame(REF["data"]["veteran"])["time"] % 97)
+    df.loc[3, "karno"] = np.nan
+    sweep = survival.cutoff_sweep(df, "time", "event", "karno", [20, 50], landmark=90)
+    assert sweep["cutoff"].tolist() == [20.0, 50.0]
+    assert (sweep["n_missing"] == 1).all()
+    for row in sweep.itertuples():
+        sub = df.dropna(subset=["karno"]).assign(g=lambda d, c=row.cutoff: d["karno"] < c)
+        assert row.p_value == pytest.approx(logrank(sub, "time", "event", "g").p_value, rel=1e-12)
+        assert row.n_below == int((sub["karno"] < row.cutoff).sum())
+        assert row.n_below + row.n_at_or_above == len(df) - 1
+    with pytest.raises(ValueError, match="cutoffs is empty"):
+        survival.cutoff_sweep(df, "time", "event", "karno", [])
+    with pytest.raises(ValueError, match="'celltype' must be numeric"):
+        survival.cutoff_sweep(df, "time", "event", "celltype", [1])

@@ -1,0 +1,160 @@
+"""helpers.outputs: table and figure writers, registry fingerprint, privacy guard."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from helpers import DATA_DIR, outputs
+
+REGISTRY_CSV = DATA_DIR / "registry.csv"
+
+
+@pytest.fixture
+def tiny_registry(tmp_path: Path) -> tuple[Path, Path, pd.DataFrame]:
+    """A small 'registry' file, a provenance record for it, and its frame."""
+    frame = pd.DataFrame(
+        {"patient_id": ["P-ALPHA", "P-BRAVO", "P-CHARLIE"], "age": [41, 67, 55]}
+    )
+    path = tmp_path / "registry.csv"
+    frame.to_csv(path, index=False)
+    provenance = tmp_path / "provenance.json"
+    provenance.write_text(json.dumps({"sha256": outputs.registry_sha256(path)}))
+    return path, provenance, frame
+
+
+def test_save_table_writes_csv_and_standalone_html(tmp_path: Path) -> None:
+    df = pd.DataFrame({"variable": ["a", "b"], "n": [1, np.nan], "label": ["x", np.nan]})
+    paths = outputs.save_table(df, tmp_path, "demo", title="Demo table", note="a note")
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "tables/demo.csv",
+        "tables/demo.html",
+    ]
+    back = pd.read_csv(paths[0])
+    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    page = paths[1].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>Demo table</title>" in page and "<h1>Demo table</h1>" in page
+    assert "a note" in page and "<style>" in page
+    assert ">nan<" not in page.lower() and ">None<" not in page
+    assert page.count("<td></td>") == 2  # the two missing cells are empty
+
+
+def test_save_table_escapes_html(tmp_path: Path) -> None:
+    page = outputs.save_table(pd.DataFrame({"x": ["<b>&"]}), tmp_path, "esc", title="<t>")[1]
+    text = page.read_text()
+    assert "&lt;b&gt;&amp;" in text and "<title>&lt;t&gt;</title>" in text
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "table1.csv", "", ".hidden"])
+def test_save_table_rejects_bad_names(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match="name"):
+        outputs.save_table(pd.DataFrame({"a": [1]}), tmp_path, name)
+
+
+def test_save_table_rejects_non_frames(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="DataFrame"):
+        outputs.save_table([1, 2], tmp_path, "x")  # type: ignore[arg-type]
+
+
+def test_save_figure_writes_png_and_svg_with_text(tmp_path: Path) -> None:
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("SEARCHABLE-TITLE")
+    png, svg = outputs.save_figure(fig, tmp_path, "fig1")
+    assert png == tmp_path / "figures" / "fig1.png" and svg == tmp_path / "figures" / "fig1.svg"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = svg.read_text()
+    assert "<svg" in text and "SEARCHABLE-TITLE" in text
+
+
+def test_save_figure_is_deterministic(tmp_path: Path) -> None:
+    fig = Figure()
+    fig.subplots().plot([1, 2, 3])
+    first = outputs.save_figure(fig, tmp_path / "a", "f")[1].read_bytes()
+    second = outputs.save_figure(fig, tmp_path / "b", "f")[1].read_bytes()
+    assert first == second
+
+
+def test_save_figure_rejects_non_figures(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="Figure"):
+        outputs.save_figure("not a figure", tmp_path, "x")  # type: ignore[arg-type]
+
+
+def test_registry_sha256_matches_hashlib(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc" * 1000)
+    assert outputs.registry_sha256(path) == hashlib.sha256(b"abc" * 1000).hexdigest()
+
+
+def test_is_shipped_registry_true_only_for_identical_bytes(tiny_registry, tmp_path) -> None:
+    path, provenance, _ = tiny_registry
+    assert outputs.is_shipped_registry(path, provenance_path=provenance)
+    copy = tmp_path / "copy.csv"
+    shutil.copy(path, copy)
+    assert outputs.is_shipped_registry(copy, provenance_path=provenance)
+    copy.write_text(copy.read_text().replace("P-ALPHA", "P-ALPHB"))
+    assert not outputs.is_shipped_registry(copy, provenance_path=provenance)
+
+
+def test_is_shipped_registry_false_without_provenance_or_file(tiny_registry, tmp_path) -> None:
+    path, provenance, _ = tiny_registry
+    assert not outputs.is_shipped_registry(path, provenance_path=tmp_path / "absent.json")
+    assert not outputs.is_shipped_registry(tmp_path / "absent.csv", provenance_path=provenance)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    assert not outputs.is_shipped_registry(path, provenance_path=bad)
+    bad.write_text(json.dumps({"sha256": "short"}))
+    assert not outputs.is_shipped_registry(path, provenance_path=bad)
+
+
+@pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet")
+def test_shipped_registry_is_recognised() -> None:
+    assert outputs.is_shipped_registry(REGISTRY_CSV)
+
+
+def test_show_patient_rows_shipped_gives_head(tiny_registry) -> None:
+    path, provenance, frame = tiny_registry
+    shown = outputs.show_patient_rows(frame, path, n=2, provenance_path=provenance)
+    pd.testing.assert_frame_equal(shown, frame.head(2))
+
+
+def test_show_patient_rows_other_registry_has_no_patient_values(tiny_registry, tmp_path) -> None:
+    path, provenance, frame = tiny_registry
+    other = tmp_path / "other.csv"
+    other.write_text(path.read_text() + "P-DELTA,30\n")
+    shown = outputs.show_patient_rows(frame, other, n=2, provenance_path=provenance)
+    assert list(shown.columns) == ["column", "dtype", "n_rows", "n_missing"]
+    assert shown["column"].tolist() == ["patient_id", "age"]
+    assert shown["n_rows"].tolist() == [3, 3]
+    rendered = shown.to_string() + shown.to_html()
+    for value in ["P-ALPHA", "P-BRAVO", "P-CHARLIE", "41", "67", "55"]:
+        assert value not in rendered
+
+
+def test_show_patient_rows_validates_arguments(tiny_registry) -> None:
+    path, provenance, frame = tiny_registry
+    with pytest.raises(ValueError, match="n"):
+        outputs.show_patient_rows(frame, path, n=-1, provenance_path=provenance)
+    with pytest.raises(TypeError, match="DataFrame"):
+        outputs.show_patient_rows([1], path)  # type: ignore[arg-type]
+
+
+def test_run_folder_layout(tmp_path: Path) -> None:
+    folder = outputs.run_folder(tmp_path / "run", create=True)
+    assert folder.manifest == tmp_path / "run" / "manifest.json"
+    for sub in ("tables", "figures", "notebooks", "html"):
+        assert (tmp_path / "run" / sub).is_dir()
+
+
+def test_save_table_shows_none_as_empty(tmp_path: Path) -> None:
+    page = outputs.save_table(pd.DataFrame({"x": ["a", None]}), tmp_path, "none")[1].read_text()
+    assert ">None<" not in page and "<td></td>" in page

@@ -1,0 +1,359 @@
+"""helpers.published: loaders, side_by_side, the fidelity scorecard and the computed audit."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import published as P
+
+
+@pytest.fixture(scope="module")
+def paper() -> dict:
+    return P.load_published()
+
+
+def perfect_run(paper: dict) -> dict[str, pd.DataFrame]:
+    """Run tables that reproduce every printed number (p-values strictly inside their rules)."""
+    t1 = P.published_table1(paper)[P.TABLE1_COLUMNS].copy()
+    t1.loc[(t1["variable"] == "resection_status") & (t1["level"] == "r0"), "percent"] = 95.45
+    t2 = P.published_table2(paper)[["variable", "level", "n", "survival_pct", "p_value"]].copy()
+    t2.loc[t2["level"] == "partial", "n"] = 54
+    t2.loc[P.published_table2(paper)["p_value_operator"] == "<", "p_value"] = 0.0002
+    t3 = P.published_table3(paper)[["variable", "level", "hr", "ci_low", "ci_high", "p_value"]]
+    km = pd.DataFrame(
+        [
+            {
+                "n": 66,
+                "events": 31,
+                "median_months": 48.0,
+                "median_ci_low": 29.4,
+                "median_ci_high": 66.6,
+                "median_ci_method": "symmetric",
+                "survival_5y_pct": 45.2,
+                "survival_5y_ci_low": 32.0,
+                "survival_5y_ci_high": 57.0,
+                "median_followup_months": 28.0,
+                "median_followup_method": "observed",
+            }
+        ]
+    )
+    return {"table1": t1, "table2": t2, "table3": t3.copy(), "km_overall": km}
+
+
+# ----------------------------------------------------------------------------- loaders
+
+
+def test_load_published_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="published targets"):
+        P.load_published(tmp_path / "absent.json")
+
+
+def test_published_table1_contract(paper: dict) -> None:
+    t1 = P.published_table1(paper)
+    assert list(t1.columns) == P.TABLE1_COLUMNS
+    assert len(t1) == len(paper["table1"])
+    age = t1[t1["variable"] == "age_years"].iloc[0]
+    assert (age["median"], age["min"], age["max"]) == (49, 17, 82) and pd.isna(age["level"])
+    r0 = t1[(t1["variable"] == "resection_status") & (t1["level"] == "r0")].iloc[0]
+    assert (r0["n"], r0["percent"]) == (63, 96)
+    labelled = P.published_table1(paper, labels=True)
+    assert {"variable_label", "level_label", "flags"} <= set(labelled.columns)
+
+
+def test_published_table2_contract(paper: dict) -> None:
+    t2 = P.published_table2(paper)
+    assert list(t2.columns[:7]) == P.TABLE2_COLUMNS
+    assert len(t2) == 34 and t2["variable"].nunique() == 17
+    row = t2.set_index(["variable", "level"]).loc[("largest_lung_lesion_size", "ge_20_mm")]
+    assert row["survival_pct"] == 10 and row["p_value_operator"] == "<"
+    assert row["p_value_reported_as"] == "<0.001"
+
+
+def test_published_table3_contract(paper: dict) -> None:
+    t3 = P.published_table3(paper)
+    assert list(t3.columns[:7]) == P.TABLE3_COLUMNS
+    assert t3.set_index("variable").loc["curative_resection", "hr"] == pytest.approx(12.161)
+    assert t3.set_index("variable").loc["curative_resection", "level"] == "no"
+
+
+def test_published_overall(paper: dict) -> None:
+    o = P.published_overall(paper)
+    assert (o.median_months, o.median_ci_low, o.median_ci_high) == (48, 29.4, 66.6)
+    assert (o.survival_5y_pct, o.median_followup_months) == (45, 28)
+    assert (o.followup_min_months, o.followup_max_months) == (1, 211)
+    assert o.to_frame().shape == (1, 8)
+    with pytest.raises(AttributeError):
+        o.n = 1  # type: ignore[misc]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [(37.5, 0, 38.0), (95.45, 0, 95.0), (0.0505, 3, 0.051), (2.5, 0, 3.0), (-2.5, 0, -3.0)],
+)
+def test_round_half_up(value: float, decimals: int, expected: float) -> None:
+    assert P.round_half_up(value, decimals) == expected
+
+
+def test_round_half_up_nan() -> None:
+    assert math.isnan(P.round_half_up(float("nan")))
+
+
+@pytest.mark.parametrize(
+    ("p", "decimals", "expected"),
+    [
+        (0.0004, 3, "<0.001"),
+        (0.00149, 3, "0.001"),
+        (0.0505, 3, "0.051"),
+        (0.4, 2, "0.40"),
+        (0.7649, 3, "0.765"),
+        (float("nan"), 3, ""),
+    ],
+)
+def test_format_p(p: float, decimals: int, expected: str) -> None:
+    assert P.format_p(p, decimals) == expected
+
+
+# ----------------------------------------------------------------------------- side_by_side
+
+
+def test_side_by_side_diff_match_and_sources() -> None:
+    ours = pd.DataFrame(
+        {"variable": ["a", "a", "b", "c"], "level": ["x", "y", None, "z"], "n": [1, 2, 3, 9]}
+    )
+    paper = pd.DataFrame(
+        {"variable": ["a", "a", "b", "d"], "level": ["x", "y", np.nan, "w"], "n": [1, 3, 3, 4]}
+    )
+    out = P.side_by_side(ours, paper, ["variable", "level"], "n")
+    assert list(out.columns) == [
+        "variable", "level", "ours_n", "published_n", "diff_n", "match", "source"
+    ]  # fmt: skip
+    assert out["variable"].tolist() == ["a", "a", "b", "c", "d"]  # our order, then the paper's
+    assert out["diff_n"].tolist()[:3] == [0, -1, 0]
+    assert out["match"].tolist() == [True, False, True, False, False]
+    assert out["source"].tolist() == ["both", "both", "both", "ours_only", "published_only"]
+    assert pd.isna(out.loc[2, "level"])  # missing level keys pair up and stay missing
+
+
+def test_side_by_side_tolerance_and_missing_values() -> None:
+    ours = pd.DataFrame({"k": ["a", "b"], "x": [1.04, np.nan], "y": [5.0, 1.0]})
+    paper = pd.DataFrame({"k": ["a", "b"], "x": [1.0, np.nan], "y": [5.0, 2.0]})
+    exact = P.side_by_side(ours, paper, "k", ["x", "y"])
+    assert exact["match"].tolist() == [False, False]
+    loose = P.side_by_side(ours, paper, "k", ["x", "y"], tolerance={"x": 0.05, "y": 1.0})
+    assert loose["match"].tolist() == [True, True]
+
+
+def test_side_by_side_errors() -> None:
+    ours = pd.DataFrame({"k": ["a", "a"], "x": [1, 2]})
+    with pytest.raises(KeyError, match="lacks column"):
+        P.side_by_side(ours, pd.DataFrame({"k": ["a"]}), "k", "x")
+    with pytest.raises(ValueError, match="not unique"):
+        P.side_by_side(ours, pd.DataFrame({"k": ["a"], "x": [1]}), "k", "x")
+
+
+# ----------------------------------------------------------------------------- audit
+
+KNOWN_ISSUES = {
+    ("table1_partition", "chemotherapy"),
+    ("table1_percent", "resection_status"),
+    ("table2_pair_sum", "pulmonary_resection_type"),
+    ("table2_vs_table1", "pulmonary_resection_type"),
+    ("table2_p_vs_5y", "sex"),
+    ("table3_ci_symmetry", "curative_resection"),
+    ("followup_vs_window", None),
+}
+
+
+def issues(audit: pd.DataFrame) -> set[tuple[str, str | None]]:
+    bad = audit[~audit["consistent"]]
+    return {(r.check, r.variable) for r in bad.itertuples()}
+
+
+def test_audit_detects_exactly_the_known_inconsistencies(paper: dict) -> None:
+    audit = P.audit_paper(paper)
+    assert list(audit.columns) == P.AUDIT_COLUMNS
+    assert issues(audit) == KNOWN_ISSUES
+    chemo = audit[(audit["check"] == "table1_partition") & (audit["variable"] == "chemotherapy")]
+    assert chemo["printed"].item() == 72
+    assert "pre-only 17, post-only 1, both 3" in chemo["finding"].item()
+    r0 = audit[(audit["check"] == "table1_percent") & (audit["level"] == "r0")]
+    assert r0["computed"].item() == pytest.approx(95.45)
+    partial = audit[(audit["check"] == "table2_vs_table1") & (audit["level"] == "partial")]
+    assert (partial["printed"].item(), partial["computed"].item()) == (44, 54)
+    followup = audit[audit["check"] == "followup_vs_window"]
+    assert followup["computed"].item() == 185 and "168" in followup["finding"].item()
+    ci = audit[(audit["check"] == "table3_ci_symmetry") & ~audit["consistent"]]
+    assert ci["printed"].item() == pytest.approx(0.0172, abs=1e-4)
+    assert "73.54" in ci["finding"].item() and "1.977" in ci["finding"].item()
+    median = audit[audit["check"] == "median_ci_symmetry"]
+    assert "9.49" in median["finding"].item() and "symmetric" in median["finding"].item()
+
+
+def test_audit_findings_are_computed_not_hard_coded(paper: dict) -> None:
+    fixed = copy.deepcopy(paper)
+    for row in fixed["table2"]:
+        if row["level"] == "partial":
+            row["n"] = 54
+    for test in fixed["table2_tests"]:
+        if test["comparison_id"] == "pulmonary_resection_type":
+            test["n_groups"] = [54, 12]
+    for row in fixed["table1"]:
+        if row.get("level") == "r0":
+            row["percent"] = 95
+        if row["variable"] == "chemotherapy" and row["level"] in ("preoperative", "postoperative"):
+            row["n"] -= 3
+    for row in fixed["table3"]:
+        if row["variable"] == "curative_resection":
+            row["ci_high"] = 73.54
+    for row in fixed["table2"]:
+        if row["variable"] == "sex":
+            row["five_year_survival_pct"] = 45
+    fixed["overall"]["follow_up_max_months"] = 180
+    assert issues(P.audit_paper(fixed)) == set()
+
+
+def test_audit_flags_new_inconsistencies(paper: dict) -> None:
+    broken = copy.deepcopy(paper)
+    for row in broken["table1"]:
+        if row.get("level") == "male":
+            row["percent"] = 60  # 38/66 = 57.6
+    for row in broken["table3"]:
+        if row["variable"] == "disease_free_interval":
+            row["p_value"] = 0.07  # the CI implies 0.0066
+    found = issues(P.audit_paper(broken))
+    assert ("table1_percent", "sex") in found
+    assert ("table3_p_vs_ci", "disease_free_interval") in found
+
+
+def test_audit_sex_check_uses_the_implied_chi_square(paper: dict) -> None:
+    row = P.audit_paper(paper).query("check == 'table2_p_vs_5y' and variable == 'sex'").iloc[0]
+    assert "chi2 0.097-0.106" in row["finding"]
+    assert row["computed"] > 1.645
+    close = copy.deepcopy(paper)
+    for t in close["table2_tests"]:
+        if t["comparison_id"] == "sex":
+            t["p_value"], t["p_value_reported_as"] = 0.05, "0.05"
+    row = P.audit_paper(close).query("check == 'table2_p_vs_5y' and variable == 'sex'").iloc[0]
+    assert row["consistent"]
+
+
+# ----------------------------------------------------------------------------- scorecard
+
+
+def test_scorecard_perfect_run_passes_all_but_paper_errors(paper: dict) -> None:
+    card = P.fidelity_scorecard(perfect_run(paper), paper)
+    assert list(card.columns) == P.SCORECARD_COLUMNS
+    fails = card[card["status"] == "fail"]
+    assert set(zip(fails["variable"], fails["quantity"], strict=True)) == {
+        ("resection_status", "percent"),
+        ("pulmonary_resection_type", "n"),
+    }
+    assert (fails["paper_issue"] != "").all()
+    assert (card["status"] == "missing").sum() == 0
+    assert set(card["status"]) <= {"pass", "fail", "not_scored"}
+    groups = P.scorecard_by_group(card).set_index("target_group")
+    assert groups.loc["table2_survival_5y", "scored"] == 34
+    assert groups.loc["table2_p", "scored"] == 17
+    assert groups.loc["table3_ci", "scored"] == 10
+    assert groups.loc["table1", "failed_paper_issue"] == 1
+
+
+def test_scorecard_tolerances(paper: dict) -> None:
+    run = perfect_run(paper)
+    t2, t3, km = run["table2"], run["table3"], run["km_overall"]
+    t2.loc[(t2["variable"] == "sex") & (t2["level"] == "male"), "survival_pct"] = 54.9  # within 2
+    t2.loc[(t2["variable"] == "sex") & (t2["level"] == "female"), "survival_pct"] = 30.5  # out
+    t2.loc[t2["variable"] == "preoperative_chemotherapy", "p_value"] = 0.049  # wrong side
+    t2.loc[t2["variable"] == "age_years", "p_value"] = 0.239  # within 0.01
+    t2.loc[t2["variable"] == "curative_resection", "p_value"] = 0.0011  # '<0.001' needs < 0.001
+    t3.loc[t3["variable"] == "disease_free_interval", "hr"] = 3.544 * 1.019  # within 2 %
+    t3.loc[t3["variable"] == "primary_histology_ups", "hr"] = 2.882 * 1.03  # out
+    t3.loc[t3["variable"] == "lung_metastasis_number", "ci_high"] = 2.877 * 1.11  # out
+    km.loc[0, "median_months"] = 48.6  # out (0.5)
+    km.loc[0, "median_ci_low"] = 28.5  # within 1
+    km.loc[0, "survival_5y_pct"] = 44.4  # rounds to 44
+    card = P.fidelity_scorecard(run, paper).set_index(["target_group", "variable", "level"])
+
+    def status(group: str, variable: str, level: object = np.nan, quantity: str | None = None):
+        rows = card.xs((group, variable), level=[0, 1])
+        rows = rows[rows.index.isna()] if level is np.nan else rows.loc[[level]]
+        if quantity:
+            rows = rows[rows["quantity"] == quantity]
+        return rows["status"].item()
+
+    assert status("table2_survival_5y", "sex", "male") == "pass"
+    assert status("table2_survival_5y_printed", "sex", "male") == "fail"
+    assert status("table2_survival_5y", "sex", "female") == "fail"
+    assert status("table2_p", "preoperative_chemotherapy") == "fail"
+    assert status("table2_p", "age_years") == "pass"
+    assert status("table2_p_printed", "age_years") == "fail"  # prints 0.24
+    assert status("table2_p", "curative_resection") == "fail"
+    assert status("table3_hr", "disease_free_interval", "lt_12_months") == "pass"
+    assert status("table3_hr", "primary_histology_ups", "ups") == "fail"
+    assert status("table3_ci", "lung_metastasis_number", "multiple", "ci_high") == "fail"
+    assert status("table3_ci", "lung_metastasis_number", "multiple", "ci_low") == "pass"
+    assert status("overall_median", "overall") == "fail"
+    assert status("overall_median_ci", "overall", quantity="median_ci_low") == "pass"
+    assert status("overall_5y", "overall") == "fail"
+
+
+def test_scorecard_unmatched_and_missing(paper: dict) -> None:
+    run = perfect_run(paper)
+    t3 = run["table3"]
+    t3.loc[t3["variable"] == "disease_free_interval", "level"] = "lt_18_months"
+    del run["table2"]
+    card = P.fidelity_scorecard(run, paper)
+    assert (card.loc[card["table"] == "table2", "status"] == "missing").all()
+    dfi = card[(card["table"] == "table3") & (card["variable"] == "disease_free_interval")]
+    assert set(dfi["status"]) == {"unmatched"}
+    assert "lt_18_months" in set(dfi["level"]) and "lt_12_months" in set(dfi["level"])
+    summary = P.scorecard_summary(card)
+    assert "unmatched" in summary and f"{(card['status'] == 'missing').sum()} missing" in summary
+
+
+def test_scorecard_reads_a_run_folder_and_writes(paper: dict, tmp_path: Path) -> None:
+    run = perfect_run(paper)
+    (tmp_path / "tables").mkdir()
+    for name, frame in run.items():
+        frame.to_csv(tmp_path / "tables" / f"{name}.csv", index=False)
+    assert sorted(P.read_run_tables(tmp_path)) == sorted(run)
+    from_folder = P.fidelity_scorecard(tmp_path, paper)
+    from_frames = P.fidelity_scorecard(run, paper)
+    pd.testing.assert_series_equal(from_folder["status"], from_frames["status"])
+    paths = P.write_scorecard(from_folder, tmp_path)
+    assert [p.name for p in paths] == ["fidelity_scorecard.csv", "fidelity_scorecard.html"]
+    assert P.scorecard_summary(from_folder) in paths[1].read_text()
+    summary = P.scorecard_summary(from_folder)
+    n_pass = int(((from_folder["status"] == "pass") & ~from_folder["stretch"]).sum())
+    assert summary.startswith(f"Fidelity: {n_pass}/")
+
+
+def test_scorecard_rejects_malformed_tables(paper: dict) -> None:
+    run = perfect_run(paper)
+    run["table3"] = run["table3"].drop(columns="ci_low")
+    with pytest.raises(KeyError, match="table3"):
+        P.fidelity_scorecard(run, paper)
+    run = perfect_run(paper)
+    run["table2"] = pd.concat([run["table2"], run["table2"].head(1)])
+    with pytest.raises(ValueError, match="duplicated"):
+        P.fidelity_scorecard(run, paper)
+
+
+def test_compare_with_paper_views(paper: dict) -> None:
+    run = perfect_run(paper)
+    views = P.compare_with_paper(run, paper)
+    assert sorted(views) == ["km_overall", "table1", "table2", "table3"]
+    assert views["table3"]["match"].all()
+    overall = views["km_overall"].set_index("quantity")
+    assert overall.loc["median_months", "diff"] == 0
+    assert math.isnan(overall.loc["events", "published"])
+    assert sorted(P.compare_with_paper({"table1": run["table1"]}, paper)) == ["table1"]
