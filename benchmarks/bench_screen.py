@@ -58,9 +58,15 @@ def lifelines_loop(df: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
         p = logrank_test(t[a], t[b], e[a], e[b]).p_value
         for level, mask in ((0, a), (1, b)):
             kmf = KaplanMeierFitter().fit(t[mask], e[mask])
-            rows.append({"variable": f, "level": level, "p_value": p,
-                         "survival": float(kmf.predict(LANDMARK)),
-                         "median": kmf.median_survival_time_})
+            rows.append(
+                {
+                    "variable": f,
+                    "level": level,
+                    "p_value": p,
+                    "survival": float(kmf.predict(LANDMARK)),
+                    "median": kmf.median_survival_time_,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -81,18 +87,28 @@ def peak_mb(fn, *args, **kwargs) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
-    parser.add_argument("--skip-lifelines-above", type=int, default=10**7,
-                        help="do not run the lifelines loop above this many patients")
+    parser.add_argument(
+        "--skip-lifelines-above",
+        type=int,
+        default=10**7,
+        help="do not run the lifelines loop above this many patients",
+    )
     args = parser.parse_args()
     factors = [f"f{j:02d}" for j in range(N_FACTORS)]
-    print(f"screen_factors vs lifelines loop: {N_FACTORS} binary factors, landmark {LANDMARK:g} months")
-    header = (f"{'n':>9} {'unique t':>9} {'screen s':>9} {'lifelines s':>12} {'speed-up':>9} "
-              f"{'peak MB':>8} {'max|dp|':>9} {'max|dS|':>9}")
+    print(
+        f"screen_factors vs lifelines loop: {N_FACTORS} binary factors, landmark {LANDMARK:g} months"
+    )
+    header = (
+        f"{'n':>9} {'unique t':>9} {'screen s':>9} {'lifelines s':>12} {'speed-up':>9} "
+        f"{'peak MB':>8} {'max|dp|':>9} {'max|dS|':>9}"
+    )
     print(header)
     for n in args.sizes:
         df = make_data(n)
         screen_factors(df.head(1000), "time_months", "event", factors)  # warm-up (imports)
-        tab, t_screen = timed(screen_factors, df, "time_months", "event", factors, landmark=LANDMARK)
+        tab, t_screen = timed(
+            screen_factors, df, "time_months", "event", factors, landmark=LANDMARK
+        )
         mem = peak_mb(screen_factors, df, "time_months", "event", factors, landmark=LANDMARK)
         if n <= args.skip_lifelines_above:
             ref, t_ll = timed(lifelines_loop, df, factors)
@@ -105,7 +121,9 @@ def main() -> None:
             dps, dss = f"{dp:9.1e}", f"{ds:9.1e}"
         else:
             ll, speed, dps, dss = f"{'skipped':>12}", f"{'-':>9}", f"{'-':>9}", f"{'-':>9}"
-        print(f"{n:>9} {df['time_months'].nunique():>9} {t_screen:9.3f} {ll} {speed} {mem:8.0f} {dps} {dss}")
+        print(
+            f"{n:>9} {df['time_months'].nunique():>9} {t_screen:9.3f} {ll} {speed} {mem:8.0f} {dps} {dss}"
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS (all sizes, incl. data and lifelines): {rss:.0f} MB")
 

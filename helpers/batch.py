@@ -658,22 +658,22 @@ class _HtmlExports:
         return errors
 
 
-def _kernel_manager(kernel_name: str, log_path: Path):
-    """A kernel manager whose kernel writes its stderr to ``log_path`` (not the terminal).
+def _logged_kernel_manager_class(log_handle):
+    """A kernel-manager class whose kernels write their stderr to ``log_handle``.
 
     Keeps kernel start-up warnings out of the progress display while keeping them for
-    inspection (``<run>/logs/<notebook>.log``).
+    inspection (``<run>/logs/<notebook>.log``). Passed to papermill (nbclient) as
+    ``kernel_manager_class``, so nbclient still owns the kernel and shuts it down after the
+    notebook.
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class _LoggedKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):  # type: ignore[override]
-            kw["stderr"] = self._log_handle  # type: ignore[attr-defined]
+            kw["stderr"] = log_handle
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
-    km = _LoggedKernelManager(kernel_name=kernel_name)
-    km._log_handle = log_path.open("w", encoding="utf-8")  # type: ignore[attr-defined]
-    return km
+    return _LoggedKernelManager
 
 
 def run_collection(
@@ -699,7 +699,9 @@ def run_collection(
     notebooks_dir
         Folder of the ``NN-*.ipynb`` notebooks (the kernel's working directory).
     only
-        Numbers of the notebooks to run (e.g. ``["01", "02"]``); default all.
+        Numbers of the notebooks to run (e.g. ``["01", "02"]``); default all. A full run first
+        removes an earlier run's notebooks, HTML, tables, figures and manifest from the folder;
+        a partial run keeps them (e.g. re-running 04 on the tables of 01-03).
     html
         Export every executed notebook to ``html/`` with nbconvert.
     base_dir
@@ -742,7 +744,10 @@ def run_collection(
 
     folder = run_folder(resolved["output_dir"])
     folder.root.mkdir(parents=True, exist_ok=True)
-    _clear_previous_run(folder)
+    if only is None:
+        # a full run replaces an earlier run in the same folder (never a folder that looks
+        # complete but mixes runs); a partial run (--notebooks) builds on the earlier tables
+        _clear_previous_run(folder)
     folder = run_folder(folder.root, create=True)
     notebook_cwd = Path(notebooks_dir).resolve()
 
@@ -781,7 +786,7 @@ def run_collection(
             progress(f"[{i}/{total}] {nb.stem} ...")
         t0 = time.perf_counter()
         status, nb_error = "ok", None
-        km = _kernel_manager(notebook_kernel(nb), logs / f"{nb.stem}.log")
+        log_handle = (logs / f"{nb.stem}.log").open("w", encoding="utf-8")
         try:
             pm.execute_notebook(
                 str(nb),
@@ -791,12 +796,12 @@ def run_collection(
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
-                km=km,
+                kernel_manager_class=_logged_kernel_manager_class(log_handle),
             )
         except Exception as exc:  # papermill raises PapermillExecutionError, kernels others
             status, nb_error = "failed", _format_error(exc, nb.name)
         finally:
-            km._log_handle.close()
+            log_handle.close()
         duration = time.perf_counter() - t0
         html_path = None
         if exports is not None and out_path.exists():
@@ -1167,6 +1172,13 @@ def run_sweep(
     combos = expand_grid(grid)
     if workers < 1:
         raise ParameterError(f"workers: expected >= 1, found {workers}")
+    registries = {
+        resolve_parameters({**base, **combo}, base_dir=base_dir)["registry_path"]
+        for combo in combos
+    }
+    absent = sorted(str(r) for r in registries if not Path(str(r)).is_file())
+    if absent:
+        raise ParameterError(f"registry_path: file not found: {', '.join(absent)}")
     notebooks = list_notebooks(notebooks_dir, only)
     check_kernels(notebooks)
     root = Path(output_dir).resolve()
@@ -1193,6 +1205,8 @@ def run_sweep(
             )
         )
     records: dict[str, dict] = {}
+    if progress:
+        progress(f"Sweep: {len(jobs)} runs on {workers} worker(s) into {root}\n")
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_sweep_worker, kw): (name, combo, kw) for name, combo, kw in jobs}

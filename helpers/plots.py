@@ -136,27 +136,58 @@ def plot_km(
     if show_ci:
         _, lo = _step_xy(tab, "ci_low")
         _, hi = _step_xy(tab, "ci_high")
-        ax.fill_between(x, np.nan_to_num(lo, nan=1.0), np.nan_to_num(hi, nan=1.0), step="post",
-                        color="C0", alpha=0.15, lw=0,
-                        label=f"{100 * (1 - alpha):.0f}% CI ({conf_type})")
+        # R leaves the band undefined where S is 1 (log-log) or 0; draw it as the curve there
+        lo, hi = np.where(np.isnan(lo), y, lo), np.where(np.isnan(hi), y, hi)
+        ax.fill_between(
+            x,
+            lo,
+            hi,
+            step="post",
+            color="C0",
+            alpha=0.15,
+            lw=0,
+            label=f"{100 * (1 - alpha):.0f}% CI ({conf_type})",
+        )
     cens = tab[tab["n_censored"] > 0]
-    ax.plot(cens["time"], cens["survival"], ls="none", marker="|", ms=8, mew=1.2, color="C0",
-            label="censored")
+    ax.plot(
+        cens["time"],
+        cens["survival"],
+        ls="none",
+        marker="|",
+        ms=8,
+        mew=1.2,
+        color="C0",
+        label="censored",
+    )
     if np.isfinite(km.median):
         ax.plot([0, km.median], [0.5, 0.5], ls="--", lw=0.9, color="0.4")
         ax.plot([km.median, km.median], [0, 0.5], ls="--", lw=0.9, color="0.4")
     s_lm = float(km.landmarks["survival"].iloc[0])
     if np.isfinite(s_lm):
-        ax.plot([landmark], [s_lm], marker="o", color="C3", ls="none",
-                label=f"{landmark:g}-month survival")
+        ax.plot(
+            [landmark],
+            [s_lm],
+            marker="o",
+            color="C3",
+            ls="none",
+            label=f"{landmark:g}-month survival",
+        )
     summary = [
         f"Median: {km.median:.1f} months" if np.isfinite(km.median) else "Median: not reached",
-        f"{landmark:g}-month survival: {100 * s_lm:.0f}%" if np.isfinite(s_lm)
+        f"{landmark:g}-month survival: {100 * s_lm:.0f}%"
+        if np.isfinite(s_lm)
         else f"{landmark:g}-month survival: not estimable",
         f"n = {km.n}, events = {km.events}",
     ]
-    ax.text(0.02, 0.04, "\n".join(summary), transform=ax.transAxes, fontsize=9, va="bottom",
-            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7"})
+    ax.text(
+        0.02,
+        0.04,
+        "\n".join(summary),
+        transform=ax.transAxes,
+        fontsize=9,
+        va="bottom",
+        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "0.7"},
+    )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, ticks[-1] + tick_every * 0.25)
     ax.set_xticks(ticks)
@@ -245,13 +276,14 @@ def plot_km_panel(
             ax.step(x, y, where="post", lw=1.4, color=f"C{j}", label=f"{level} (n={len(sub)})")
             cens = tab[tab["n_censored"] > 0]
             ax.plot(cens["time"], cens["survival"], ls="none", marker="|", ms=5, color=f"C{j}")
-        ax.set_title(f"{labels.get(f, f)}\nlog-rank {_format_p(rows['p_value'].iloc[0])}",
-                     fontsize=9)
+        ax.set_title(
+            f"{labels.get(f, f)}\nlog-rank {_format_p(rows['p_value'].iloc[0])}", fontsize=9
+        )
         ax.set_ylim(0, 1.02)
         ax.set_xticks(ticks)
         ax.tick_params(labelsize=8)
         ax.legend(fontsize=7, loc="lower left")
-    for ax in list(axes.flat)[len(factors):]:
+    for ax in list(axes.flat)[len(factors) :]:
         fig.delaxes(ax)
     fig.supxlabel("Months", fontsize=9)
     fig.supylabel("Survival probability", fontsize=9)
@@ -293,8 +325,10 @@ def plot_forest(
     if table3.empty:
         raise ValueError("table3 has no rows to plot")
     tab = table3.reset_index(drop=True)
-    bad = ~(tab[["hr", "ci_low", "ci_high"]].gt(0).all(axis=1)
-            & np.isfinite(tab[["hr", "ci_low", "ci_high"]].to_numpy(dtype=float)).all(axis=1))
+    bad = ~(
+        tab[["hr", "ci_low", "ci_high"]].gt(0).all(axis=1)
+        & np.isfinite(tab[["hr", "ci_low", "ci_high"]].to_numpy(dtype=float)).all(axis=1)
+    )
     labels = dict(labels or {})
     y = np.arange(len(tab))[::-1].astype(float)
     fig = Figure(figsize=(8, 0.55 * len(tab) + 1.4), layout="constrained")
@@ -303,26 +337,45 @@ def plot_forest(
     hr = tab["hr"].to_numpy(dtype=float)
     lo = tab["ci_low"].to_numpy(dtype=float)
     hi = tab["ci_high"].to_numpy(dtype=float)
-    ax.errorbar(hr[ok], y[ok], xerr=[hr[ok] - lo[ok], hi[ok] - hr[ok]], fmt="s", color="C0",
-                ecolor="C0", capsize=3, ms=6)
+    ax.errorbar(
+        hr[ok],
+        y[ok],
+        xerr=[hr[ok] - lo[ok], hi[ok] - hr[ok]],
+        fmt="s",
+        color="C0",
+        ecolor="C0",
+        capsize=3,
+        ms=6,
+    )
     ax.axvline(1.0, color="0.5", lw=0.9, ls="--")
     ax.set_xscale("log")
     row_labels = []
     for _, r in tab.iterrows():
         name = labels.get(r["variable"], r["variable"])
         ref = r.get("reference") if "reference" in tab.columns else None
-        row_labels.append(f"{name}: {r['level']}" + (f" vs {ref}" if isinstance(ref, str) and ref else ""))
+        row_labels.append(
+            f"{name}: {r['level']}" + (f" vs {ref}" if isinstance(ref, str) and ref else "")
+        )
     ax.set_yticks(y, row_labels)
     ax.set_ylim(-0.7, len(tab) - 0.3)
     finite = np.r_[lo[ok], hi[ok], 1.0]
     ax.set_xlim(finite.min() / 1.6, finite.max() * 1.6)
     text_x = 1.02
     for yy, r, good in zip(y, tab.itertuples(), ok, strict=True):
-        txt = (f"{r.hr:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}), {_format_p(r.p_value)}" if good
-               else "not estimable")
+        txt = (
+            f"{r.hr:.2f} ({r.ci_low:.2f}-{r.ci_high:.2f}), {_format_p(r.p_value)}"
+            if good
+            else "not estimable"
+        )
         ax.text(text_x, yy, txt, transform=ax.get_yaxis_transform(), va="center", fontsize=8)
-    ax.text(text_x, len(tab) - 0.45, "HR (95% CI), p", transform=ax.get_yaxis_transform(),
-            fontsize=8, fontweight="bold")
+    ax.text(
+        text_x,
+        len(tab) - 0.45,
+        "HR (95% CI), p",
+        transform=ax.get_yaxis_transform(),
+        fontsize=8,
+        fontweight="bold",
+    )
     ax.set_xlabel("Hazard ratio (log scale)")
     if title:
         ax.set_title(title)
@@ -375,28 +428,46 @@ def plot_cohort_flow(
     ax.axis("off")
 
     def box(x: float, y: float, w: float, h: float, text: str) -> None:
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h,
-                                    boxstyle="round,pad=0.02,rounding_size=0.08",
-                                    fc="white", ec="0.2", lw=1.0))
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - w / 2, y - h / 2),
+                w,
+                h,
+                boxstyle="round,pad=0.02,rounding_size=0.08",
+                fc="white",
+                ec="0.2",
+                lw=1.0,
+            )
+        )
         ax.text(x, y, text, ha="center", va="center", fontsize=9, wrap=True)
 
     top = height - 0.7
     bottom = 0.7
     box(2.6, top, 4.2, 0.8, f"Screened\nn = {int(screened)}")
     box(2.6, bottom, 4.2, 0.8, f"Analysed\nn = {analysed}")
-    ax.annotate("", xy=(2.6, bottom + 0.4), xytext=(2.6, top - 0.4),
-                arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.0})
+    ax.annotate(
+        "",
+        xy=(2.6, bottom + 0.4),
+        xytext=(2.6, top - 0.4),
+        arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.0},
+    )
     ys = np.linspace(top, bottom, len(steps) + 2)[1:-1]
     for yy, step in zip(ys, steps, strict=True):
         rows = excl[excl["step"] == step]
-        lines = [f"{labels.get(r, str(r).replace('_', ' '))} (n = {int(n)})"
-                 for r, n in zip(rows["reason"], rows["n_excluded"], strict=True)]
+        lines = [
+            f"{labels.get(r, str(r).replace('_', ' '))} (n = {int(n)})"
+            for r, n in zip(rows["reason"], rows["n_excluded"], strict=True)
+        ]
         total = int(rows["n_excluded"].sum())
         remaining = int(rows["n_remaining"].iloc[-1])
         text = f"Excluded, step {step}: n = {total}\n" + "\n".join(lines)
         h = 0.3 + 0.22 * (len(lines) + 1)
         box(7.2, yy, 5.2, h, text)
-        ax.annotate("", xy=(4.6, yy), xytext=(2.6, yy),
-                    arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.0})
+        ax.annotate(
+            "",
+            xy=(4.6, yy),
+            xytext=(2.6, yy),
+            arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.0},
+        )
         ax.text(2.7, yy - 0.25, f"{remaining} remain", fontsize=8, color="0.3", va="top")
     return fig

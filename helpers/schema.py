@@ -8,11 +8,14 @@ How a registry file is validated
 --------------------------------
 1. The file is read with every cell as text (``dtype=str``; only an empty cell is missing), so
    nothing is silently converted: ``"abc"`` in an age column stays ``"abc"`` and is reported.
-2. A :mod:`pandera` ``DataFrameSchema`` built from the dictionary checks the text frame, lazily so
-   that *every* failure is collected: required columns, empty cells, types (integer, number,
-   ISO date), allowed values, ranges, unique patient ids, and the cross-column rules of
-   :data:`CROSS_COLUMN_RULES` (dataframe-level checks: the order of the dates, vital status
-   against date and cause of death, bilateral disease against the number of metastases).
+2. A :mod:`pandera` ``DataFrameSchema`` built from the dictionary (:func:`build_registry_schema`)
+   checks the text frame, lazily so that *every* failure is collected: required columns, empty
+   cells, types (integer, number, ISO date), allowed values, ranges, unique patient ids. The
+   cross-column rules of :data:`CROSS_COLUMN_RULES` (the order of the dates, vital status
+   against date and cause of death, bilateral disease against the number of metastases) are
+   the schema's dataframe-level checks; ``load_registry`` evaluates the same rule functions
+   directly, vectorised, because pandera reshapes dataframe-level failures row by row (slow
+   when thousands of rows fail), and feeds them into the same report.
 3. Any failure raises :class:`RegistryError`, whose message lists every problem grouped by column
    and whose ``.problems`` attribute holds them as a tidy frame. Without failures the text frame
    is converted to typed columns (see :func:`load_registry`).
@@ -1469,7 +1472,8 @@ def load_registry(
     Every cell is first read as text, so that nothing is silently converted; a pandera schema
     built from the dictionary (:func:`build_registry_schema`) then checks the text frame
     *lazily*, collecting every failure, and the cross-column rules (:data:`CROSS_COLUMN_RULES`)
-    run as dataframe-level checks of the same schema. All failures are raised together.
+    are evaluated on the same frame (vectorised). All failures are raised together. About 3 s
+    of CPU for 100,000 rows.
 
     Parameters
     ----------

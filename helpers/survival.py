@@ -20,6 +20,9 @@ Conventions (all as R ``survival`` 3.x):
   of S(t) is ``S(t) * sqrt(Greenwood sum)``.
 - Beyond the last observed time the curve is undefined unless it has already reached 0; such a
   landmark gives NaN and is flagged, rather than carrying the last value forward silently.
+- Pointwise bands follow R ``survfit_confint``: the ``"log-log"`` band is undefined (NaN) where
+  S = 1 and every band is NaN where S = 0. At a landmark before any event the band is (1, 1), as
+  R's ``summary.survfit(times=)`` prints it.
 """
 
 from __future__ import annotations
@@ -103,7 +106,9 @@ def _validate_time_event(
         )
     if not np.isfinite(t).all():
         mask = ~np.isfinite(t)
-        raise ValueError(f"column {time!r} has infinite values in {_row_labels(df, mask, id_column)}")
+        raise ValueError(
+            f"column {time!r} has infinite values in {_row_labels(df, mask, id_column)}"
+        )
     if (t < 0).any():
         mask = t < 0
         raise ValueError(
@@ -154,13 +159,17 @@ def _km_from_counts(n_risk: np.ndarray, n_event: np.ndarray) -> tuple[np.ndarray
         surviving = n_risk - n_event
         term = np.where(
             n_event > 0,
-            np.where(surviving > 0, n_event / (n_risk * np.where(surviving > 0, surviving, 1)), np.inf),
+            np.where(
+                surviving > 0, n_event / (n_risk * np.where(surviving > 0, surviving, 1)), np.inf
+            ),
             0.0,
         )
     return surv, np.cumsum(term, axis=-1)
 
 
-def _bands(surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float) -> tuple[np.ndarray, np.ndarray]:
+def _bands(
+    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise band exactly as R's ``survfit_confint`` (``logse=TRUE``, ``ulimit=TRUE``).
 
     Under ``"log-log"`` R's curve has NA where S = 1 (log(-log 1) is undefined); see
@@ -349,7 +358,11 @@ class KMSummary:
                 f"landmark {landmark} not in this summary's landmarks {self.landmarks['time'].tolist()}"
             )
         lm = hit.iloc[0]
-        fu = self.median_followup_observed if followup == "observed" else self.median_followup_reverse_km
+        fu = (
+            self.median_followup_observed
+            if followup == "observed"
+            else self.median_followup_reverse_km
+        )
         return pd.DataFrame(
             [
                 {
@@ -371,7 +384,9 @@ class KMSummary:
         )
 
 
-def _landmark_frame(c: _Curve, t: np.ndarray, times: np.ndarray, conf_type: str, z: float) -> pd.DataFrame:
+def _landmark_frame(
+    c: _Curve, t: np.ndarray, times: np.ndarray, conf_type: str, z: float
+) -> pd.DataFrame:
     times = np.asarray(times, dtype=float)
     t_sorted = np.sort(t)
     n_at_risk = t.size - np.searchsorted(t_sorted, times, side="left")
@@ -383,8 +398,14 @@ def _landmark_frame(c: _Curve, t: np.ndarray, times: np.ndarray, conf_type: str,
         se = np.where(surv == 0, np.nan, surv * np.sqrt(gw))
     lo, hi = _landmark_bands(surv, gw, conf_type, z)
     return pd.DataFrame(
-        {"time": times, "n_at_risk": n_at_risk.astype(int), "survival": surv, "se": se,
-         "ci_low": lo, "ci_high": hi}
+        {
+            "time": times,
+            "n_at_risk": n_at_risk.astype(int),
+            "survival": surv,
+            "se": se,
+            "ci_low": lo,
+            "ci_high": hi,
+        }
     )
 
 
@@ -471,16 +492,27 @@ def kaplan_meier(
         {
             "method": ["observed", "reverse_km", "min_observed", "max_observed"],
             "months": [fu_obs, fu_rev, float(t.min()), float(t.max())],
-            "label": [FOLLOWUP_LABELS["observed"], FOLLOWUP_LABELS["reverse_km"],
-                      "shortest observed time", "longest observed time"],
+            "label": [
+                FOLLOWUP_LABELS["observed"],
+                FOLLOWUP_LABELS["reverse_km"],
+                "shortest observed time",
+                "longest observed time",
+            ],
         }
     )
     with np.errstate(invalid="ignore"):
         se_s = np.where(c.surv == 0, np.nan, c.surv * np.sqrt(c.gw))
     table = pd.DataFrame(
-        {"time": c.time, "n_at_risk": c.n_risk.astype(int), "n_events": c.n_event.astype(int),
-         "n_censored": c.n_censor.astype(int), "survival": c.surv, "se": se_s,
-         "ci_low": lower, "ci_high": upper}
+        {
+            "time": c.time,
+            "n_at_risk": c.n_risk.astype(int),
+            "n_events": c.n_event.astype(int),
+            "n_censored": c.n_censor.astype(int),
+            "survival": c.surv,
+            "se": se_s,
+            "ci_low": lower,
+            "ci_high": upper,
+        }
     )
     return KMSummary(
         n=int(t.size),
@@ -523,13 +555,30 @@ def median_ci_table(
     """
     rows = []
     for ct in CONF_TYPES:
-        km = kaplan_meier(df, time, event, conf_type=ct, landmarks=(), alpha=alpha, id_column=id_column)
+        km = kaplan_meier(
+            df, time, event, conf_type=ct, landmarks=(), alpha=alpha, id_column=id_column
+        )
         if not rows:
-            rows.append({"method": "symmetric", "median": km.median,
-                         "ci_low": km.median_ci_symmetric_low, "ci_high": km.median_ci_symmetric_high,
-                         "se": km.median_se, "label": MEDIAN_CI_LABELS["symmetric"]})
-        rows.append({"method": ct, "median": km.median, "ci_low": km.median_ci_low,
-                     "ci_high": km.median_ci_high, "se": np.nan, "label": MEDIAN_CI_LABELS[ct]})
+            rows.append(
+                {
+                    "method": "symmetric",
+                    "median": km.median,
+                    "ci_low": km.median_ci_symmetric_low,
+                    "ci_high": km.median_ci_symmetric_high,
+                    "se": km.median_se,
+                    "label": MEDIAN_CI_LABELS["symmetric"],
+                }
+            )
+        rows.append(
+            {
+                "method": ct,
+                "median": km.median,
+                "ci_low": km.median_ci_low,
+                "ci_high": km.median_ci_high,
+                "se": np.nan,
+                "label": MEDIAN_CI_LABELS[ct],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -707,7 +756,7 @@ def logrank(
     >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1],
     ...                    "g": ["a", "a", "a", "b", "b", "b"]})
     >>> round(logrank(df, "t", "d", "g").p_value, 4)
-    0.2059
+    0.1161
     """
     t, e = _validate_time_event(df, time, event, id_column)
     _require_columns(df, [group])
@@ -731,8 +780,14 @@ def logrank(
     p = float(stats.chi2.sf(chi, dof)) if dof > 0 else float("nan")
     lv = [lvl for lvl, k in zip(levels, keep, strict=True) if k]
     table = pd.DataFrame(
-        {"group": lv, "n": n_obs[keep].sum(axis=1).astype(int), "observed": observed,
-         "expected": expected, "o_minus_e": observed - expected, "variance": np.diag(variance)}
+        {
+            "group": lv,
+            "n": n_obs[keep].sum(axis=1).astype(int),
+            "observed": observed,
+            "expected": expected,
+            "o_minus_e": observed - expected,
+            "variance": np.diag(variance),
+        }
     )
     return LogRankResult(statistic=chi, dof=dof, p_value=p, table=table, variance=variance)
 
@@ -742,9 +797,24 @@ def logrank(
 # --------------------------------------------------------------------------------------------
 
 SCREEN_COLUMNS: tuple[str, ...] = (
-    "variable", "level", "n", "events", "survival_pct", "survival_ci_low", "survival_ci_high",
-    "median", "p_value", "chisq", "dof", "n_at_risk_landmark", "last_followup", "n_missing",
-    "flag_few_events", "flag_zero_events", "flag_landmark_beyond_followup", "flag_few_at_risk",
+    "variable",
+    "level",
+    "n",
+    "events",
+    "survival_pct",
+    "survival_ci_low",
+    "survival_ci_high",
+    "median",
+    "p_value",
+    "chisq",
+    "dof",
+    "n_at_risk_landmark",
+    "last_followup",
+    "n_missing",
+    "flag_few_events",
+    "flag_zero_events",
+    "flag_landmark_beyond_followup",
+    "flag_few_at_risk",
 )
 
 
@@ -949,11 +1019,22 @@ def cutoff_sweep(
     frame[event] = df[event].to_numpy()
     if id_column:
         frame[id_column] = df[id_column].to_numpy()
-    tab = screen_factors(frame, time, event, list(splits), landmark=landmark, alpha=alpha,
-                         conf_type=conf_type, id_column=id_column)
-    wide = tab.pivot(index="variable", columns="level",
-                     values=["n", "events", "survival_pct"]).reindex(list(splits))
-    first = tab.groupby("variable", sort=False)[["p_value", "n_missing"]].first().reindex(list(splits))
+    tab = screen_factors(
+        frame,
+        time,
+        event,
+        list(splits),
+        landmark=landmark,
+        alpha=alpha,
+        conf_type=conf_type,
+        id_column=id_column,
+    )
+    wide = tab.pivot(
+        index="variable", columns="level", values=["n", "events", "survival_pct"]
+    ).reindex(list(splits))
+    first = (
+        tab.groupby("variable", sort=False)[["p_value", "n_missing"]].first().reindex(list(splits))
+    )
     return pd.DataFrame(
         {
             "cutoff": cutoffs,

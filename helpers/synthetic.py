@@ -421,6 +421,7 @@ def _make_covariates(rng: np.random.Generator) -> pd.DataFrame:
     )
     cov["chemotherapy_before_pm"] = chemo[:, 0]
     cov["chemotherapy_after_pm"] = chemo[:, 1]
+    _link_r2_to_advanced_disease(cov, rng)
     # Perioperative course: two complications with the longest stays, median stay 3 (2-13).
     n2 = int(rng.integers(18, 27))
     n3 = 36 - n2 + int(rng.integers(0, 6))
@@ -434,6 +435,46 @@ def _make_covariates(rng: np.random.Generator) -> pd.DataFrame:
     cov["clavien_dindo_grade"] = grades[periop]
     cov["postoperative_stay_days"] = stays[periop]
     return cov
+
+
+def _link_r2_to_advanced_disease(cov: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Give the three R2 patients (pleural dissemination) the features of advanced disease.
+
+    An R2 resection for pleural dissemination is expected in patients with an early
+    recurrence, several metastases and a large lesion. The R2 patients take a DFI < 12 months,
+    multiple metastases and a largest lesion >= 20 mm by swapping those blocks with randomly
+    chosen other patients (margins unchanged). This is the starting structure; the search may
+    change it where the published numbers demand.
+    """
+    r2 = np.flatnonzero(cov["resection_status"].eq("r2").to_numpy())
+    ups = np.flatnonzero(cov["histology"].eq("undifferentiated_pleomorphic_sarcoma").to_numpy())
+    _give_risk_factors(cov, r2, r2, rng)
+    # UPS is high grade: half of the UPS patients recur early with a large lesion.
+    _give_risk_factors(cov, rng.choice(ups, size=len(ups) // 2, replace=False), np.r_[r2, ups], rng)
+
+
+def _give_risk_factors(
+    cov: pd.DataFrame, rows: np.ndarray, keep: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Swap DFI < 12 months, multiple metastases and a lesion >= 20 mm into ``rows``.
+
+    Donors are other patients outside ``keep``; every margin is unchanged.
+    """
+    risky = {
+        ("dfi_days",): cov["dfi_days"].to_numpy() < 12 * DAYS_PER_MONTH,
+        COVARIATE_BLOCKS["lung"]: cov["lung_metastasis_number"].to_numpy() >= 2,
+        ("largest_lung_lesion_mm",): cov["largest_lung_lesion_mm"].to_numpy() >= 20,
+    }
+    for cols, mask in risky.items():
+        for i in rows:
+            if mask[i]:
+                continue
+            donors = np.setdiff1d(np.flatnonzero(mask), keep)
+            j = int(rng.choice(donors))
+            for col in cols:
+                a, b = cov.at[i, col], cov.at[j, col]
+                cov.at[i, col], cov.at[j, col] = b, a
+            mask[i], mask[j] = True, False
 
 
 _EXCLUDED_SITES: tuple[tuple[str, int, tuple[str, ...]], ...] = (

@@ -23,7 +23,7 @@ from helpers.cox import (
     CoxResult,
     CoxWarning,
     _concordance,
-    _count_smaller_after,
+    _count_smaller_later,
     fit_cox,
     select_for_multivariable,
 )
@@ -192,13 +192,14 @@ def test_concordance_matches_brute_force(seed: int) -> None:
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 63, 64, 65, 257])
-def test_count_smaller_after_matches_brute_force(n: int) -> None:
+def test_count_smaller_later_matches_brute_force(n: int) -> None:
     rng = np.random.default_rng(n)
+    g = rng.integers(0, max(n // 4, 1), n)
     v = rng.integers(0, max(n // 3, 2), n)
     q = rng.integers(0, 2, n).astype(bool)
-    less = sum(int(np.sum(v[i + 1 :] < v[i])) for i in np.flatnonzero(q))
-    less_eq = sum(int(np.sum(v[i + 1 :] <= v[i])) for i in np.flatnonzero(q))
-    assert _count_smaller_after(v, q) == (less, less_eq)
+    less = sum(int(np.sum((g > g[i]) & (v < v[i]))) for i in np.flatnonzero(q))
+    less_eq = sum(int(np.sum((g > g[i]) & (v <= v[i]))) for i in np.flatnonzero(q))
+    assert _count_smaller_later(g, v, q) == (less, less_eq)
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,3 +460,11 @@ def test_selection_rejects_bad_input() -> None:
         select_for_multivariable(_screen().drop(columns="p_value"), 0.05)
     with pytest.raises(ValueError, match="alpha"):
         select_for_multivariable(_screen(), 5)
+
+
+def test_non_convergence_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cox, "_MAX_ITER", 1)
+    with pytest.warns(CoxWarning, match="did not converge"):
+        res = fit_cox(_toy(), "t", "e", ["x", "arm"], categorical={"arm": "a"})
+    assert not res.converged
+    assert (res.table["flag"] == "did not converge").all()

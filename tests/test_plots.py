@@ -39,9 +39,15 @@ def flow() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "step": [0, 1, 1, 1, 1, 2, 3],
-            "reason": ["screened", "primary_in_parenchymal_organs", "primary_in_mediastinum",
-                       "primary_in_retroperitoneum", "primary_in_head_and_neck",
-                       "initial_pm_at_another_hospital", "analysed"],
+            "reason": [
+                "screened",
+                "primary_in_parenchymal_organs",
+                "primary_in_mediastinum",
+                "primary_in_retroperitoneum",
+                "primary_in_head_and_neck",
+                "initial_pm_at_another_hospital",
+                "analysed",
+            ],
             "n_excluded": [0, 13, 1, 9, 3, 3, 0],
             "n_remaining": [95, 82, 81, 72, 69, 66, 66],
         }

@@ -650,3 +650,19 @@ def test_header_with_spaces_is_reported_not_trimmed(tmp_path):
         "expected column names without surrounding spaces; found ' sex' (rename it 'sex')"
         in str(err)
     )
+
+
+def test_many_different_bad_values_are_capped_per_check(tmp_path):
+    frames = []
+    for block in range(3):
+        part = valid_registry_frame()
+        part["patient_id"] = [f"B{block}{i:02d}" for i in range(len(part))]
+        frames.append(part)
+    frame = pd.concat(frames, ignore_index=True)  # 36 patients
+    frame["age_at_pm_years"] = [f"x{i}" for i in range(len(frame))]  # 36 different bad values
+    err = _error(_write(frame, tmp_path))
+    assert len(err.problems) == 36
+    block = str(err).split("\nage_at_pm_years:\n", 1)[1]
+    lines = [ln for ln in block.splitlines() if ln.startswith("  ")]
+    assert len(lines) == MESSAGE_LIST_LIMIT + 1
+    assert lines[-1] == f"  ... and {36 - MESSAGE_LIST_LIMIT} more different values (see .problems)"

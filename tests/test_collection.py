@@ -1,0 +1,115 @@
+"""The whole collection, run once through the batch runner on the shipped registry.
+
+Asserts the run-folder contract (CONTRIBUTING.md, "The run folder") that outside checks read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from helpers import DATA_DIR, batch
+
+REGISTRY_CSV = DATA_DIR / "registry.csv"
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
+]
+
+CONTRACT = {
+    "tables/cohort_flow.csv": ["step", "reason", "n_excluded", "n_remaining"],
+    "tables/table1.csv": ["variable", "level", "n", "percent", "median", "min", "max"],
+    "tables/km_overall.csv": [
+        "n", "events", "median_months", "median_ci_low", "median_ci_high", "median_ci_method",
+        "survival_5y_pct", "survival_5y_ci_low", "survival_5y_ci_high",
+        "median_followup_months", "median_followup_method",
+    ],
+    "tables/table2.csv": [
+        "variable", "level", "n", "events", "survival_pct", "survival_ci_low",
+        "survival_ci_high", "p_value",
+    ],
+    "tables/table3.csv": ["variable", "level", "hr", "ci_low", "ci_high", "p_value"],
+    "tables/fidelity_scorecard.csv": ["target_group", "variable", "level", "status"],
+}  # fmt: skip
+FIGURES = ["cohort_flow", "figure1_km", "forest_table3"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> batch.RunResult:
+    return batch.run_collection({}, tmp_path_factory.mktemp("collection"))
+
+
+def test_every_notebook_ran(run: batch.RunResult) -> None:
+    assert run.status == "ok", run.error
+    names = [p.name for p in batch.list_notebooks()]
+    assert [nb.name for nb in run.notebooks] == names
+    for name in names:
+        assert (run.output_dir / "notebooks" / name).is_file()
+        assert (run.output_dir / "html" / name.replace(".ipynb", ".html")).is_file()
+
+
+def test_manifest(run: batch.RunResult) -> None:
+    manifest = json.loads((run.output_dir / "manifest.json").read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["registry"]["path"] == str(REGISTRY_CSV)
+    assert manifest["registry"]["sha256"] == batch.registry_sha256(REGISTRY_CSV)
+    assert manifest["parameters"] == batch.resolve_parameters({"output_dir": str(run.output_dir)})
+    assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in manifest["notebooks"])
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACT))
+def test_contract_tables(run: batch.RunResult, name: str) -> None:
+    table = pd.read_csv(run.output_dir / name)
+    assert set(CONTRACT[name]) <= set(table.columns), name
+    assert len(table) > 0
+    assert (run.output_dir / name.replace(".csv", ".html")).is_file()
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_contract_figures(run: batch.RunResult, name: str) -> None:
+    for suffix in (".png", ".svg"):
+        path = run.output_dir / "figures" / f"{name}{suffix}"
+        assert path.is_file() and path.stat().st_size > 1000, path
+
+
+def test_flow_and_overall_numbers(run: batch.RunResult) -> None:
+    flow = pd.read_csv(run.output_dir / "tables" / "cohort_flow.csv")
+    assert flow["n_remaining"].iloc[-1] == 66
+    km = pd.read_csv(run.output_dir / "tables" / "km_overall.csv").iloc[0]
+    assert km["n"] == 66 and 24 <= km["events"] <= 39
+
+
+def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
+    """Notebook 04 alone on an empty run folder: says what is missing, still summarises a sweep."""
+    sweep = tmp_path / "sweep-x" / "tables"
+    sweep.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "run": ["r1", "r2"],
+            "status": ["ok", "ok"],
+            "dfi_cutoff_months": [6, 18],
+            "variable": ["disease_free_interval"] * 2,
+            "level": ["lt_6_months", "lt_18_months"],
+            "univariate_p": [0.01, 0.2],
+            "in_model": [True, True],
+            "hr": [2.5, 1.4],
+            "ci_low": [1.2, 0.8],
+            "ci_high": [5.0, 2.4],
+            "multivariable_p": [0.01, 0.3],
+            "error": [None, None],
+        }
+    ).to_csv(sweep / "sweep_summary.csv", index=False)
+    out = tmp_path / "report"
+    result = batch.run_collection({}, out, only=["04"])
+    assert result.status == "ok", result.error
+    executed = (out / "notebooks" / "04-reproduction-report.ipynb").read_text()
+    assert "missing: table1, km_overall, table2, table3" in executed
+    assert "disease_free_interval: significant in the model in 1/2 runs" not in executed
+    # the sweep is found when the report is pointed at the folder holding it
+    result = batch.run_collection({"output_dir": str(tmp_path)}, None, only=["04"])
+    executed = (tmp_path / "notebooks" / "04-reproduction-report.ipynb").read_text()
+    assert "disease_free_interval: significant in the model in 1/2 runs" in executed
+    assert (tmp_path / "tables" / "fidelity_scorecard.csv").is_file()

@@ -1,0 +1,88 @@
+"""Privacy: a registry that is not the shipped one leaves no patient identifier in any output.
+
+The shipped registry is copied with every patient id replaced by a planted identifier
+("ZZPRIV-0001", ...); the whole collection runs on the copy through the batch runner, and every
+file of the run folder (executed notebooks, HTML, tables, figures, logs, manifest) is scanned
+for the planted identifiers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import DATA_DIR, batch, outputs
+
+REGISTRY_CSV = DATA_DIR / "registry.csv"
+PREFIX = "ZZPRIV-"
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
+]
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A copy of the shipped registry whose patient ids are all planted identifiers."""
+    registry = pd.read_csv(REGISTRY_CSV, dtype=str, keep_default_na=False)
+    ids = [f"{PREFIX}{i:04d}" for i in range(1, len(registry) + 1)]
+    registry["patient_id"] = ids
+    path = tmp_path_factory.mktemp("private") / "hospital_registry.csv"
+    registry.to_csv(path, index=False)
+    return path, ids
+
+
+@pytest.fixture(scope="module")
+def private_run(planted, tmp_path_factory: pytest.TempPathFactory) -> batch.RunResult:
+    path, _ = planted
+    out = tmp_path_factory.mktemp("private_run")
+    return batch.run_collection({"registry_path": str(path)}, out)
+
+
+def test_planted_registry_is_not_the_shipped_one(planted) -> None:
+    path, _ = planted
+    assert not outputs.is_shipped_registry(path)
+
+
+def test_run_on_other_registry_completes(private_run: batch.RunResult) -> None:
+    assert private_run.status == "ok", private_run.error
+    manifest = json.loads(private_run.manifest_path.read_text())
+    assert manifest["status"] == "ok"
+    assert all(n["status"] == "ok" for n in manifest["notebooks"])
+    assert (private_run.output_dir / "tables" / "table1.csv").is_file()
+
+
+def test_no_output_file_contains_a_patient_identifier(private_run, planted) -> None:
+    _, ids = planted
+    files = [p for p in private_run.output_dir.rglob("*") if p.is_file()]
+    kinds = {p.suffix for p in files}
+    assert {".ipynb", ".html", ".csv", ".png", ".svg", ".json"} <= kinds
+    leaks = {}
+    for path in files:
+        data = path.read_bytes()
+        if PREFIX.encode() in data:
+            text = data.decode("utf-8", errors="replace")
+            found = sorted({i for i in ids if i in text}) or [PREFIX]
+            leaks[str(path.relative_to(private_run.output_dir))] = found[:5]
+    assert not leaks, f"patient identifiers found in outputs: {leaks}"
+
+
+def scan(folder: Path, needle: str) -> list[str]:
+    """Files under ``folder`` whose bytes contain ``needle``."""
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and needle.encode() in p.read_bytes()
+    )
+
+
+def test_control_the_scan_sees_rows_of_the_shipped_registry(tmp_path: Path) -> None:
+    """On the shipped registry notebook 01 does show patient rows, and the scan finds them."""
+    shipped_id = pd.read_csv(REGISTRY_CSV, dtype=str)["patient_id"].iloc[0]
+    result = batch.run_collection({}, tmp_path / "shipped", only=["01"])
+    assert result.status == "ok", result.error
+    assert "notebooks/01-cohort-assembly.ipynb" in scan(result.output_dir, shipped_id)
