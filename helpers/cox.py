@@ -211,8 +211,9 @@ def _check_alpha(alpha: float) -> float:
     return value
 
 
-def _rows(index: pd.Index, mask: np.ndarray | pd.Series) -> str:
-    labels = list(index[np.asarray(mask, dtype=bool)])
+def _rows(labels: pd.Series, mask: np.ndarray | pd.Series) -> str:
+    """The first few row labels (patient ids or index labels) where ``mask`` holds."""
+    labels = list(labels.to_numpy()[np.asarray(mask, dtype=bool)])
     shown = ", ".join(str(x) for x in labels[:_SHOWN_ROWS])
     more = f" and {len(labels) - _SHOWN_ROWS} more" if len(labels) > _SHOWN_ROWS else ""
     return f"[{shown}{more}]"
@@ -247,6 +248,7 @@ def _build_design(
     event: str,
     covariates: Sequence[str],
     categorical: Mapping[str, Any],
+    id_column: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
            pd.Index, list[str]]:
     """Validate the input and build the design matrix (see :func:`fit_cox`)."""
@@ -260,7 +262,8 @@ def _build_design(
     dupes = sorted({c for c in covariates if covariates.count(c) > 1})
     if dupes:
         raise ValueError(f"covariates lists column(s) {dupes} more than once")
-    absent = [c for c in [time, event, *covariates] if c not in df.columns]
+    named = [time, event, *covariates] + ([id_column] if id_column is not None else [])
+    absent = [c for c in named if c not in df.columns]
     if absent:
         raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
     stray = [c for c in categorical if c not in covariates]
@@ -270,6 +273,7 @@ def _build_design(
         if c in covariates:
             raise ValueError(f"column {c!r} is the {'time' if c == time else 'event'} column and cannot also be a covariate")
 
+    ids = df[id_column] if id_column is not None else pd.Series(df.index, index=df.index)
     # Types first (on all rows), so that a text column is reported as such, not as missing values.
     for c in covariates:
         if c in categorical:
@@ -279,7 +283,7 @@ def _build_design(
             continue
         bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
         raise TypeError(
-            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. rows {_rows(df.index, bad)} hold "
+            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. rows {_rows(ids, bad)} hold "
             f"{list(s[bad].astype(str).unique()[:5])}); give it a reference level in categorical="
             f"{{{c!r}: <reference level>}} to model it as a factor, or recode it as numbers"
         )
@@ -288,7 +292,7 @@ def _build_design(
         if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
             bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
             raise TypeError(
-                f"column {c!r} must be numeric (dtype {s.dtype}); rows {_rows(df.index, bad)} hold "
+                f"column {c!r} must be numeric (dtype {s.dtype}); rows {_rows(ids, bad)} hold "
                 f"{list(s[bad].astype(str).unique()[:5])}"
             )
 
@@ -299,12 +303,13 @@ def _build_design(
     warn_msgs: list[str] = []
     dropped = df.index[drop_mask]
     if drop_mask.any():
-        parts = [f"{c} ({int(na[c].sum())}: rows {_rows(df.index, na[c].to_numpy())})" for c in used_cols if na[c].any()]
+        parts = [f"{c} ({int(na[c].sum())}: rows {_rows(ids, na[c].to_numpy())})" for c in used_cols if na[c].any()]
         warn_msgs.append(
             f"{int(drop_mask.sum())} of {len(df)} rows dropped for missing values in "
             + "; ".join(parts)
         )
-    data = df.loc[~drop_mask, used_cols]
+    data = df.loc[~drop_mask, used_cols] if drop_mask.any() else df  # no copy when complete
+    kept_ids = ids[~drop_mask]
     if len(data) == 0:
         raise ValueError(f"no rows left after dropping rows with missing values in {used_cols}")
 
@@ -312,14 +317,14 @@ def _build_design(
     bad_t = ~np.isfinite(t) | (t < 0)
     if bad_t.any():
         raise ValueError(
-            f"column {time!r} must hold finite non-negative times; rows {_rows(data.index, bad_t)} "
+            f"column {time!r} must hold finite non-negative times; rows {_rows(kept_ids, bad_t)} "
             f"hold {sorted(set(t[bad_t].tolist()))[:5]}"
         )
     e_raw = data[event].astype(float).to_numpy()
     bad_e = ~np.isin(e_raw, (0.0, 1.0))
     if bad_e.any():
         raise ValueError(
-            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(data.index, bad_e)} "
+            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(kept_ids, bad_e)} "
             f"hold {sorted(set(e_raw[bad_e].tolist()))[:5]}"
         )
     e = e_raw.astype(np.int8)
@@ -367,7 +372,7 @@ def _build_design(
         else:
             x = s.astype(float).to_numpy()
             if not np.isfinite(x).all():
-                raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(data.index, ~np.isfinite(x))}")
+                raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(kept_ids, ~np.isfinite(x))}")
             if np.ptp(x) == 0:
                 raise ValueError(
                     f"covariate {c!r} takes the single value {x[0]!r} in all {len(data)} analysed rows; "
@@ -663,6 +668,7 @@ def fit_cox(
     ties: str = "efron",
     categorical: Mapping[str, Any] | None = None,
     alpha: float = 0.05,
+    id_column: str | None = None,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model, matching R's ``coxph``.
 
@@ -686,6 +692,9 @@ def fit_cox(
         category order of a pandas Categorical, else sorted order.
     alpha
         1 - confidence level of the hazard-ratio intervals.
+    id_column
+        Column of patient ids used to name rows in warnings and errors (default: the index
+        labels).
 
     Returns
     -------
@@ -726,7 +735,7 @@ def fit_cox(
         raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
     alpha = _check_alpha(alpha)
     categorical = dict(categorical or {})
-    t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical)
+    t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical, id_column)
 
     rs = _RiskSets(t, e, design.to_numpy(dtype=float), ties)
     beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs)

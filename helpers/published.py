@@ -450,7 +450,7 @@ def side_by_side(
     right = published[on + values].copy()
     for frame in (left, right):
         for c in on:
-            frame[c] = frame[c].map(_key)
+            frame[c] = frame[c].astype(object).map(_key)
     dup_left = left.duplicated(on, keep=False)
     if dup_left.any():
         raise ValueError(

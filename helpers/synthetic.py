@@ -983,8 +983,8 @@ def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
         lhi.append(math.log(t3[var]["ci_high"]))
     ov = pub["overall"]
     soft, steep = _loss_bands(
-        np.array(r1), np.array(r2), np.array(zex), np.array(ztol), np.array(lhr), np.array(llo),
-        np.array(lhi), ov,
+        np.array(r1), np.array(r2), np.array(zex), _p_bands(pv, ops, dec), np.array(lhr),
+        np.array(llo), np.array(lhi), ov,
     )
     return Targets(
         np.array(r1),
@@ -1008,8 +1008,34 @@ def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
     )
 
 
-def _loss_bands(r1, r2, zex, ztol, lhr, llo, lhi, ov) -> tuple[np.ndarray, np.ndarray]:
+def _p_bands(pv: list, ops: list, dec: list) -> tuple[np.ndarray, np.ndarray]:
+    """p-value bands: printed digits, and the +-0.01 tolerance with safety margins.
+
+    The tolerance band is p +- 0.009, kept on the published side of 0.05 with a margin of
+    0.0005 (``<0.001`` rows: p < 0.00095).
+    """
+    digits, tol = [], []
+    for p, op, k in zip(pv, ops, dec, strict=True):
+        if op == "<":
+            digits.append((0.0, p))
+            tol.append((0.0, 0.95 * p))
+            continue
+        half = 0.5 * 10.0 ** (-k)
+        digits.append((max(p - half, 0.0), p + half))
+        lo, hi = max(p - 0.009, 0.0), p + 0.009
+        if p < 0.05:
+            hi = min(hi, 0.0495)
+        else:
+            lo = max(lo, 0.0505)
+        tol.append((lo, hi))
+    return np.array(digits), np.array(tol)
+
+
+def _loss_bands(r1, r2, zex, pbands, lhr, llo, lhi, ov) -> tuple[np.ndarray, np.ndarray]:
     """Soft and steep bands of every statistic in the order of :func:`_statistic_vector`."""
+    pdig, ptol = pbands
+    nz = len(zex)
+    free = np.column_stack([np.full(nz, -np.inf), np.full(nz, np.inf), np.ones(nz)])
     rates = np.concatenate([r1, r2])
     five = float(ov["five_year_dss_pct"])
     med = float(ov["median_dss_months"])
@@ -1025,7 +1051,8 @@ def _loss_bands(r1, r2, zex, ztol, lhr, llo, lhi, ov) -> tuple[np.ndarray, np.nd
         [
             band(rates, 0.5, 1.5),
             band(five, 0.25, 0.5),
-            np.column_stack([zex, np.full(len(zex), 0.1)]),
+            np.column_stack([zex, np.full(nz, 0.1)]),
+            np.column_stack([pdig, np.full(nz, 0.003)]),
             band(lhr, 0.0, 0.01),
             band(llo, 0.0, 0.05),
             band(lhi, 0.0, 0.05),
@@ -1038,7 +1065,8 @@ def _loss_bands(r1, r2, zex, ztol, lhr, llo, lhi, ov) -> tuple[np.ndarray, np.nd
         [
             band(rates, 1.9, 0.05),
             band(five, 0.4, 0.05),
-            np.column_stack([ztol, np.full(len(ztol), 0.01)]),
+            free,
+            np.column_stack([ptol, np.full(nz, 0.001)]),
             band(lhr, 0.015, 0.0025),
             band(llo, 0.08, 0.01),
             band(lhi, 0.08, 0.01),
@@ -1047,7 +1075,7 @@ def _loss_bands(r1, r2, zex, ztol, lhr, llo, lhi, ov) -> tuple[np.ndarray, np.nd
             band(fu, 0.8, 0.05),
         ]
     )
-    assert soft.shape == steep.shape == (2 * len(r1) + 1 + len(zex) + 3 * nb + 4, 3)
+    assert soft.shape == steep.shape == (2 * len(r1) + 1 + 2 * nz + 3 * nb + 4, 3)
     return soft, steep
 
 
@@ -1062,6 +1090,7 @@ def _statistic_vector(s: CohortStatistics) -> np.ndarray:
             100.0 * s.rate_second,
             [100.0 * s.overall_rate],
             np.sqrt(s.chi2),
+            s.p_value,
             s.beta,
             lo,
             hi,
@@ -1306,7 +1335,7 @@ _BLOCK_C: dict[str, tuple[int, ...]] = {
     "lesion": (3,),
     "resection_status": (4,),
 }
-_N_RATES = 2 * len(FACTORS) + 1 + len(FACTORS)
+_N_RATES = 2 * len(FACTORS) + 1 + 2 * len(FACTORS)
 #: Positions of the Cox statistics (log HR, log CI limits) in :func:`_statistic_vector`.
 _COX = slice(_N_RATES, _N_RATES + 3 * len(COX_COVARIATES))
 _NON_COX = np.r_[np.arange(_N_RATES), np.arange(_N_RATES + 3 * len(COX_COVARIATES), _N_RATES + 3 * len(COX_COVARIATES) + 4)]
@@ -1855,6 +1884,7 @@ def _provenance(
             "final_loss": cal.final_loss,
             "constraint_violations": cal.violations,
             "n_iterations": st.n_iterations,
+            "trace": json.loads(cal.trace.to_json(orient="records", double_precision=6)),
         },
         "achieved": {
             "n_deaths": int(cohort["event"].sum()),
@@ -1954,3 +1984,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def joint_structure(df: pd.DataFrame, *, dfi_column: str = "dfi_months") -> pd.DataFrame:
+    """How often the Table 3 risk levels occur together: the structure no table publishes.
+
+    Parameters
+    ----------
+    df
+        Patients with the dictionary's covariate columns and ``dfi_column`` (months).
+    dfi_column
+        Column with the disease-free interval in months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair of Table 3 covariates: ``covariate_a``, ``covariate_b``, ``n_both``
+        (patients at the risk level of both), ``n_a``, ``n_b``.
+
+    Example
+    -------
+    >>> cov = make_covariates(1)
+    >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
+    >>> joint_structure(cov).shape
+    (10, 5)
+    """
+    x = cox_design(factor_design(df, dfi_column=dfi_column))
+    rows = []
+    cols = list(x.columns)
+    for i, a in enumerate(cols):
+        for b in cols[i + 1 :]:
+            rows.append((a, b, int((x[a] & x[b]).sum()), int(x[a].sum()), int(x[b].sum())))
+    return pd.DataFrame(rows, columns=["covariate_a", "covariate_b", "n_both", "n_a", "n_b"])

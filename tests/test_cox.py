@@ -263,24 +263,30 @@ def test_confidence_level_follows_alpha() -> None:
     )
 
 
-def test_monotone_likelihood_is_flagged_not_printed_silently() -> None:
+def _monotone_data(kind: str) -> pd.DataFrame:
     rng = np.random.default_rng(3)
     n = 60
-    # Every patient with x = 1 dies before anybody with x = 0 leaves the study.
-    df = pd.DataFrame(
-        {
-            "t": np.r_[np.arange(1, 21), np.arange(21, 61)].astype(float),
-            "e": np.r_[np.ones(20, int), rng.integers(0, 2, 40)],
-            "x": np.r_[np.ones(20), np.zeros(40)],
-            "age": rng.normal(size=n),
-        }
-    )
-    with pytest.warns(CoxWarning, match=r"may be infinite.*\['x'\]|\['x'\].*may be infinite"):
-        res = fit_cox(df, "t", "e", ["x", "age"])
+    x = np.r_[np.ones(20), np.zeros(40)]
+    if kind == "dies_first":
+        # Every patient with x = 1 dies before anybody with x = 0 leaves the study.
+        t = np.r_[np.arange(1, 21), np.arange(21, 61)].astype(float)
+        e = np.r_[np.ones(20, int), rng.integers(0, 2, 40)]
+    else:
+        # Nobody with x = 1 ever dies (the coefficient runs off to minus infinity).
+        t = rng.exponential(10, n)
+        e = np.where(x == 1, 0, rng.integers(0, 2, n))
+    return pd.DataFrame({"t": t, "e": e, "x": x, "age": rng.normal(size=n)})
+
+
+@pytest.mark.parametrize(("kind", "ties"), list(product(["dies_first", "never_dies"], ["efron", "breslow"])))
+def test_monotone_likelihood_is_flagged_not_printed_silently(kind: str, ties: str) -> None:
+    with pytest.warns(CoxWarning, match=r"converged before term\(s\) \['x'\].*may be infinite"):
+        res = fit_cox(_monotone_data(kind), "t", "e", ["x", "age"], ties=ties)
     flags = res.table.set_index("term")["flag"]
     assert "infinite" in flags["x"]
     assert flags["age"] == ""
     assert any("infinite" in w for w in res.warnings)
+    assert abs(res.table.set_index("term").loc["x", "coef"]) > 10
 
 
 def test_few_events_per_parameter_warns_and_is_recorded() -> None:
@@ -314,6 +320,17 @@ def test_missing_covariates_are_counted_and_named() -> None:
     assert res.n_dropped_missing == 3
     assert res.dropped_rows == (3, 7, 11)
     assert list(res.design.index) == [i for i in df.index if i not in (3, 7, 11)]
+
+
+def test_rows_are_named_by_patient_id() -> None:
+    df = _toy().assign(patient_id=lambda d: [f"P{i:03d}" for i in d.index])
+    df.loc[[3, 7], "x"] = np.nan
+    with pytest.warns(CoxWarning, match=r"x \(2: rows \[P003, P007\]\)"):
+        res = fit_cox(df, "t", "e", ["x"], id_column="patient_id")
+    assert res.dropped_rows == (3, 7)
+    df.loc[5, "e"] = 3
+    with pytest.raises(ValueError, match=r"rows \[P005\]"):
+        fit_cox(df, "t", "e", ["x"], id_column="patient_id")
 
 
 def test_unknown_column_is_named() -> None:
@@ -468,3 +485,23 @@ def test_non_convergence_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
         res = fit_cox(_toy(), "t", "e", ["x", "arm"], categorical={"arm": "a"})
     assert not res.converged
     assert (res.table["flag"] == "did not converge").all()
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_heavy_ties_agree_with_statsmodels(ties: str) -> None:
+    """Many deaths per recorded time (weeks), where Efron and Breslow differ most."""
+    sm = pytest.importorskip("statsmodels.api")
+    rng = np.random.default_rng(11)
+    n = 3000
+    x = np.column_stack([rng.normal(size=n), rng.integers(0, 2, n), rng.integers(30, 80, n)])
+    t_event = np.ceil(rng.exponential(20 * np.exp(-(x @ np.array([0.4, 0.7, 0.02])))))
+    t_cens = np.ceil(rng.uniform(1, 60, n))
+    df = pd.DataFrame(x, columns=["a", "b", "age"])
+    df["t"] = np.minimum(t_event, t_cens)
+    df["e"] = (t_event <= t_cens).astype(int)
+    assert df.loc[df["e"] == 1, "t"].value_counts().max() > 50
+    want = sm.PHReg(df["t"], df[["a", "b", "age"]], status=df["e"], ties=ties).fit()
+    res = fit_cox(df, "t", "e", ["a", "b", "age"], ties=ties)
+    np.testing.assert_allclose(res.table["coef"], want.params, rtol=1e-8)
+    np.testing.assert_allclose(res.table["se"], want.bse, rtol=1e-8)
+    assert res.log_likelihood == pytest.approx(want.llf, rel=1e-10)

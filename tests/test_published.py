@@ -359,3 +359,17 @@ def test_compare_with_paper_views(paper: dict) -> None:
     assert overall.loc["median_months", "diff"] == 0
     assert math.isnan(overall.loc["events", "published"])
     assert sorted(P.compare_with_paper({"table1": run["table1"]}, paper)) == ["table1"]
+
+
+def test_side_by_side_accepts_categorical_keys_and_nullable_ints() -> None:
+    ours = pd.DataFrame(
+        {
+            "variable": ["sex", "sex"],
+            "level": pd.Categorical(["male", "female"], ordered=True),
+            "n": pd.array([38, 27], dtype="Int64"),
+        }
+    )
+    out = P.side_by_side(ours, P.published_table2(), ["variable", "level"], ["n"])
+    both = out[out["source"] == "both"].set_index("level")
+    assert both["match"].to_dict() == {"male": True, "female": False}
+    assert both.loc["female", "diff_n"] == -1

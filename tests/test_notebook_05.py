@@ -1,0 +1,83 @@
+"""Notebook 05 (how the synthetic registry was made) executed through papermill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from helpers import DATA_DIR, PROJECT_ROOT
+
+NOTEBOOK = PROJECT_ROOT / "notebooks" / "05-how-the-synthetic-registry-was-made.ipynb"
+REGISTRY_CSV = DATA_DIR / "registry.csv"
+PROVENANCE = DATA_DIR / "registry_provenance.json"
+KERNEL = "metastasectomy-survival"
+
+pytestmark = [
+    pytest.mark.notebook,
+    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
+]
+
+
+def run_notebook(output_dir: Path, **parameters: object) -> nbformat.NotebookNode:
+    """Execute notebook 05 with cwd notebooks/ (as the batch runner does) into ``output_dir``."""
+    import papermill as pm
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    executed = output_dir / NOTEBOOK.name
+    pm.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        parameters={"output_dir": str(output_dir), **parameters},
+        cwd=str(NOTEBOOK.parent),
+        kernel_name=KERNEL,
+        progress_bar=False,
+    )
+    return nbformat.read(executed, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, nbformat.NotebookNode]:
+    output_dir = tmp_path_factory.mktemp("nb05_default")
+    return output_dir, run_notebook(output_dir)
+
+
+def test_committed_notebook_is_clean() -> None:
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == KERNEL
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for name in ("registry_path", "output_dir", "seed", "n_iterations"):
+        assert f"{name}:" in tagged[0].source
+    assert nb.cells[0].source.startswith("# ") and "SYNTHETIC" in nb.cells[0].source
+
+
+def test_default_run_scorecard_matches_provenance(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
+    output_dir, _ = default_run
+    card = pd.read_csv(output_dir / "tables" / "synthetic_scorecard.csv")
+    assert {"group", "statistic", "published", "value", "within_tolerance"} <= set(card.columns)
+    prov = json.loads(PROVENANCE.read_text(encoding="utf-8"))
+    recorded = {r["group"]: r["within_tolerance"] for r in prov["achieved"]["summary"]}
+    ours = card.groupby("group")["within_tolerance"].sum().to_dict()
+    assert ours == recorded
+    assert not card.set_index("statistic").loc["follow_up_max", "within_tolerance"]
+    assert (output_dir / "figures" / "synthetic_calibration_trace.png").exists()
+
+
+def test_default_run_closing_note(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
+    _, nb = default_run
+    last = nb.cells[-1]
+    text = "".join(o.get("data", {}).get("text/markdown", "") for o in last.outputs)
+    assert "plausibility checks" in text and "211-month" in text
+
+
+def test_non_default_parameters(tmp_path: Path) -> None:
+    nb = run_notebook(tmp_path / "nb05_other", seed=11, n_iterations=300)
+    params = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert params and "n_iterations = 300" in params[0].source
+    assert (tmp_path / "nb05_other" / "tables" / "synthetic_scorecard.csv").exists()
