@@ -51,6 +51,7 @@ import yaml
 
 from helpers import PROJECT_ROOT
 from helpers.outputs import registry_sha256, run_folder, save_figure, save_table
+from helpers.published import format_p
 
 #: Folder of the notebook collection.
 NOTEBOOKS_DIR: Path = PROJECT_ROOT / "notebooks"
@@ -676,6 +677,182 @@ def _logged_kernel_manager_class(log_handle):
     return _LoggedKernelManager
 
 
+_SNAPSHOT_CODE = """
+def __batch_snapshot():
+    import os, sys, warnings
+    import numpy, pandas, matplotlib, matplotlib.pyplot
+    ip = get_ipython()
+    ip._batch_snapshot = {
+        "cwd": os.getcwd(),
+        "warnings": list(warnings.filters),
+        "rc": dict(matplotlib.rcParams),
+        "np_random": numpy.random.get_state(),
+        "sys_path": list(sys.path),
+    }
+__batch_snapshot()
+del __batch_snapshot
+"""
+
+_RESTORE_CODE = """
+def __batch_restore():
+    import os, sys, warnings
+    import numpy, pandas, matplotlib, matplotlib.pyplot as plt
+    ip = get_ipython()
+    snap = ip._batch_snapshot
+    plt.close("all")
+    matplotlib.rcParams.update(snap["rc"])
+    os.chdir(snap["cwd"])
+    sys.path[:] = snap["sys_path"]
+    warnings.filters[:] = snap["warnings"]
+    warnings._filters_mutated()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pandas.reset_option("all")
+    numpy.random.set_state(snap["np_random"])
+    ip.execution_count = 1
+__batch_restore()
+del __batch_restore
+"""
+
+
+class SharedKernel:
+    """One Jupyter kernel reused for many notebooks (used by sweeps: one kernel per worker).
+
+    Starting a kernel and importing the scientific stack costs seconds per notebook; a sweep
+    worker runs many notebooks, so it keeps one kernel and, before each notebook, restores a
+    clean state: the user namespace and output history are cleared (``%reset -f``), figures
+    closed, and matplotlib's rcParams, pandas options, numpy's global random state, warning
+    filters, ``sys.path``, the working directory and the execution counter are restored to a
+    snapshot taken in the fresh kernel. Imported modules stay loaded (that is the saving).
+    ``helpers.batch run`` does not use this: every notebook of a run gets a fresh kernel.
+
+    Parameters
+    ----------
+    kernel_name
+        The kernelspec to start.
+    cwd
+        Working directory of the kernel (the notebooks folder).
+    log_path
+        File receiving the kernel's stderr.
+    """
+
+    def __init__(self, kernel_name: str, cwd: str | Path, log_path: str | Path) -> None:
+        self.kernel_name = kernel_name
+        self.cwd = str(Path(cwd).resolve())
+        self.log_path = Path(log_path)
+        self.km = None
+        self._log = None
+        self.notebooks_run = 0
+
+    def _run(self, coroutine_function, *args, **kwargs):
+        from jupyter_core.utils import run_sync
+
+        return run_sync(coroutine_function)(*args, **kwargs)
+
+    async def _execute(self, code: str, timeout: float = 120) -> None:
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            reply = await kc.execute_interactive(
+                code, silent=True, store_history=False, timeout=timeout,
+                output_hook=lambda msg: None,
+            )
+        finally:
+            kc.stop_channels()
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(
+                f"kernel reset failed: {reply['content'].get('ename')}: "
+                f"{reply['content'].get('evalue')}"
+            )
+
+    def _start(self) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._log is None:
+            self._log = self.log_path.open("a", encoding="utf-8")
+        self.km = AsyncKernelManager(kernel_name=self.kernel_name)
+        self._run(self.km.start_kernel, cwd=self.cwd, stderr=self._log)
+        self._run(self._execute, _SNAPSHOT_CODE)
+        self.notebooks_run = 0
+
+    def prepare(self):
+        """A kernel in a clean state for the next notebook (started or restarted if needed).
+
+        Returns
+        -------
+        jupyter_client.manager.AsyncKernelManager
+        """
+        alive = self.km is not None and self._run(self.km.is_alive)
+        if not alive:
+            self.shutdown(close_log=False)
+            self._start()
+        elif self.notebooks_run:
+            try:
+                self._run(self._execute, "get_ipython().run_line_magic('reset', '-f')")
+                self._run(self._execute, _RESTORE_CODE)
+            except Exception:  # a kernel that cannot be reset is replaced by a fresh one
+                self.shutdown(close_log=False)
+                self._start()
+        self.notebooks_run += 1
+        return self.km
+
+    def shutdown(self, close_log: bool = True) -> None:
+        """Stop the kernel (and close the log)."""
+        if self.km is not None:
+            try:
+                self._run(self.km.shutdown_kernel, now=True)
+            except Exception:  # noqa: BLE001 - already dead
+                pass
+            self.km = None
+        if close_log and self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def _register_shared_engine() -> str:
+    """Register (once) a papermill engine that executes on a given, already started kernel."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.utils import merge_kwargs, remove_args
+
+    name = "metastasectomy-shared-kernel"
+    if name in papermill_engines._engines:
+        return name
+
+    class _SharedKernelEngine(NBClientEngine):
+        """papermill's nbclient engine, on the kernel manager passed as ``km``; the kernel is
+        kept alive afterwards and only the client's channels are closed."""
+
+        @classmethod
+        def execute_managed_notebook(
+            cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+            start_timeout=60, execution_timeout=None, **kwargs,
+        ):  # fmt: skip
+            km = kwargs.pop("km")
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+            try:
+                return client.execute(cleanup_kc=False)
+            finally:
+                if getattr(client, "kc", None) is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(name, _SharedKernelEngine)
+    return name
+
+
 def run_collection(
     params: Mapping[str, object] | None = None,
     output_dir: str | Path | None = None,
@@ -685,6 +862,7 @@ def run_collection(
     html: bool = True,
     base_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    shared_kernel: SharedKernel | None = None,
 ) -> RunResult:
     """Execute the notebooks in reading order into one run folder.
 
@@ -708,6 +886,9 @@ def run_collection(
         Folder user-given relative paths are relative to (default: current directory).
     progress
         Called with short progress strings (``"[2/5] 02-survival ..."``, then ``" 4.1 s ok"``).
+    shared_kernel
+        Reuse this kernel (reset between notebooks) instead of a fresh kernel per notebook;
+        sweeps use one per worker. Default: a fresh kernel per notebook.
 
     Returns
     -------
@@ -760,6 +941,7 @@ def run_collection(
         "parameters_set": {k: v for k, v in given.items()},
         "registry": {"path": str(registry), "sha256": registry_sha256(registry)},
         "notebooks_dir": str(notebook_cwd),
+        "kernel": "shared (reset between notebooks)" if shared_kernel else "fresh per notebook",
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(),
@@ -786,8 +968,13 @@ def run_collection(
             progress(f"[{i}/{total}] {nb.stem} ...")
         t0 = time.perf_counter()
         status, nb_error = "ok", None
-        log_handle = (logs / f"{nb.stem}.log").open("w", encoding="utf-8")
+        use_shared = shared_kernel is not None and shared_kernel.kernel_name == notebook_kernel(nb)
+        log_handle = None if use_shared else (logs / f"{nb.stem}.log").open("w", encoding="utf-8")
         try:
+            if use_shared:
+                engine = {"engine_name": _register_shared_engine(), "km": shared_kernel.prepare()}
+            else:
+                engine = {"kernel_manager_class": _logged_kernel_manager_class(log_handle)}
             pm.execute_notebook(
                 str(nb),
                 str(out_path),
@@ -796,12 +983,13 @@ def run_collection(
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
-                kernel_manager_class=_logged_kernel_manager_class(log_handle),
+                **engine,
             )
         except Exception as exc:  # papermill raises PapermillExecutionError, kernels others
             status, nb_error = "failed", _format_error(exc, nb.name)
         finally:
-            log_handle.close()
+            if log_handle is not None:
+                log_handle.close()
         duration = time.perf_counter() - t0
         html_path = None
         if exports is not None and out_path.exists():
@@ -948,11 +1136,26 @@ def expand_grid(grid: Mapping[str, object]) -> list[dict[str, object]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes.values())]
 
 
+_WORKER_KERNEL: SharedKernel | None = None
+
+
+def _init_sweep_worker(kernel_name: str | None, cwd: str, log_dir: str) -> None:
+    """Worker-process initialiser: one shared kernel per worker, stopped when the worker ends."""
+    global _WORKER_KERNEL
+    import multiprocessing.util
+    import os
+
+    if kernel_name is None:
+        return
+    _WORKER_KERNEL = SharedKernel(kernel_name, cwd, Path(log_dir) / f"worker-{os.getpid()}.log")
+    multiprocessing.util.Finalize(None, _WORKER_KERNEL.shutdown, exitpriority=10)
+
+
 def _sweep_worker(kwargs: dict) -> dict:
     """Run one sweep member in a worker process; never raises."""
     t0 = time.perf_counter()
     try:
-        result = run_collection(**kwargs)
+        result = run_collection(**kwargs, shared_kernel=_WORKER_KERNEL)
         return {
             "status": result.status,
             "duration_s": result.duration_s,
@@ -1071,7 +1274,7 @@ def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float
         text = ", ".join(f"{g}={first[g]}" for g in grid_names) or r
         labels.append(text if first["status"] == "ok" else f"{text} (failed)")
     y = {r: i for i, r in enumerate(runs)}
-    for ax, factor in zip(axes, factors, strict=False):
+    for idx, (ax, factor) in enumerate(zip(axes, factors, strict=False)):
         part = ok.loc[ok["variable"] == factor]
         for row in part.itertuples(index=False):
             yi = y[row.run]
@@ -1089,7 +1292,7 @@ def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float
                 linestyle="none",
             )
             ax.annotate(
-                f"p {row.multivariable_p:.3f}",
+                f"p {format_p(row.multivariable_p)}",
                 (1.0, yi),
                 xycoords=("axes fraction", "data"),
                 xytext=(3, 0),
@@ -1104,7 +1307,7 @@ def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_title(factor, fontsize=9)
         ax.set_yticks(range(len(runs)))
-        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_yticklabels(labels if idx % ncols == 0 else [], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel("HR (95% CI), log scale")
     for ax in axes[len(factors) :]:
@@ -1131,6 +1334,7 @@ def run_sweep(
     html: bool = False,
     base_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    reuse_kernels: bool = True,
 ) -> SweepResult:
     """Run every combination of a grid in parallel and collate the results.
 
@@ -1149,6 +1353,9 @@ def run_sweep(
         As in :func:`run_collection` (HTML export is off by default to keep sweeps fast).
     progress
         Called with one line per finished run.
+    reuse_kernels
+        One kernel per worker, reset between notebooks (:class:`SharedKernel`); ``False``
+        starts a fresh kernel for every notebook, as ``run`` does (slower).
 
     Returns
     -------
@@ -1208,7 +1415,15 @@ def run_sweep(
     if progress:
         progress(f"Sweep: {len(jobs)} runs on {workers} worker(s) into {root}\n")
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    kernels = {notebook_kernel(nb) for nb in notebooks}
+    shared = kernels.pop() if reuse_kernels and len(kernels) == 1 else None
+    init_args = (shared, str(Path(notebooks_dir).resolve()), str(root / "logs"))
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_sweep_worker,
+        initargs=init_args,
+    ) as pool:
         futures = {pool.submit(_sweep_worker, kw): (name, combo, kw) for name, combo, kw in jobs}
         for done, future in enumerate(as_completed(futures), start=1):
             name, combo, kw = futures[future]
@@ -1245,6 +1460,7 @@ def run_sweep(
             "grid": {k: (v if isinstance(v, list) else [v]) for k, v in grid.items()},
             "base_parameters": base,
             "workers": workers,
+            "kernel_reuse": shared is not None,
             "notebooks": [nb.name for nb in notebooks],
             "finished": _now(),
             "duration_s": round(duration, 3),
@@ -1305,6 +1521,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "--output", metavar="DIR", help="sweep folder (default outputs/sweep-<grid name>/)"
     )
     sweep.add_argument("--html", action="store_true", help="export HTML for every run")
+    sweep.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="a fresh kernel per notebook instead of one reused kernel per worker (slower)",
+    )
 
     sub.add_parser("params", help="print the table of declared parameters")
     return parser
@@ -1361,6 +1582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 only=_only(args),
                 html=args.html,
                 progress=_err,
+                reuse_kernels=not args.fresh_kernels,
             )
     except (ParameterError, RuntimeError) as exc:
         _err(f"error: {exc}\n")

@@ -55,6 +55,8 @@ def tiny_collection(tmp_path: Path) -> dict[str, Path]:
                 "import pandas as pd\n"
                 "from pathlib import Path\n"
                 "from helpers.outputs import save_table\n"
+                "assert 'p' not in globals(), 'state leaked from an earlier notebook'\n"
+                'pd.set_option("display.max_rows", 3)\n'
                 "cut = dfi_cutoff_months\n"
                 "p = 0.001 * cut\n"
                 't2 = pd.DataFrame({"variable": ["disease_free_interval"] * 2 + ["sex"] * 2,\n'
@@ -73,7 +75,12 @@ def tiny_collection(tmp_path: Path) -> dict[str, Path]:
         nbs / "02-check.ipynb",
         [
             parameters_cell('output_dir = "../outputs"\nties = "breslow"'),
-            new_code_cell('assert ties != "efron", "tiny notebook refuses efron"\nprint("ok")'),
+            new_code_cell(
+                "import pandas as pd\n"
+                "assert 'cut' not in globals(), 'state leaked from notebook 01'\n"
+                "assert pd.get_option('display.max_rows') == 60, 'pandas options leaked'\n"
+                'assert ties != "efron", "tiny notebook refuses efron"\nprint("ok")'
+            ),
         ],
     )
     write_notebook(
@@ -377,6 +384,39 @@ def test_sweep_runs_in_parallel_and_reports_failures(tiny_collection, capsys) ->
     assert (out / "runs" / "1_dfi_cutoff_months-6_ties-breslow" / "manifest.json").is_file()
     manifest = json.loads((out / "sweep_manifest.json").read_text())
     assert manifest["workers"] == 2 and len(manifest["runs"]) == 4
+    assert manifest["kernel_reuse"] is True
+    # a reused kernel starts every notebook clean: no names, options or counters carried over
+    executed = nbformat.read(
+        out / "runs" / "3_dfi_cutoff_months-12_ties-breslow" / "notebooks" / "02-check.ipynb",
+        as_version=4,
+    )
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1))
+    assert len(list((out / "logs").glob("worker-*.log"))) >= 1
+
+
+@pytest.mark.notebook
+def test_shared_kernel_is_reset_between_notebooks(tiny_collection) -> None:
+    """Run the tiny collection twice on one SharedKernel: the second run sees a clean kernel."""
+    shared = batch.SharedKernel(
+        "metastasectomy-survival", tiny_collection["notebooks"], tiny_collection["root"] / "k.log"
+    )
+    try:
+        for name in ("a", "b"):
+            result = batch.run_collection(
+                {"registry_path": str(tiny_collection["registry"])},
+                tiny_collection["root"] / name,
+                notebooks_dir=tiny_collection["notebooks"],
+                html=False,
+                shared_kernel=shared,
+            )
+            assert result.ok, result.error
+        assert shared.notebooks_run == 6
+        manifest = json.loads((tiny_collection["root"] / "b" / "manifest.json").read_text())
+        assert manifest["kernel"].startswith("shared")
+    finally:
+        shared.shutdown()
+    assert shared.km is None
 
 
 # ----------------------------------------------------------------------------- sweep read-back

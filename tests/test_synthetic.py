@@ -405,15 +405,31 @@ def test_evaluator_cox_matches_statsmodels_breslow(seed: int) -> None:
 
 def test_evaluator_median_se_follows_collett() -> None:
     """SE(median) = Greenwood SE of S at the median / density between S=0.55 and S=0.45."""
+    n = 21
+    t = np.arange(1.0, n + 1.0)
+    e = np.ones(n, dtype=int)
+    g = np.zeros((n, 17))
+    g[:10] = 1
+    x = np.zeros((n, 5))
+    x[np.arange(n), np.arange(n) % 5] = 1.0
+    x[:3] = 0.0
+    s = synthetic.VectorisedEvaluator(g, x).evaluate(t, e)
+    # S(t_k) = 1 - k/21: median at t=11 (S=10/21); u = 9 (S=12/21 >= 0.55); l = 12 (S=9/21).
+    s11 = 10 / 21
+    se_s = math.sqrt(s11 * (1 - s11) / n)
+    density = (12 / 21 - 9 / 21) / (12 - 9)
+    assert s.median == 11.0
+    assert s.median_se == pytest.approx(se_s / density)
+
+
+def test_evaluator_median_midpoint_when_curve_flat_at_half() -> None:
     t = np.arange(1.0, 21.0)
     e = np.ones(20, dtype=int)
-    g = np.zeros((20, 17))
-    g[:10] = 1
-    s = synthetic.VectorisedEvaluator(g, np.zeros((20, 5)) + np.eye(20, 5)).evaluate(t, e)
-    # S(t_k) = 1 - k/20: median at t=10 (S=0.5); u = 9 (S=0.55), l = 11 (S=0.45).
-    se_s = math.sqrt(0.5 * 0.5 / 20)
-    assert s.median == 10.0
-    assert s.median_se == pytest.approx(se_s / ((0.55 - 0.45) / 2.0))
+    x = np.zeros((20, 5))
+    x[np.arange(20), np.arange(20) % 5] = 1.0
+    x[:4] = 0.0
+    s = synthetic.VectorisedEvaluator(np.zeros((20, 17)), x).evaluate(t, e)
+    assert s.median == 10.5  # S = 0.5 exactly on [10, 11): R's (and helpers.survival's) midpoint
 
 
 def test_evaluator_median_se_agrees_with_project_km() -> None:
@@ -464,3 +480,35 @@ def test_loss_is_zero_only_at_the_targets() -> None:
     assert synthetic.calibration_loss(worse, tg) > base + 100
     off = synthetic.CohortStatistics(**{**exact.__dict__, "follow_up_median": 35.0})
     assert synthetic.calibration_loss(off, tg) > base + 100
+
+
+# ------------------------------------------------------------------ re-verification with the project's pipeline
+
+
+def test_shipped_numbers_agree_with_project_pipeline(registry: pd.DataFrame) -> None:
+    """Statistics of the generator's evaluator equal helpers.survival / helpers.cox on the file."""
+    import warnings
+
+    schema = pytest.importorskip("helpers.schema")
+    cohort_mod = pytest.importorskip("helpers.cohort")
+    survival = pytest.importorskip("helpers.survival")
+    cox = pytest.importorskip("helpers.cox")
+    stats, table = synthetic.evaluate_registry(registry)
+    reg = schema.load_registry(CSV)
+    analysed = schema.add_survival_columns(cohort_mod.assemble_cohort(reg).analysed)
+    derived = cohort_mod.derive_factors(analysed)
+    t2 = survival.screen_factors(derived.data, "time_months", "event", derived.factors)
+    for k, (var, a, b) in enumerate(synthetic.FACTORS):
+        rows = t2[t2["variable"] == var].set_index("level")
+        assert rows.loc[a, "survival_pct"] == pytest.approx(100 * stats.rate_first[k], abs=1e-9)
+        assert rows.loc[b, "survival_pct"] == pytest.approx(100 * stats.rate_second[k], abs=1e-9)
+        assert rows.loc[a, "p_value"] == pytest.approx(stats.p_value[k], rel=1e-8, abs=1e-12)
+    refs = {var: ref for var, _, ref in synthetic.COX_COVARIATES}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cox.fit_cox(derived.data, "time_months", "event", list(refs), ties="breslow", categorical=refs)
+    np.testing.assert_allclose(fit.table["coef"].to_numpy(), stats.beta, atol=1e-6)
+    np.testing.assert_allclose(fit.table["se"].to_numpy(), stats.beta_se, rtol=1e-5)
+    km = survival.kaplan_meier(analysed, "time_months", "event")
+    assert km.median == pytest.approx(stats.median)
+    assert km.median_se == pytest.approx(stats.median_se, rel=1e-9)
