@@ -460,6 +460,16 @@ def list_notebooks(
 def notebook_kernel(path: str | Path) -> str:
     """The kernel named in a notebook's metadata (``kernelspec.name``), else the project's.
 
+    Parameters
+    ----------
+    path
+        The notebook file.
+
+    Returns
+    -------
+    str
+        The kernelspec name.
+
     Example
     -------
     >>> notebook_kernel("notebooks/01-cohort-assembly.ipynb")  # doctest: +SKIP
@@ -471,6 +481,15 @@ def notebook_kernel(path: str | Path) -> str:
 
 def check_kernels(notebooks: Sequence[Path]) -> None:
     """Raise a clear error when a notebook's kernel is not installed.
+
+    Parameters
+    ----------
+    notebooks
+        The notebooks about to run.
+
+    Returns
+    -------
+    None
 
     Raises
     ------
@@ -495,6 +514,16 @@ def check_kernels(notebooks: Sequence[Path]) -> None:
 
 def package_versions(packages: Iterable[str] = MANIFEST_PACKAGES) -> dict[str, str | None]:
     """Installed versions of the given distributions (``None`` when not installed).
+
+    Parameters
+    ----------
+    packages
+        Distribution names.
+
+    Returns
+    -------
+    dict
+        Name -> version string or ``None``.
 
     Example
     -------
@@ -734,6 +763,12 @@ class SharedKernel:
         Working directory of the kernel (the notebooks folder).
     log_path
         File receiving the kernel's stderr.
+
+    Example
+    -------
+    >>> shared = SharedKernel("metastasectomy-survival", "notebooks", "k.log")  # doctest: +SKIP
+    >>> run_collection({}, "outputs/a", shared_kernel=shared)  # doctest: +SKIP
+    >>> shared.shutdown()  # doctest: +SKIP
     """
 
     def __init__(self, kernel_name: str, cwd: str | Path, log_path: str | Path) -> None:
@@ -780,6 +815,10 @@ class SharedKernel:
     def prepare(self):
         """A kernel in a clean state for the next notebook (started or restarted if needed).
 
+        Example
+        -------
+        >>> km = SharedKernel("metastasectomy-survival", "notebooks", "k.log").prepare()  # doctest: +SKIP
+
         Returns
         -------
         jupyter_client.manager.AsyncKernelManager
@@ -799,7 +838,17 @@ class SharedKernel:
         return self.km
 
     def shutdown(self, close_log: bool = True) -> None:
-        """Stop the kernel (and close the log)."""
+        """Stop the kernel (and close the log unless ``close_log`` is false).
+
+        Parameters
+        ----------
+        close_log
+            Also close the log file.
+
+        Returns
+        -------
+        None
+        """
         if self.km is not None:
             try:
                 self._run(self.km.shutdown_kernel, now=True)
@@ -1550,6 +1599,16 @@ def _err(text: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (0 ok, 1 failed run, 2 bad input).
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 when everything ran, 1 when a run (or a sweep member) failed, 2 for bad input.
 
     Example
     -------

@@ -275,7 +275,7 @@ def published_table2(published: Mapping | None = None, *, labels: bool = False) 
 
     Example
     -------
-    >>> published_table2().set_index(["variable", "level"]).loc[("sex", "female"), "survival_pct"]
+    >>> float(published_table2().set_index(["variable", "level"]).loc[("sex", "female"), "survival_pct"])
     28.0
     """
     rows = []
@@ -317,8 +317,8 @@ def published_table3(published: Mapping | None = None, *, labels: bool = False) 
 
     Example
     -------
-    >>> published_table3().loc[0, ["variable", "level", "hr"]].tolist()
-    ['disease_free_interval', 'lt_12_months', 3.544]
+    >>> published_table3().loc[0, ["variable", "level", "hr"]].astype(str).tolist()
+    ['disease_free_interval', 'lt_12_months', '3.544']
     """
     rows = []
     for r in _resolve(published)["table3"]:
@@ -366,7 +366,17 @@ class PublishedOverall:
     followup_max_months: float
 
     def to_frame(self) -> pd.DataFrame:
-        """One-row frame with the attributes as columns."""
+        """One-row frame with the attributes as columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Example
+        -------
+        >>> published_overall().to_frame().shape
+        (1, 8)
+        """
         return pd.DataFrame([asdict(self)])
 
 

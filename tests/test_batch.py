@@ -331,12 +331,14 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
 @pytest.mark.notebook
 def test_failing_notebook_stops_the_run(tiny_collection, capsys) -> None:
     out = tiny_collection["root"] / "run"
+    params = tiny_collection["root"] / "params.yaml"
+    params.write_text(f"registry_path: {tiny_collection['registry']}\nties: efron\n")
     args = ["run", "--notebooks-dir", str(tiny_collection["notebooks"]), "--output", str(out),
-            "-p", f"registry_path={tiny_collection['registry']}"]  # fmt: skip
-    assert batch.main(args) == 0  # a complete run first, so stale files exist
-    assert (out / "tables" / "from03.csv").is_file()
+            "--params", str(params)]  # fmt: skip
+    assert batch.main([*args, "-p", "ties=breslow"]) == 0  # -p wins over --params
+    assert (out / "tables" / "from03.csv").is_file()  # a complete run first: stale files exist
     capsys.readouterr()
-    code = batch.main([*args, "-p", "ties=efron"])
+    code = batch.main(args)  # ties = efron from the parameter file
     captured = capsys.readouterr()
     assert code == 1
     assert "02-check.ipynb failed in cell" in captured.err
@@ -471,3 +473,18 @@ def test_find_latest_sweep(tmp_path: Path) -> None:
     past = time.time() - 100
     os.utime(old, (past, past))
     assert batch.find_latest_sweep([tmp_path]) == new
+
+
+def test_cli_sweep_rejects_a_bad_grid_before_running(tiny_collection, capsys) -> None:
+    grid = tiny_collection["root"] / "bad.yaml"
+    grid.write_text("dfi_cutoff_months: [6, twelve]\nties: [breslow, exact]\n")
+    out = tiny_collection["root"] / "never"
+    code = batch.main(
+        ["sweep", "--grid", str(grid), "--output", str(out),
+         "--notebooks-dir", str(tiny_collection["notebooks"])]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "dfi_cutoff_months: expected a number, found 'twelve'" in err
+    assert "ties: expected one of breslow, efron, found 'exact'" in err
+    assert not out.exists()
