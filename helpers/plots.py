@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from helpers.survival import _factor_codes, kaplan_meier
 
@@ -290,10 +291,15 @@ def plot_km_panel(
     return fig
 
 
+#: Hazard-ratio ticks of the forest plot's log axis (those inside the data range are shown).
+_HR_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+
+
 def plot_forest(
     table3: pd.DataFrame,
     *,
     labels: Mapping[str, str] | None = None,
+    level_labels: Mapping[tuple[str, str], str] | None = None,
     title: str | None = "Multivariable Cox model",
 ) -> Figure:
     """Forest plot of hazard ratios: HR on a log axis with CI bars, reference level named.
@@ -305,6 +311,9 @@ def plot_forest(
         (the reference level each HR is relative to). One row per plotted HR, top to bottom.
     labels
         Optional display names of variables.
+    level_labels
+        Optional display names of levels, keyed by ``(variable, level)`` (e.g. from
+        ``DerivedFactors.spec``: ``("disease_free_interval", "lt_12_months") -> "<12 months"``).
     title
         Axes title, or ``None``.
 
@@ -312,7 +321,8 @@ def plot_forest(
     -------
     matplotlib.figure.Figure
         One axes: a point and a CI bar per row, a vertical line at HR = 1, row labels
-        ``variable: level vs reference`` and ``HR (CI), p`` written at the right.
+        ``variable: level vs reference`` (the variable name alone when it already reads
+        ``... level vs reference``) and ``HR (CI), p`` written at the right.
 
     Example
     -------
@@ -349,17 +359,23 @@ def plot_forest(
     )
     ax.axvline(1.0, color="0.5", lw=0.9, ls="--")
     ax.set_xscale("log")
+    level_labels = dict(level_labels or {})
     row_labels = []
     for _, r in tab.iterrows():
         name = labels.get(r["variable"], r["variable"])
         ref = r.get("reference") if "reference" in tab.columns else None
-        row_labels.append(
-            f"{name}: {r['level']}" + (f" vs {ref}" if isinstance(ref, str) and ref else "")
-        )
+        contrast = level_labels.get((r["variable"], r["level"]), r["level"])
+        if isinstance(ref, str) and ref:
+            contrast += " vs " + level_labels.get((r["variable"], ref), ref)
+        row_labels.append(name if name.endswith(contrast) else f"{name}: {contrast}")
     ax.set_yticks(y, row_labels)
     ax.set_ylim(-0.7, len(tab) - 0.3)
     finite = np.r_[lo[ok], hi[ok], 1.0]
     ax.set_xlim(finite.min() / 1.6, finite.max() * 1.6)
+    ticks = [t for t in _HR_TICKS if finite.min() / 1.6 <= t <= finite.max() * 1.6]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
     text_x = 1.02
     for yy, r, good in zip(y, tab.itertuples(), ok, strict=True):
         txt = (

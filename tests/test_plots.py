@@ -161,6 +161,30 @@ def test_plot_forest_structure(table3):
     _renders(fig)
 
 
+def test_plot_forest_level_labels_and_readable_ticks(table3):
+    fig = plots.plot_forest(
+        table3,
+        labels={
+            "disease_free_interval": "Disease-free interval",
+            "curative_resection": "Curative resection: No vs Yes",
+        },
+        level_labels={
+            ("disease_free_interval", "lt_12_months"): "<12 months",
+            ("disease_free_interval", "ge_12_months"): "≥12 months",
+            ("curative_resection", "no"): "No",
+            ("curative_resection", "yes"): "Yes",
+        },
+    )
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "Disease-free interval: <12 months vs ≥12 months"
+    assert labels[1] == "largest_lung_lesion_size: ge_20_mm vs lt_20_mm"  # no label given
+    assert labels[2] == "Curative resection: No vs Yes"  # the name already says the contrast
+    ticks = list(ax.get_xticks())
+    assert 1 in ticks and 10 in ticks and 2 in ticks
+    _renders(fig)
+
+
 def test_plot_forest_flags_non_estimable_rows_and_bad_input(table3):
     t = table3.copy()
     t.loc[2, ["hr", "ci_high"]] = [np.inf, np.inf]
