@@ -668,6 +668,8 @@ class CohortStatistics:
         Median of all observed times (deaths included), the paper's "median follow-up".
     n_deaths
         Number of events.
+    at_risk_first, at_risk_second
+        Patients of each level still under observation at the landmark (time >= landmark).
     """
 
     rate_first: np.ndarray
@@ -682,6 +684,21 @@ class CohortStatistics:
     cox_converged: bool
     follow_up_median: float
     n_deaths: int
+    at_risk_first: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    at_risk_second: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def undefined_rates(self) -> int:
+        """Levels whose landmark rate is undefined: nobody followed to the landmark, S > 0.
+
+        ``helpers.survival`` reports such a rate as missing (the landmark lies beyond the
+        level's last observation).
+        """
+        if self.at_risk_first.size == 0:
+            return 0
+        bad = ((self.at_risk_first == 0) & (self.rate_first > 0)).sum()
+        bad += ((self.at_risk_second == 0) & (self.rate_second > 0)).sum()
+        return int(bad)
 
 
 def _median_se(ut: np.ndarray, surv: np.ndarray, var_surv: np.ndarray, kmed: int) -> float:
@@ -828,8 +845,12 @@ class VectorisedEvaluator:
             ok = False
         half = n // 2
         fu = float(t[half]) if n % 2 else float(0.5 * (t[half - 1] + t[half]))
+        i60 = int(np.searchsorted(t, self.landmark, side="left"))
+        risk1 = m[-1, 1 : k + 1] - m[i60, 1 : k + 1]
+        risk0 = (n - i60) - risk1
         return CohortStatistics(
-            rate1, rate0, chi2, pval, overall, median, median_se, beta, beta_se, ok, fu, int(d.sum())
+            rate1, rate0, chi2, pval, overall, median, median_se, beta, beta_se, ok, fu,
+            int(d.sum()), risk1, risk0,
         )
 
     def add_cox(self, s: CohortStatistics) -> CohortStatistics:
@@ -1167,7 +1188,8 @@ def calibration_loss(s: CohortStatistics, t: Targets) -> float:
     """
     if not s.cox_converged or not np.isfinite(s.median_se):
         return math.inf
-    return _partial_loss(_statistic_vector(s), t, slice(None))
+    undefined = _VIOLATION_PENALTY * s.undefined_rates
+    return _partial_loss(_statistic_vector(s), t, slice(None)) + undefined
 
 
 def _partial_loss(v: np.ndarray, t: Targets, part: slice | np.ndarray) -> float:
@@ -1333,6 +1355,11 @@ def check_plausibility(
         if h in HISTOLOGY_AGE_RANGE
     ]
     rows.append(("age outside the plausible range of the histology", int(sum(bad_age)), 0))
+    if "dfi_months" in registry.columns:
+        fd = factor_design(registry)
+        ev = VectorisedEvaluator(fd.to_numpy(float), cox_design(fd).to_numpy(float))
+        undefined = ev.evaluate(t, e, cox=False).undefined_rates
+        rows.append(("five-year rates undefined (nobody followed to 60 months)", undefined, 0))
     out = pd.DataFrame(rows, columns=["constraint", "value", "limit"])
     is_min = out["constraint"].eq("deaths (min)")
     out["ok"] = np.where(is_min, out["value"] >= out["limit"], out["value"] <= out["limit"])
@@ -1547,7 +1574,9 @@ def _anneal(
     start_loss, state.out = best_start
     ev.beta = np.zeros(5)
     viol = state.violations(st)
-    vec = _statistic_vector(ev.evaluate(state.out.time_days / DAYS_PER_MONTH, state.out.event))
+    first = ev.evaluate(state.out.time_days / DAYS_PER_MONTH, state.out.event)
+    viol += first.undefined_rates
+    vec = _statistic_vector(first)
     n_main = int(round(st.n_iterations * (1.0 - st.polish_fraction)))
     gentle = n_main > 0
     cur_soft, cur_steep = _loss_parts(vec, tg, slice(None), gentle=gentle)
@@ -1607,8 +1636,8 @@ def _anneal(
         # is non-negative, so a candidate whose non-Cox terms already exceed the threshold is
         # rejected without the Cox fit.
         threshold = cur - temp * math.log(1.0 - rng.uniform())
-        new_pen = _VIOLATION_PENALTY * state.violations(st)
         stats_ = ev.evaluate(o.time_days / DAYS_PER_MONTH, o.event, cox=False)
+        new_pen = _VIOLATION_PENALTY * (state.violations(st) + stats_.undefined_rates)
         ok = False
         if np.isfinite(stats_.median_se):
             ps, ph = _loss_parts(_statistic_vector(stats_), tg, _NON_COX, gentle=gentle)
@@ -1859,8 +1888,12 @@ def evaluate_registry(
     s = ev.evaluate(cohort["time_months"].to_numpy(float), cohort["event"].to_numpy(int))
     rows = []
     for k, (var, a, b) in enumerate(FACTORS):
-        for lev, ours, pub in ((a, s.rate_first[k], tg.rate_first[k]), (b, s.rate_second[k], tg.rate_second[k])):
-            v = 100.0 * ours
+        for lev, ours, risk, pub in (
+            (a, s.rate_first[k], s.at_risk_first[k], tg.rate_first[k]),
+            (b, s.rate_second[k], s.at_risk_second[k], tg.rate_second[k]),
+        ):
+            # Undefined (missing) when nobody is followed to the landmark and S > 0.
+            v = 100.0 * ours if (risk > 0 or ours == 0) else math.nan
             rows.append(("five_year_rate", f"{var}:{lev}", pub, v, v - pub, 2.0, abs(v - pub) <= 2.0, _round_half_up(v) == pub))
     for k, (var, _, _) in enumerate(FACTORS):
         p, pub, op, dec = s.p_value[k], tg.p_value[k], tg.p_operator[k], int(tg.p_decimals[k])
@@ -1902,6 +1935,8 @@ def evaluate_registry(
 
 
 def _round_half_up(x: float, decimals: int = 0) -> float:
+    if not math.isfinite(x):
+        return math.nan
     q = 10.0**decimals
     return math.floor(x * q + 0.5) / q
 

@@ -242,6 +242,13 @@ def test_table2_group_sizes(cohort: pd.DataFrame, published: dict) -> None:
 # ------------------------------------------------------------------ plausibility, one test each
 
 
+def test_every_five_year_rate_is_defined(registry: pd.DataFrame) -> None:
+    """Every Table 2 level with a published rate > 0 has someone followed to 60 months."""
+    _, table = synthetic.evaluate_registry(registry)
+    rates = table[table["group"] == "five_year_rate"]
+    assert rates.loc[rates["published"] > 0, "value"].notna().all()
+
+
 def test_every_follow_up_ends_by_the_cutoff(registry: pd.DataFrame) -> None:
     prov = json.loads(PROVENANCE.read_text(encoding="utf-8"))
     cutoff = pd.Timestamp(prov["settings"]["cutoff_date"])
@@ -282,7 +289,8 @@ def test_r2_resections_have_a_poor_outcome(cohort: pd.DataFrame) -> None:
 
 
 def test_no_perioperative_death(cohort: pd.DataFrame) -> None:
-    assert not ((cohort["e"] == 1) & (cohort["t"] < 3)).any()
+    days = (cohort["t"] * 30.4375).round()
+    assert not ((cohort["e"] == 1) & (days < 91)).any()  # no death within 3 months (91 days)
 
 
 def test_ages_plausible_for_histology(cohort: pd.DataFrame) -> None:
@@ -396,14 +404,25 @@ def test_evaluator_km_and_logrank_match_lifelines(seed: int) -> None:
     assert s.n_deaths == int(e.sum())
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 5])
 def test_evaluator_cox_matches_statsmodels_breslow(seed: int) -> None:
+    """Our Newton solution is statsmodels' Breslow MLE: zero score, same information.
+
+    statsmodels' own optimiser returns NaN on some of these cohorts (its first steps
+    overflow), so the check evaluates statsmodels' score and Hessian at our estimate, and
+    compares with ``fit()`` wherever that converges.
+    """
     g, x, t, e = _random_cohort(seed)
     s = synthetic.VectorisedEvaluator(g, x).evaluate(t, e)
-    fit = PHReg(t, x, status=e, ties="breslow").fit()
     assert s.cox_converged
-    np.testing.assert_allclose(s.beta, fit.params, atol=1e-6)
-    np.testing.assert_allclose(s.beta_se, fit.bse, rtol=1e-5)
+    model = PHReg(t, x, status=e, ties="breslow")
+    np.testing.assert_allclose(model.score(s.beta), 0.0, atol=1e-6)
+    se = np.sqrt(np.diag(np.linalg.inv(-model.hessian(s.beta))))
+    np.testing.assert_allclose(s.beta_se, se, rtol=1e-8)
+    fit = model.fit()
+    if np.all(np.isfinite(fit.params)):
+        np.testing.assert_allclose(s.beta, fit.params, atol=1e-6)
+        np.testing.assert_allclose(s.beta_se, fit.bse, rtol=1e-5)
 
 
 def test_evaluator_median_se_follows_collett() -> None:
@@ -467,7 +486,9 @@ def test_loss_is_zero_only_at_the_targets() -> None:
         rate_first=tg.rate_first / 100,
         rate_second=tg.rate_second / 100,
         chi2=np.mean(tg.z_exact.clip(max=4.0), axis=1) ** 2,
-        p_value=np.zeros(k),
+        p_value=np.where(
+            np.array(tg.p_operator) == "<", 0.0005, tg.p_value
+        ),
         overall_rate=0.45,
         median=48.0,
         median_se=18.6 / 1.959963984540054,
@@ -476,6 +497,8 @@ def test_loss_is_zero_only_at_the_targets() -> None:
         cox_converged=True,
         follow_up_median=28.0,
         n_deaths=30,
+        at_risk_first=np.ones(k),
+        at_risk_second=np.ones(k),
     )
     base = synthetic.calibration_loss(exact, tg)
     assert base < 1.0
@@ -483,6 +506,9 @@ def test_loss_is_zero_only_at_the_targets() -> None:
     assert synthetic.calibration_loss(worse, tg) > base + 100
     off = synthetic.CohortStatistics(**{**exact.__dict__, "follow_up_median": 35.0})
     assert synthetic.calibration_loss(off, tg) > base + 100
+    lost = synthetic.CohortStatistics(**{**exact.__dict__, "at_risk_first": np.zeros(k)})
+    assert lost.undefined_rates > 0
+    assert synthetic.calibration_loss(lost, tg) > base + 1000
 
 
 # ------------------------------------------------------------------ re-verification with the project's pipeline
