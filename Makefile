@@ -8,9 +8,11 @@ PY     := $(VENV)/bin/python
 KERNEL := metastasectomy-survival
 STAMP  := $(VENV)/.installed
 OUTPUT ?= outputs
+GRID   ?= sweeps/cutoffs.yaml
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lab registry bench clean
+.PHONY: help setup run test lab sweep registry bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +34,9 @@ test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input and n
 
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
+
+sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) with WORKERS parallel runs
+	$(PY) -m helpers.batch sweep --grid $(GRID) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
 
 registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings
 	$(PY) -m helpers.synthetic
