@@ -113,3 +113,21 @@ def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
     executed = (tmp_path / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "disease_free_interval: significant in the model in 1/2 runs" in executed
     assert (tmp_path / "tables" / "fidelity_scorecard.csv").is_file()
+
+
+def test_figures_are_shown_in_the_executed_notebooks(run: batch.RunResult) -> None:
+    """A figure drawn in a notebook appears as an image, not as the text '<Figure size ...>'."""
+    import nbformat
+
+    for name in [p.name for p in batch.list_notebooks()]:
+        nb = nbformat.read(run.output_dir / "notebooks" / name, as_version=4)
+        outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        as_text = [
+            o for o in outputs
+            if "<Figure size" in o.get("data", {}).get("text/plain", "")
+            and "image/png" not in o.get("data", {})
+        ]  # fmt: skip
+        assert not as_text, f"{name}: {len(as_text)} figure(s) shown as text, not as an image"
+        draws = any("plots.plot_" in c.source for c in nb.cells if c.cell_type == "code")
+        if draws:
+            assert any("image/png" in o.get("data", {}) for o in outputs), name
