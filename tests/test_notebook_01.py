@@ -9,12 +9,12 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from notebook_runner import KERNEL, execute_notebook
 
 from helpers import DATA_DIR, PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "01-cohort-assembly.ipynb"
 REGISTRY_CSV = DATA_DIR / "registry.csv"
-KERNEL = "metastasectomy-survival"
 PUBLISHED = json.loads((DATA_DIR / "published_targets.json").read_text(encoding="utf-8"))
 
 pytestmark = [
@@ -24,20 +24,8 @@ pytestmark = [
 
 
 def run_notebook(output_dir: Path, **parameters: object) -> nbformat.NotebookNode:
-    """Execute notebook 01 with cwd notebooks/ (as the batch runner does) into ``output_dir``."""
-    import papermill as pm
-
-    output_dir.mkdir(parents=True, exist_ok=True)
-    executed = output_dir / "01-cohort-assembly.ipynb"
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(executed),
-        parameters={"output_dir": str(output_dir), **parameters},
-        cwd=str(NOTEBOOK.parent),
-        kernel_name=KERNEL,
-        progress_bar=False,
-    )
-    return nbformat.read(executed, as_version=4)
+    """Execute this notebook (cwd notebooks/, as the batch runner does) into ``output_dir``."""
+    return execute_notebook(NOTEBOOK, output_dir, **parameters)
 
 
 def published_table1() -> pd.DataFrame:

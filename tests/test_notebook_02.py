@@ -13,12 +13,12 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from notebook_runner import KERNEL, execute_notebook
 
 from helpers import DATA_DIR, PROJECT_ROOT, cohort, published, schema, survival
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "02-survival-and-univariate-screening.ipynb"
 REGISTRY_CSV = DATA_DIR / "registry.csv"
-KERNEL = "metastasectomy-survival"
 PARAMETERS = (
     "registry_path",
     "output_dir",
@@ -62,20 +62,8 @@ pytestmark = [
 
 
 def run_notebook(output_dir: Path, **parameters: object) -> nbformat.NotebookNode:
-    """Execute notebook 02 with cwd notebooks/ (as the batch runner does) into ``output_dir``."""
-    import papermill as pm
-
-    output_dir.mkdir(parents=True, exist_ok=True)
-    executed = output_dir / NOTEBOOK.name
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(executed),
-        parameters={"output_dir": str(output_dir), **parameters},
-        cwd=str(NOTEBOOK.parent),
-        kernel_name=KERNEL,
-        progress_bar=False,
-    )
-    return nbformat.read(executed, as_version=4)
+    """Execute this notebook (cwd notebooks/, as the batch runner does) into ``output_dir``."""
+    return execute_notebook(NOTEBOOK, output_dir, **parameters)
 
 
 def derived_data(dfi_cutoff_months: float = 12) -> cohort.DerivedFactors:
