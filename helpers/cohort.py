@@ -480,6 +480,43 @@ def _check_cutoff(name: str, value: float) -> float:
     return value
 
 
+def resolve_input_columns(
+    keys: Sequence[str], columns: Mapping[str, str] | None, *, dfi_column: str
+) -> dict[str, str]:
+    """Map each input key to the frame's column name: the key itself unless ``columns`` renames it.
+
+    Shared by :func:`derive_factors` and ``helpers.describe.make_table1``, which both let a
+    registry with other column names be used without renaming it first.
+
+    Parameters
+    ----------
+    keys
+        The data-dictionary names the function reads.
+    columns
+        Optional ``{key: column in the frame}`` overrides; an unknown key is an error.
+    dfi_column
+        The frame's disease-free-interval column (in months), under the key ``"dfi_months"``.
+
+    Returns
+    -------
+    dict
+        ``{key: column}`` for every key plus ``"dfi_months"``.
+
+    Example
+    -------
+    >>> resolve_input_columns(("sex",), {"sex": "gender"}, dfi_column="dfi_months")
+    {'sex': 'gender', 'dfi_months': 'dfi_months'}
+    """
+    names = {c: c for c in keys}
+    if columns:
+        unknown = sorted(set(columns) - set(keys))
+        if unknown:
+            raise ValueError(f"columns: unknown key(s) {unknown}; expected names from {tuple(keys)}")
+        names.update(columns)
+    names["dfi_months"] = dfi_column
+    return names
+
+
 def derive_factors(
     cohort: pd.DataFrame,
     *,
@@ -546,15 +583,7 @@ def derive_factors(
         "primary_size_cm": _check_cutoff("primary_size_cutoff_cm", primary_size_cutoff_cm),
         "lesion_size_mm": _check_cutoff("lesion_size_cutoff_mm", lesion_size_cutoff_mm),
     }
-    names = {c: c for c in FACTOR_INPUT_COLUMNS}
-    if columns:
-        unknown = sorted(set(columns) - set(FACTOR_INPUT_COLUMNS))
-        if unknown:
-            raise ValueError(
-                f"columns: unknown key(s) {unknown}; expected names from {FACTOR_INPUT_COLUMNS}"
-            )
-        names.update(columns)
-    names["dfi_months"] = dfi_column
+    names = resolve_input_columns(FACTOR_INPUT_COLUMNS, columns, dfi_column=dfi_column)
     _require_columns(cohort, [id_column, *names.values()], "derive_factors")
     ids = cohort[id_column]
 

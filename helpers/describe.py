@@ -13,6 +13,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
+from helpers.cohort import _ids_text, resolve_input_columns
+
 #: Columns of the tidy Table 1 (the output contract).
 TABLE1_COLUMNS: tuple[str, ...] = ("variable", "level", "n", "percent", "median", "min", "max")
 
@@ -110,12 +112,6 @@ LEVEL_LABELS: dict[str, str] = {
 
 class Table1Error(ValueError):
     """The cohort cannot be summarised (missing columns, missing or unexpected values)."""
-
-
-def _ids_text(ids: pd.Series, limit: int = 20) -> str:
-    ids = [str(i) for i in ids]
-    shown = ", ".join(ids[:limit])
-    return shown + (f", ... ({len(ids)} in all)" if len(ids) > limit else "")
 
 
 def round_half_up(value: float, decimals: int = 0) -> float:
@@ -245,15 +241,7 @@ def make_table1(
     """
     if not isinstance(cohort, pd.DataFrame):
         raise TypeError(f"cohort must be a pandas DataFrame, got {type(cohort).__name__}")
-    names = {c: c for c in TABLE1_INPUT_COLUMNS}
-    if columns:
-        unknown = sorted(set(columns) - set(TABLE1_INPUT_COLUMNS))
-        if unknown:
-            raise ValueError(
-                f"columns: unknown key(s) {unknown}; expected names from {TABLE1_INPUT_COLUMNS}"
-            )
-        names.update(columns)
-    names["dfi_months"] = dfi_column
+    names = resolve_input_columns(TABLE1_INPUT_COLUMNS, columns, dfi_column=dfi_column)
     needed = [id_column, *names.values()]
     absent = [c for c in needed if c not in cohort.columns]
     if absent:

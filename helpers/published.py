@@ -22,7 +22,6 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers import DATA_DIR
+from helpers.describe import round_half_up  # re-exported: published numbers print half up too
 
 #: The transcription of the paper's numbers.
 PUBLISHED_PATH: Path = DATA_DIR / "published_targets.json"
@@ -106,31 +106,6 @@ AUDIT_COLUMNS = [
 # --------------------------------------------------------------------------------------------
 # small numeric helpers
 # --------------------------------------------------------------------------------------------
-
-
-def round_half_up(value: float, decimals: int = 0) -> float:
-    """Round half away from zero, as printed tables do (Python's ``round`` rounds half to even).
-
-    Parameters
-    ----------
-    value
-        The number (NaN passes through).
-    decimals
-        Digits after the decimal point.
-
-    Returns
-    -------
-    float
-
-    Example
-    -------
-    >>> round_half_up(37.5), round(37.5)
-    (38.0, 38)
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return float("nan")
-    quantum = Decimal(1).scaleb(-decimals)
-    return float(Decimal(repr(float(value))).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def format_p(p: float, decimals: int = 3, *, floor: float = 0.001) -> str:
