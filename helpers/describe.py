@@ -13,28 +13,24 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from helpers.cohort import _ids_text, resolve_input_columns
+from helpers.cohort import (
+    FACTOR_INPUT_COLUMNS,
+    LIPOSARCOMA_SUBTYPES,
+    _ids_text,
+    resolve_input_columns,
+)
 
 #: Columns of the tidy Table 1 (the output contract).
 TABLE1_COLUMNS: tuple[str, ...] = ("variable", "level", "n", "percent", "median", "min", "max")
 
-#: Registry columns ``make_table1`` reads, by their data-dictionary names.
-TABLE1_INPUT_COLUMNS: tuple[str, ...] = (
-    "age_at_pm_years",
-    "sex",
-    "histology",
-    "primary_site",
-    "lung_metastasis_distribution",
-    "lung_metastasis_number",
-    "largest_lung_lesion_mm",
-    "resection_type",
-    "resection_status",
-    "chemotherapy_before_pm",
-    "chemotherapy_after_pm",
+#: Registry columns ``make_table1`` reads: those of ``derive_factors`` but the primary size,
+#: which Table 1 does not report.
+TABLE1_INPUT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in FACTOR_INPUT_COLUMNS if c != "primary_tumor_size_cm"
 )
 
 #: Histology rows in the paper's order; ``None`` marks the liposarcoma parent row.
-_LIPOSARCOMA = ("dedifferentiated_liposarcoma", "pleomorphic_liposarcoma", "myxoid_liposarcoma")
+_LIPOSARCOMA = LIPOSARCOMA_SUBTYPES
 HISTOLOGY_ROWS: tuple[str, ...] = (
     "synovial_sarcoma",
     "undifferentiated_pleomorphic_sarcoma",

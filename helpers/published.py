@@ -191,6 +191,13 @@ def _resolve(published: Mapping | None) -> Mapping:
     return load_published() if published is None else published
 
 
+def _label_fields(record: Mapping, *label_keys: str) -> dict[str, object]:
+    """The display labels of one transcribed row plus its transcriber flags joined by '; '."""
+    fields: dict[str, object] = {k: record.get(k) for k in label_keys}
+    fields["flags"] = "; ".join(record.get("flags", []))
+    return fields
+
+
 def published_table1(published: Mapping | None = None, *, labels: bool = False) -> pd.DataFrame:
     """The paper's Table 1 in the layout of our ``tables/table1.csv``.
 
@@ -225,9 +232,7 @@ def published_table1(published: Mapping | None = None, *, labels: bool = False) 
             "max": _num(r.get("max")),
         }
         if labels:
-            row["variable_label"] = r.get("variable_label")
-            row["level_label"] = r.get("level_label")
-            row["flags"] = "; ".join(r.get("flags", []))
+            row.update(_label_fields(r, "variable_label", "level_label"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -266,9 +271,7 @@ def published_table2(published: Mapping | None = None, *, labels: bool = False) 
             "p_value_decimals": int(r.get("p_value_decimals_printed", 3)),
         }
         if labels:
-            row["variable_label"] = r.get("variable_label")
-            row["level_label"] = r.get("level_label")
-            row["flags"] = "; ".join(r.get("flags", []))
+            row.update(_label_fields(r, "variable_label", "level_label"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -309,8 +312,7 @@ def published_table3(published: Mapping | None = None, *, labels: bool = False) 
             "p_value_decimals": int(r.get("p_value_decimals_printed", 3)),
         }
         if labels:
-            row["variable_label"] = r.get("variable_label")
-            row["flags"] = "; ".join(r.get("flags", []))
+            row.update(_label_fields(r, "variable_label"))
         rows.append(row)
     return pd.DataFrame(rows)
 
