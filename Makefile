@@ -29,7 +29,7 @@ setup: $(STAMP) ## create .venv, install helpers with its dependencies, register
 run: $(STAMP) ## execute every notebook in reading order on the shipped registry into outputs/
 	$(PY) -m helpers.batch run --output $(OUTPUT)
 
-test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input and notebook tests)
+test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook tests and the docstring examples in helpers/)
 	$(PY) -m pytest -n 2
 
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel

@@ -1,4 +1,5 @@
-"""Figures: cohort flow diagram, Kaplan-Meier curve with numbers at risk, stratified panel, forest plot.
+"""Figures: cohort flow diagram, Kaplan-Meier curve with numbers at risk, stratified panel, forest
+plot, and the loss trace of the synthetic registry's calibration.
 
 Every function builds and returns a new :class:`matplotlib.figure.Figure` (object-oriented API,
 no ``pyplot`` state); saving is :func:`helpers.outputs.save_figure`'s job. :func:`set_style` is
@@ -486,4 +487,60 @@ def plot_cohort_flow(
             arrowprops={"arrowstyle": "-|>", "color": "0.2", "lw": 1.0},
         )
         ax.text(2.7, yy - 0.25, f"{remaining} remain", fontsize=8, color="0.3", va="top")
+    return fig
+
+
+def plot_calibration_trace(
+    trace: pd.DataFrame,
+    *,
+    iteration: str = "iteration",
+    loss: str = "loss",
+    chain: str = "chain",
+    kept: int | None = None,
+    title: str = "Calibration of the synthetic registry",
+) -> Figure:
+    """Loss of each annealing chain against the iteration, on a log scale.
+
+    Parameters
+    ----------
+    trace
+        One row per recorded iteration and chain (``helpers.synthetic.CalibrationResult.trace``
+        or the ``calibration.trace`` of ``data/registry_provenance.json``).
+    iteration, loss, chain
+        Column names. ``chain`` may be absent (one chain).
+    kept
+        The chain whose result was kept: drawn darker and labelled, the others in grey.
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes with one line per chain.
+
+    Example
+    -------
+    >>> fig = plot_calibration_trace(pd.DataFrame({"iteration": [0, 1], "loss": [10.0, 1.0]}))
+    >>> len(fig.axes[0].lines)
+    1
+    """
+    absent = [c for c in (iteration, loss) if c not in trace.columns]
+    if absent:
+        raise ValueError(f"trace lacks column(s) {absent}")
+    fig = Figure(figsize=(6.5, 3.6), layout="constrained")
+    ax = fig.add_subplot()
+    parts = list(trace.groupby(chain, sort=True)) if chain in trace.columns else [(0, trace)]
+    for k, part in parts:
+        is_kept = kept is not None and int(k) == int(kept)
+        ax.plot(
+            part[iteration],
+            part[loss],
+            lw=1.6 if is_kept else 0.9,
+            color="C0" if is_kept or kept is None else "0.65",
+            label=f"chain {k} (kept)" if is_kept else f"chain {k}",
+            zorder=3 if is_kept else 2,
+        )
+    ax.set_yscale("log")
+    ax.set(xlabel="iteration of the chain", ylabel="loss (log scale)", title=title)
+    ax.legend(fontsize=8, ncols=2 if len(parts) > 4 else 1)
     return fig

@@ -27,8 +27,9 @@ How the file is made, in four steps (all driven by one seeded ``numpy.random.Gen
    number + distribution + two-stage move together, the pre/post chemotherapy pair moves
    together), perturbations of single times and flips of single events. It minimises a loss
    over every published statistic (:func:`calibration_loss`) under hard plausibility
-   constraints (:func:`check_plausibility`). It stops after a fixed number of iterations, never
-   on time, so the result is deterministic.
+   constraints (:func:`check_plausibility`). Independent chains run in parallel and the best
+   is kept. Each stops after a fixed number of iterations, never on time, so the result is
+   deterministic whatever the number of processes.
 4. **Dates** (:func:`build_registry`): times in days become dates of first PM, last contact and
    death; every follow-up ends on or before the data cut-off.
 
@@ -45,7 +46,10 @@ import hashlib
 import io
 import json
 import math
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -54,6 +58,7 @@ import pandas as pd
 from scipy import special, stats
 
 from helpers import DATA_DIR
+from helpers.describe import round_half_up
 from helpers.schema import DAYS_PER_MONTH, add_survival_columns
 
 #: Where ``python -m helpers.synthetic`` writes the registry.
@@ -185,6 +190,10 @@ COX_COVARIATES: tuple[tuple[str, str, str], ...] = (
     ("curative_resection", "no", "yes"),
 )
 
+#: Hazard ratios of the outcome model, in :data:`COX_COVARIATES` order: Table 3's printed
+#: values (a test checks them against ``data/published_targets.json``).
+START_HAZARD_RATIOS: tuple[float, ...] = (3.544, 2.882, 1.195, 3.159, 12.161)
+
 #: Covariate blocks that move between patients as one unit in the search. Swapping a whole
 #: block between two patients keeps every Table 1 margin.
 COVARIATE_BLOCKS: dict[str, tuple[str, ...]] = {
@@ -202,6 +211,8 @@ COVARIATE_BLOCKS: dict[str, tuple[str, ...]] = {
 }
 
 _Z975 = 1.959963984540054
+#: Significance level of the paper (two-sided).
+_ALPHA = 0.05
 #: Tolerance for "S equals 0.5 / 0.55 / 0.45" (sqrt of machine epsilon, as R and helpers.survival).
 _R_TOL = math.sqrt(np.finfo(float).eps)
 
@@ -238,17 +249,27 @@ class SyntheticSettings:
     n_start_draws
         Draws of the outcome model screened for the lowest loss before the search.
     n_iterations
-        Iterations of simulated annealing (0: no calibration, model outcomes only).
+        Iterations of simulated annealing over all chains together (0: no calibration, model
+        outcomes only).
     temperature_start, temperature_end
         Geometric cooling schedule of the annealing.
     polish_fraction
         Last fraction of each chain's iterations: the strict p-value terms replace the gentle
         ones used before (the p-value tolerance terms are 10x steeper; switching them on
         only at the end keeps the search from freezing early), at the final temperature.
+    move_mix
+        Relative frequencies of the five moves of the search: swap two patients' outcomes, swap
+        one covariate block, swap one covariate block together with the outcomes (the block's
+        own statistics stay put while its association with the other covariates changes),
+        perturb one time, flip one event.
     n_chains
         Independent annealing chains (each from its own best start draw, with
         ``n_iterations // n_chains`` iterations); the best result is kept. Restarts guard
-        against the traps of small groups, whose five-year rates take few values.
+        against the traps of small groups, whose five-year rates take few values, and against
+        an early choice of joint structure: final losses of chains that differ only in their
+        random stream spread over two orders of magnitude, so the best of 8 chains of 100,000
+        iterations beats 2 chains of 150,000 or 16 of 50,000 (measured on this registry). The
+        chains run in parallel (:func:`calibrate`'s ``workers``).
     max_lost_before_6_months
         At most this many analysed patients censored before 6 months.
     max_deaths_after_120_months
@@ -268,11 +289,12 @@ class SyntheticSettings:
     min_death_days: int = 91
     min_censor_days: int = 30
     n_start_draws: int = 64
-    n_iterations: int = 300_000
+    n_iterations: int = 800_000
     temperature_start: float = 3.0
     temperature_end: float = 0.003
-    n_chains: int = 2
+    n_chains: int = 8
     polish_fraction: float = 0.25
+    move_mix: tuple[float, float, float, float, float] = (0.4, 0.3, 0.0, 0.2, 0.1)
     max_lost_before_6_months: int = 3
     max_deaths_after_120_months: int = 1
     min_deaths: int = 24
@@ -749,7 +771,7 @@ class VectorisedEvaluator:
     >>> ev = VectorisedEvaluator(g.to_numpy(), cox_design(g).to_numpy())
     >>> t = np.linspace(1, 100, 66); d = np.arange(66) % 2
     >>> round(ev.evaluate(t, d).overall_rate, 3)
-    0.6
+    0.648
     """
 
     def __init__(self, groups: np.ndarray, cox: np.ndarray, landmark: float = 60.0) -> None:
@@ -968,6 +990,7 @@ class Targets:
     soft_band: np.ndarray = field(repr=False)  # (n_stat, 3): low, high, scale
     steep_band: np.ndarray = field(repr=False)  # (n_stat, 3): low, high, scale
     gentle_band: np.ndarray = field(repr=False)  # steep band with a 10x gentler p-value scale
+    cox_p_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # Table 3 Wald p (reported, not calibrated)
 
 
 def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
@@ -1012,8 +1035,9 @@ def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
             lo = max(lo, 0.05)
         ztol.append((_z_of_p(hi), _z_of_p(lo)))
     t3 = {r["variable"]: r for r in pub["table3"]}
-    lhr, llo, lhi = [], [], []
+    lhr, llo, lhi, cox_p = [], [], [], []
     for var, _, _ in COX_COVARIATES:
+        cox_p.append(float(t3[var]["p_value"]))
         lhr.append(math.log(t3[var]["hr"]))
         llo.append(math.log(t3[var]["ci_low"]))
         lhi.append(math.log(t3[var]["ci_high"]))
@@ -1044,6 +1068,7 @@ def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
         soft,
         steep,
         gentle,
+        cox_p_value=np.array(cox_p),
     )
 
 
@@ -1163,7 +1188,10 @@ def calibration_loss(s: CohortStatistics, t: Targets) -> float:
     median follow-up       28, 1                                       +- 0.8, 0.05
     =====================  ==========================================  ==========================
 
-    ``<0.001`` rows: digits band p < 0.001, steep band p < 0.00095.
+    The steep bands end a little inside the tolerances of the project's targets: a search
+    settles just outside the steep band of a statistic it cannot fit exactly, and the margin
+    keeps that inside the tolerance (tried: bands equal to the tolerances left more targets
+    just outside them). ``<0.001`` rows: digits band p < 0.001, steep band p < 0.00095.
 
     Parameters
     ----------
@@ -1215,6 +1243,10 @@ def _loss_parts(
 # --------------------------------------------------------------------------------------------
 
 
+#: Columns of an outcome frame and their dtypes, in :class:`_Outcomes` order.
+_OUTCOME_COLUMNS = (("time_days", int), ("event", int), ("admin", bool), ("lag_days", int))
+
+
 @dataclass
 class _Outcomes:
     """Mutable outcome state of the eligible patients (days)."""
@@ -1259,8 +1291,7 @@ def simulate_outcomes(
     ['time_days', 'event', 'admin', 'lag_days', 'pm_day_offset']
     """
     n = cox.shape[0]
-    log_hr = np.array([3.544, 2.882, 1.195, 3.159, 12.161])
-    lp = np.asarray(cox, dtype=float) @ np.log(log_hr)
+    lp = np.asarray(cox, dtype=float) @ np.log(np.array(START_HAZARD_RATIOS))
     e = rng.exponential(size=n)
     t_death = settings.weibull_scale_months * (e / np.exp(lp)) ** (1.0 / settings.weibull_shape)
     t_death_days = np.maximum(np.rint(t_death * DAYS_PER_MONTH), settings.min_death_days)
@@ -1287,8 +1318,8 @@ def simulate_outcomes(
 
 def _r2_rule(months: np.ndarray, event: np.ndarray) -> bool:
     """R2 (pleural dissemination): at least 2 die within 36 months, none seen alive past 60."""
-    early_deaths = int(np.sum((event == 1) & (months <= 36.0)))
-    alive_late = bool(np.any((event == 0) & (months > 60.0)))
+    early_deaths = sum(1 for m, e in zip(months.tolist(), event.tolist(), strict=True) if e == 1 and m <= 36.0)
+    alive_late = any(e == 0 and m > 60.0 for m, e in zip(months.tolist(), event.tolist(), strict=True))
     return early_deaths >= min(2, len(months)) and not alive_late
 
 
@@ -1446,6 +1477,12 @@ class _State:
         self.age_lo = np.array([r[0] for r in rng_])
         self.age_hi = np.array([r[1] for r in rng_])
         self.out = out
+        self._cache_constraints()
+
+    def _cache_constraints(self) -> None:
+        """Covariate-only parts of :meth:`violations` (they change only with block swaps)."""
+        self.r2 = np.flatnonzero(self.c[:, 4])
+        self.age_bad = int(np.count_nonzero((self.age < self.age_lo) | (self.age > self.age_hi)))
 
     def swap_block(self, b: str, i: int, j: int) -> None:
         ij, ji = [i, j], [j, i]
@@ -1460,6 +1497,8 @@ class _State:
         elif b == "histology":
             self.age_lo[ij] = self.age_lo[ji]
             self.age_hi[ij] = self.age_hi[ji]
+        if b in ("age", "histology", "resection_status"):
+            self._cache_constraints()
 
     def swap_outcomes(self, i: int, j: int) -> None:
         o = self.out
@@ -1471,16 +1510,14 @@ class _State:
         ev = o.event
         td = o.time_days
         deaths = int(ev.sum())
-        early = int(np.count_nonzero((ev == 0) & (td < 6.0 * DAYS_PER_MONTH)))
-        late = int(np.count_nonzero((ev == 1) & (td > 120.0 * DAYS_PER_MONTH)))
-        r2 = np.flatnonzero(self.c[:, 4])
-        r2_ok = _r2_rule(td[r2] / DAYS_PER_MONTH, ev[r2])
+        early = int(np.count_nonzero(td[ev == 0] < 6.0 * DAYS_PER_MONTH))
+        late = int(np.count_nonzero(td[ev == 1] > 120.0 * DAYS_PER_MONTH))
+        r2_ok = _r2_rule(td[self.r2] / DAYS_PER_MONTH, ev[self.r2])
         v = max(0, early - st.max_lost_before_6_months)
         v += max(0, late - st.max_deaths_after_120_months)
         v += max(0, st.min_deaths - deaths) + max(0, deaths - st.max_deaths)
         v += 0 if r2_ok else 1
-        v += int(np.count_nonzero((self.age < self.age_lo) | (self.age > self.age_hi)))
-        return v
+        return v + self.age_bad
 
     def covariates(self) -> pd.DataFrame:
         out = self.cov.copy()
@@ -1502,6 +1539,8 @@ def calibrate(
     settings: SyntheticSettings | None = None,
     covariates: pd.DataFrame | None = None,
     targets: Targets | None = None,
+    *,
+    workers: int = 1,
 ) -> CalibrationResult:
     """Seeded simulated annealing of outcomes and covariate blocks towards the published tables.
 
@@ -1515,7 +1554,7 @@ def calibrate(
     satisfies them whenever the search can. ``n_chains`` independent chains (own start draws,
     own random stream ``[seed, 2, chain]``) share the iterations; the chain with the lowest final
     loss is kept, and within it the best state seen. The number of iterations is fixed (never
-    a time limit), so equal settings give an identical result.
+    a time limit), so equal settings give an identical result, whatever ``workers`` is.
 
     Parameters
     ----------
@@ -1525,6 +1564,9 @@ def calibrate(
         Eligible covariates (:func:`make_covariates` with the settings' seed when None).
     targets
         Calibration targets (:func:`load_targets` when None).
+    workers
+        Chains run at once, each in its own process (1: all in this process). The result does
+        not depend on it: every chain has its own random stream.
 
     Returns
     -------
@@ -1540,26 +1582,41 @@ def calibrate(
     cov = make_covariates(st.seed) if covariates is None else covariates
     tg = targets or load_targets()
     chains = max(1, st.n_chains)
-    results = []
-    for k in range(chains):
-        rng = np.random.default_rng([st.seed, 2, k])
-        res = _anneal(replace(st, n_iterations=st.n_iterations // chains), cov, tg, rng)
-        results.append(replace(res, trace=res.trace.assign(chain=k)))
+    per_chain = replace(st, n_iterations=st.n_iterations // chains)
+    jobs = [(per_chain, cov, tg, k) for k in range(chains)]
+    if workers > 1 and chains > 1:
+        # spawn, not fork: the caller may be a Jupyter kernel with threads of its own.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(min(workers, chains), mp_context=ctx) as pool:
+            results = list(pool.map(_chain, jobs))
+    else:
+        results = [_chain(job) for job in jobs]
     best = min(range(chains), key=lambda k: results[k].final_loss)
     trace = pd.concat([r.trace for r in results], ignore_index=True)
     return replace(results[best], trace=trace, chain=best, chain_losses=tuple(r.final_loss for r in results))
 
 
+def _chain(job: tuple[SyntheticSettings, pd.DataFrame, Targets, int]) -> CalibrationResult:
+    """Chain ``k`` of :func:`calibrate` with its own random stream (a process-pool task)."""
+    st, cov, tg, k = job
+    res = _anneal(st, cov, tg, np.random.default_rng([st.seed, 2, k]))
+    return replace(res, trace=res.trace.assign(chain=k))
+
+
 def _anneal(
-    st: SyntheticSettings, cov: pd.DataFrame, tg: Targets, rng: np.random.Generator
+    st: SyntheticSettings,
+    cov: pd.DataFrame,
+    tg: Targets,
+    rng: np.random.Generator,
+    start: pd.DataFrame | None = None,
 ) -> CalibrationResult:
-    """One annealing chain (see :func:`calibrate`)."""
+    """One annealing chain (see :func:`calibrate`); ``start``: outcomes to start from."""
     state = _State(cov, _Outcomes(np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool), np.zeros(0, int)))
     ev = VectorisedEvaluator(state.g, state.c)
     ev.groups = state.g  # share the arrays the moves edit in place
     ev.cox = state.c
     best_start = None
-    for _ in range(max(1, st.n_start_draws)):
+    for _ in range(0 if start is not None else max(1, st.n_start_draws)):
         sim = simulate_outcomes(state.c, st, rng)
         state.out = _Outcomes(
             sim["time_days"].to_numpy(int).copy(),
@@ -1571,6 +1628,9 @@ def _anneal(
         loss, _ = _total_loss(state, ev, tg, st)
         if best_start is None or loss < best_start[0]:
             best_start = (loss, state.out)
+    if start is not None:
+        state.out = _Outcomes(*(start[c].to_numpy(d).copy() for c, d in _OUTCOME_COLUMNS))
+        best_start = (_total_loss(state, ev, tg, st)[0], state.out)
     start_loss, state.out = best_start
     ev.beta = np.zeros(5)
     viol = state.violations(st)
@@ -1592,6 +1652,7 @@ def _anneal(
     every = max(1, st.n_iterations // 100)
     accepted = 0
     ratio = st.temperature_end / st.temperature_start
+    cum = np.cumsum(st.move_mix) / sum(st.move_mix)
     for it in range(st.n_iterations):
         temp = st.temperature_start * ratio ** min(1.0, it / max(1, n_main - 1))
         if it == n_main:
@@ -1607,16 +1668,23 @@ def _anneal(
         i = int(rng.integers(n))
         j = int(rng.integers(n - 1))
         j += j >= i
-        if u < 0.4:
+        if u < cum[0]:
             if o.time_days[i] == o.time_days[j] and o.event[i] == o.event[j]:
                 continue
             state.swap_outcomes(i, j)
             undo = ("out", i, j)
-        elif u < 0.7:
+        elif u < cum[1]:
             b = blocks[int(rng.integers(len(blocks)))]
             state.swap_block(b, i, j)
             undo = ("block", b, i, j)
-        elif u < 0.9:
+        elif u < cum[2]:
+            # Swap a block together with the outcomes: the block's own statistics stay put,
+            # its association with the other covariates changes.
+            b = blocks[int(rng.integers(len(blocks)))]
+            state.swap_block(b, i, j)
+            state.swap_outcomes(i, j)
+            undo = ("both", b, i, j)
+        elif u < cum[3]:
             sigma = (15.0, 60.0, 240.0)[int(rng.integers(3))]
             old = int(o.time_days[i])
             low = st.min_death_days if o.event[i] else st.min_censor_days
@@ -1659,6 +1727,9 @@ def _anneal(
                 state.swap_outcomes(undo[1], undo[2])
             elif kind == "block":
                 state.swap_block(undo[1], undo[2], undo[3])
+            elif kind == "both":
+                state.swap_block(undo[1], undo[2], undo[3])
+                state.swap_outcomes(undo[2], undo[3])
             elif kind == "time":
                 o.time_days[undo[1]] = undo[2]
             else:
@@ -1792,13 +1863,15 @@ class SyntheticRegistry:
     provenance: dict
 
 
-def build_registry(settings: SyntheticSettings | None = None) -> SyntheticRegistry:
+def build_registry(settings: SyntheticSettings | None = None, *, workers: int = 1) -> SyntheticRegistry:
     """Generate the whole synthetic registry (covariates, calibration, dates).
 
     Parameters
     ----------
     settings
         Generator settings (defaults: the shipped registry).
+    workers
+        Calibration chains run at once (:func:`calibrate`; the result does not depend on it).
 
     Returns
     -------
@@ -1812,7 +1885,7 @@ def build_registry(settings: SyntheticSettings | None = None) -> SyntheticRegist
     """
     st = settings or SyntheticSettings()
     targets = load_targets()
-    cal = calibrate(st, make_covariates(st.seed), targets)
+    cal = calibrate(st, make_covariates(st.seed), targets, workers=workers)
     rng = np.random.default_rng([st.seed, 3])
     eligible = cal.covariates.copy()
     eligible["first_pm_elsewhere"] = "no"
@@ -1873,9 +1946,8 @@ def evaluate_registry(
     Returns
     -------
     tuple
-        The :class:`CohortStatistics` of the analysed cohort and a tidy frame with columns
-        ``group``, ``statistic``, ``published``, ``value``, ``error``, ``tolerance``,
-        ``within_tolerance`` and ``printed_digits_match``.
+        The :class:`CohortStatistics` of the analysed cohort and the tidy frame of
+        :func:`score_statistics` (one row per published statistic).
 
     Example
     -------
@@ -1886,6 +1958,43 @@ def evaluate_registry(
     fd = factor_design(cohort)
     ev = VectorisedEvaluator(fd.to_numpy(float), cox_design(fd).to_numpy(float))
     s = ev.evaluate(cohort["time_months"].to_numpy(float), cohort["event"].to_numpy(int))
+    return s, score_statistics(s, tg, follow_up_max=float(cohort["time_months"].max()))
+
+
+def score_statistics(
+    s: CohortStatistics, targets: Targets | None = None, *, follow_up_max: float = math.nan
+) -> pd.DataFrame:
+    """Every calibrated statistic beside its published target and the target's tolerance.
+
+    Parameters
+    ----------
+    s
+        Statistics of a cohort (:meth:`VectorisedEvaluator.evaluate`).
+    targets
+        Targets (:func:`load_targets` when None).
+    follow_up_max
+        Longest observed time of the cohort (months; reported, never within tolerance).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``group``, ``statistic``, ``published``, ``value``, ``error``, ``tolerance``,
+        ``within_tolerance`` and ``printed_digits_match``. A value exactly on the edge of its
+        tolerance is within it (comparisons allow 1e-9 for floating point). The ``cox_p`` rows
+        (Table 3 Wald p-values) are not calibrated targets: their tolerance is missing and
+        ``within_tolerance`` says whether the paper's conclusion at 0.05 holds.
+
+    Example
+    -------
+    >>> cov = make_covariates(1)
+    >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
+    >>> g = factor_design(cov)
+    >>> ev = VectorisedEvaluator(g.to_numpy(), cox_design(g).to_numpy())
+    >>> score_statistics(ev.evaluate(np.linspace(1, 100, 66), np.arange(66) % 2)).shape
+    (77, 8)
+    """
+    tg = targets or load_targets()
+    eps = 1e-9
     rows = []
     for k, (var, a, b) in enumerate(FACTORS):
         for lev, ours, risk, pub in (
@@ -1894,36 +2003,41 @@ def evaluate_registry(
         ):
             # Undefined (missing) when nobody is followed to the landmark and S > 0.
             v = 100.0 * ours if (risk > 0 or ours == 0) else math.nan
-            rows.append(("five_year_rate", f"{var}:{lev}", pub, v, v - pub, 2.0, abs(v - pub) <= 2.0, _round_half_up(v) == pub))
+            rows.append(("five_year_rate", f"{var}:{lev}", pub, v, v - pub, 2.0, abs(v - pub) <= 2.0 + eps, round_half_up(v) == pub))
     for k, (var, _, _) in enumerate(FACTORS):
         p, pub, op, dec = s.p_value[k], tg.p_value[k], tg.p_operator[k], int(tg.p_decimals[k])
         if op == "<":
             ok = digits = bool(p < pub)
         else:
             side = (p < 0.05) == (pub < 0.05)
-            ok = bool(abs(p - pub) <= 0.01 and side)
-            digits = _round_half_up(p, dec) == round(pub, dec)
+            ok = bool(abs(p - pub) <= 0.01 + eps and side)
+            digits = round_half_up(p, dec) == round(pub, dec)
         rows.append(("logrank_p", var, pub, p, p - pub, 0.01, ok, digits))
     for k, (var, _, _) in enumerate(COX_COVARIATES):
         hr = math.exp(s.beta[k])
         pub_hr = math.exp(tg.log_hr[k])
-        rows.append(("cox_hr", var, pub_hr, hr, hr / pub_hr - 1.0, 0.02, abs(hr / pub_hr - 1) <= 0.02, round(hr, 3) == round(pub_hr, 3)))
+        rows.append(("cox_hr", var, pub_hr, hr, hr / pub_hr - 1.0, 0.02, abs(hr / pub_hr - 1) <= 0.02 + eps, round(hr, 3) == round(pub_hr, 3)))
         for name, lim, pub_lim in (
             ("ci_low", s.beta[k] - _Z975 * s.beta_se[k], tg.log_ci_low[k]),
             ("ci_high", s.beta[k] + _Z975 * s.beta_se[k], tg.log_ci_high[k]),
         ):
             val, pv = math.exp(lim), math.exp(pub_lim)
-            rows.append(("cox_" + name, var, pv, val, val / pv - 1.0, 0.10, abs(val / pv - 1) <= 0.10, round(val, 3) == round(pv, 3)))
+            rows.append(("cox_" + name, var, pv, val, val / pv - 1.0, 0.10, abs(val / pv - 1) <= 0.10 + eps, round(val, 3) == round(pv, 3)))
+        # Wald p (as SPSS prints it): not calibrated; "within tolerance" = the paper's conclusion.
+        p_wald = float(2.0 * stats.norm.sf(abs(s.beta[k] / s.beta_se[k])))
+        pub_p = float(tg.cox_p_value[k]) if len(tg.cox_p_value) else math.nan
+        same_side = (p_wald < _ALPHA) == (pub_p < _ALPHA)
+        rows.append(("cox_p", var, pub_p, p_wald, p_wald - pub_p, math.nan, bool(same_side), round_half_up(p_wald, 3) == pub_p))
     ov = 100.0 * s.overall_rate
-    rows.append(("overall", "five_year_rate", tg.overall_rate, ov, ov - tg.overall_rate, 0.5, _round_half_up(ov) == tg.overall_rate, _round_half_up(ov) == tg.overall_rate))
-    rows.append(("overall", "median", tg.median, s.median, s.median - tg.median, 0.5, abs(s.median - tg.median) <= 0.5, round(s.median) == tg.median))
+    rows.append(("overall", "five_year_rate", tg.overall_rate, ov, ov - tg.overall_rate, 0.5, round_half_up(ov) == tg.overall_rate, round_half_up(ov) == tg.overall_rate))
+    rows.append(("overall", "median", tg.median, s.median, s.median - tg.median, 0.5, abs(s.median - tg.median) <= 0.5 + eps, round(s.median) == tg.median))
     mlo = s.median - _Z975 * s.median_se
     mhi = s.median + _Z975 * s.median_se
-    rows.append(("overall", "median_ci_low", tg.median_ci_low, mlo, mlo - tg.median_ci_low, 1.0, abs(mlo - tg.median_ci_low) <= 1.0, round(mlo, 1) == tg.median_ci_low))
-    rows.append(("overall", "median_ci_high", tg.median_ci_high, mhi, mhi - tg.median_ci_high, 1.0, abs(mhi - tg.median_ci_high) <= 1.0, round(mhi, 1) == tg.median_ci_high))
+    rows.append(("overall", "median_ci_low", tg.median_ci_low, mlo, mlo - tg.median_ci_low, 1.0, abs(mlo - tg.median_ci_low) <= 1.0 + eps, round(mlo, 1) == tg.median_ci_low))
+    rows.append(("overall", "median_ci_high", tg.median_ci_high, mhi, mhi - tg.median_ci_high, 1.0, abs(mhi - tg.median_ci_high) <= 1.0 + eps, round(mhi, 1) == tg.median_ci_high))
     fu = s.follow_up_median
-    rows.append(("overall", "follow_up_median", tg.follow_up_median, fu, fu - tg.follow_up_median, 1.0, abs(fu - tg.follow_up_median) <= 1.0, round(fu) == tg.follow_up_median))
-    fmax = float(cohort["time_months"].max())
+    rows.append(("overall", "follow_up_median", tg.follow_up_median, fu, fu - tg.follow_up_median, 1.0, abs(fu - tg.follow_up_median) <= 1.0 + eps, round(fu) == tg.follow_up_median))
+    fmax = follow_up_max
     rows.append(("overall", "follow_up_max", tg.follow_up_max, fmax, fmax - tg.follow_up_max, 0.0, False, False))
     table = pd.DataFrame(
         rows,
@@ -1931,14 +2045,7 @@ def evaluate_registry(
     )
     table["within_tolerance"] = table["within_tolerance"].astype(bool)
     table["printed_digits_match"] = table["printed_digits_match"].astype(bool)
-    return s, table
-
-
-def _round_half_up(x: float, decimals: int = 0) -> float:
-    if not math.isfinite(x):
-        return math.nan
-    q = 10.0**decimals
-    return math.floor(x * q + 0.5) / q
+    return table
 
 
 def _provenance(
@@ -2017,6 +2124,8 @@ def write_registry(
     settings: SyntheticSettings | None = None,
     registry_path: str | Path = REGISTRY_PATH,
     provenance_path: str | Path = PROVENANCE_PATH,
+    *,
+    workers: int = 1,
 ) -> SyntheticRegistry:
     """Generate the registry and write it with its provenance record.
 
@@ -2026,6 +2135,8 @@ def write_registry(
         Generator settings (defaults: the shipped registry).
     registry_path, provenance_path
         Where to write the CSV and the JSON (``sha256`` of the CSV bytes included).
+    workers
+        Calibration chains run at once (:func:`calibrate`; the result does not depend on it).
 
     Returns
     -------
@@ -2035,7 +2146,7 @@ def write_registry(
     -------
     >>> write_registry(SyntheticSettings(n_iterations=0), "reg.csv", "prov.json")  # doctest: +SKIP
     """
-    result = build_registry(settings)
+    result = build_registry(settings, workers=workers)
     data = _to_csv_text(result.registry).encode("utf-8")
     Path(registry_path).write_bytes(data)
     prov = {"sha256": hashlib.sha256(data).hexdigest()}
@@ -2058,7 +2169,7 @@ def _json_default(o: object) -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m helpers.synthetic [--iterations N] [--seed S] [--output PATH]``.
+    """Command line: ``python -m helpers.synthetic [--iterations N] [--seed S] [--workers W] [--output PATH]``.
 
     Parameters
     ----------
@@ -2074,19 +2185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = SyntheticSettings()
     parser.add_argument("--seed", type=int, default=default.seed)
     parser.add_argument("--iterations", type=int, default=default.n_iterations)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="calibration chains run at once (default: the number of CPUs; the result does not depend on it)",
+    )
     parser.add_argument("--output", type=Path, default=REGISTRY_PATH)
     parser.add_argument("--provenance", type=Path, default=PROVENANCE_PATH)
     args = parser.parse_args(argv)
     st = replace(default, seed=args.seed, n_iterations=args.iterations)
-    res = write_registry(st, args.output, args.provenance)
+    res = write_registry(st, args.output, args.provenance, workers=args.workers)
     summary = res.provenance["achieved"]["summary"]
     text = "; ".join(f"{r['group']} {r['within_tolerance']}/{r['n']}" for r in summary)
     print(f"wrote {args.output} (sha256 {res.provenance['sha256'][:12]}...): within tolerance {text}")
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
 
 
 def joint_structure(df: pd.DataFrame, *, dfi_column: str = "dfi_months") -> pd.DataFrame:
@@ -2119,3 +2232,65 @@ def joint_structure(df: pd.DataFrame, *, dfi_column: str = "dfi_months") -> pd.D
         for b in cols[i + 1 :]:
             rows.append((a, b, int((x[a] & x[b]).sum()), int(x[a].sum()), int(x[b].sum())))
     return pd.DataFrame(rows, columns=["covariate_a", "covariate_b", "n_both", "n_a", "n_b"])
+
+
+def cox_events_table(
+    df: pd.DataFrame,
+    targets: Targets | None = None,
+    *,
+    time: str = "time_months",
+    event: str = "event",
+    dfi_column: str = "dfi_months",
+) -> pd.DataFrame:
+    """Deaths behind each Table 3 coefficient, with its standard error beside the paper's.
+
+    A Cox coefficient's standard error shrinks as the deaths in both of its groups grow
+    (for one binary factor roughly ``sqrt(1/d1 + 1/d0)``) and grows with its confounding by the
+    other factors. Published confidence limits therefore say something about how many deaths
+    each group had and how the factors overlapped, which no published table states.
+
+    Parameters
+    ----------
+    df
+        Analysed patients with the dictionary's covariate columns, ``time``, ``event`` and
+        ``dfi_column`` (e.g. :func:`analysed_cohort`).
+    targets
+        Targets (:func:`load_targets` when None), for the published standard errors.
+    time, event, dfi_column
+        Survival columns (months, 0/1) and the DFI in months.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per Table 3 covariate: ``covariate``, ``n_risk_level``, ``deaths_risk_level``,
+        ``deaths_reference``, ``se_unadjusted_approx`` (``sqrt(1/d1 + 1/d0)``), ``se`` (the
+        multivariable model's, Breslow ties) and ``se_published`` (from the printed 95 % CI).
+
+    Example
+    -------
+    >>> cox_events_table(analysed_cohort(pd.read_csv(REGISTRY_PATH)))  # doctest: +SKIP
+    """
+    tg = targets or load_targets()
+    fd = factor_design(df, dfi_column=dfi_column)
+    x = cox_design(fd)
+    t = df[time].to_numpy(float)
+    e = df[event].to_numpy(int)
+    s = VectorisedEvaluator(fd.to_numpy(float), x.to_numpy(float)).evaluate(t, e)
+    se_pub = (tg.log_ci_high - tg.log_ci_low) / (2.0 * _Z975)
+    rows = []
+    for k, col in enumerate(x.columns):
+        at = x[col].to_numpy() == 1
+        d1, d0 = int(e[at].sum()), int(e[~at].sum())
+        approx = math.sqrt(1.0 / d1 + 1.0 / d0) if d1 and d0 else math.inf
+        rows.append((col, int(at.sum()), d1, d0, approx, float(s.beta_se[k]), float(se_pub[k])))
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "covariate", "n_risk_level", "deaths_risk_level", "deaths_reference",
+            "se_unadjusted_approx", "se", "se_published",
+        ],
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

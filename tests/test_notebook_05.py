@@ -62,6 +62,21 @@ def test_default_run_closing_note(default_run: tuple[Path, nbformat.NotebookNode
     last = nb.cells[-1]
     text = "".join(o.get("data", {}).get("text/markdown", "") for o in last.outputs)
     assert "plausibility checks" in text and "211-month" in text
+    assert "reach the paper's conclusion" in text and "Traded:" in text
+
+
+def test_default_run_names_what_was_traded(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
+    """The trade-off cell lists exactly the scorecard's misses (follow_up_max aside)."""
+    output_dir, nb = default_run
+    card = pd.read_csv(output_dir / "tables" / "synthetic_scorecard.csv")
+    missed = card[~card["within_tolerance"] & (card["statistic"] != "follow_up_max")]
+    cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("traded = "))
+    text = "".join(o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
+    assert text.startswith("Traded in this registry: ")
+    for r in missed.itertuples():
+        assert f"{r.group} {r.statistic} (" in text
+    if missed.empty:
+        assert "nothing" in text
 
 
 def test_non_default_parameters(tmp_path: Path) -> None:

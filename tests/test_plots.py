@@ -209,3 +209,24 @@ def test_plot_cohort_flow_structure(flow):
     with pytest.raises(ValueError, match="lacks column"):
         plots.plot_cohort_flow(flow.drop(columns="n_remaining"), screened=95)
     _renders(fig)
+
+
+def test_plot_calibration_trace_one_line_per_chain_and_kept_chain_labelled():
+    trace = pd.DataFrame(
+        {
+            "iteration": [0, 10, 20] * 3,
+            "loss": [100.0, 10.0, 1.0, 90.0, 20.0, 5.0, 80.0, 30.0, 9.0],
+            "chain": [0] * 3 + [1] * 3 + [2] * 3,
+        }
+    )
+    fig = plots.plot_calibration_trace(trace, kept=1)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3
+    assert ax.get_yscale() == "log"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["chain 0", "chain 1 (kept)", "chain 2"]
+
+
+def test_plot_calibration_trace_names_missing_columns():
+    with pytest.raises(ValueError, match="loss"):
+        plots.plot_calibration_trace(pd.DataFrame({"iteration": [0]}))

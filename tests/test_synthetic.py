@@ -346,6 +346,17 @@ def test_short_calibration_is_reproducible() -> None:
     assert a.final_loss <= a.start_loss
 
 
+def test_parallel_chains_give_the_same_result() -> None:
+    """Chains in worker processes give exactly the result of chains run one after another."""
+    st = synthetic.SyntheticSettings(n_iterations=800, n_start_draws=2, n_chains=2)
+    serial = synthetic.calibrate(st, workers=1)
+    parallel = synthetic.calibrate(st, workers=2)
+    pd.testing.assert_frame_equal(serial.outcomes, parallel.outcomes)
+    pd.testing.assert_frame_equal(serial.covariates, parallel.covariates)
+    assert serial.chain_losses == parallel.chain_losses
+    assert serial.chain == parallel.chain
+
+
 def test_calibration_keeps_table1_margins() -> None:
     st = synthetic.SyntheticSettings(n_iterations=1500, n_start_draws=2, seed=3)
     cov0 = synthetic.make_covariates(3)
@@ -479,16 +490,13 @@ def test_targets_read_from_published_numbers(published: dict) -> None:
     assert tg.z_tolerance[k, 0] ** 2 == pytest.approx(10.828, abs=1e-3)
 
 
-def test_loss_is_zero_only_at_the_targets() -> None:
-    tg = synthetic.load_targets()
+def _exact_statistics(tg: synthetic.Targets) -> synthetic.CohortStatistics:
     k = len(synthetic.FACTORS)
-    exact = synthetic.CohortStatistics(
+    return synthetic.CohortStatistics(
         rate_first=tg.rate_first / 100,
         rate_second=tg.rate_second / 100,
         chi2=np.mean(tg.z_exact.clip(max=4.0), axis=1) ** 2,
-        p_value=np.where(
-            np.array(tg.p_operator) == "<", 0.0005, tg.p_value
-        ),
+        p_value=np.where(np.array(tg.p_operator) == "<", 0.0005, tg.p_value),
         overall_rate=0.45,
         median=48.0,
         median_se=18.6 / 1.959963984540054,
@@ -500,6 +508,12 @@ def test_loss_is_zero_only_at_the_targets() -> None:
         at_risk_first=np.ones(k),
         at_risk_second=np.ones(k),
     )
+
+
+def test_loss_is_zero_only_at_the_targets() -> None:
+    tg = synthetic.load_targets()
+    k = len(synthetic.FACTORS)
+    exact = _exact_statistics(tg)
     base = synthetic.calibration_loss(exact, tg)
     assert base < 1.0
     worse = synthetic.CohortStatistics(**{**exact.__dict__, "overall_rate": 0.40})
@@ -509,6 +523,52 @@ def test_loss_is_zero_only_at_the_targets() -> None:
     lost = synthetic.CohortStatistics(**{**exact.__dict__, "at_risk_first": np.zeros(k)})
     assert lost.undefined_rates > 0
     assert synthetic.calibration_loss(lost, tg) > base + 1000
+
+
+def test_steep_loss_band_lies_inside_the_target_tolerance() -> None:
+    """A statistic the steep term accepts is within its target's tolerance; one beyond is costly."""
+    tg = synthetic.load_targets()
+    exact = _exact_statistics(tg)
+    base = synthetic.calibration_loss(exact, tg)
+    k = [f[0] for f in synthetic.FACTORS].index("primary_histology_leiomyosarcoma")
+    label = "primary_histology_leiomyosarcoma:leiomyosarcoma"
+    for delta, inside in ((0.019, True), (0.021, False)):
+        r1 = exact.rate_first.copy()
+        r1[k] += delta
+        cand = synthetic.CohortStatistics(**{**exact.__dict__, "rate_first": r1})
+        extra = synthetic.calibration_loss(cand, tg) - base
+        row = synthetic.score_statistics(cand, tg).set_index("statistic").loc[label]
+        assert bool(row["within_tolerance"]) is inside
+        # the soft term alone costs ((1.9 - 0.5) / 1.5) ** 2 < 1; 0.1 point past the steep
+        # band already costs (0.1 / 0.05) ** 2 = 4
+        assert (extra < 1.0) if inside else (extra > 10.0), (delta, extra)
+    for factor, inside in ((math.exp(0.08), True), (1.11, False)):
+        beta, se = exact.beta.copy(), exact.beta_se.copy()
+        hi = tg.log_ci_high[1] + math.log(factor)
+        lo = tg.log_ci_low[1]
+        beta[1], se[1] = (hi + lo) / 2, (hi - lo) / (2 * 1.959963984540054)
+        cand = synthetic.CohortStatistics(**{**exact.__dict__, "beta": beta, "beta_se": se})
+        table = synthetic.score_statistics(cand, tg)
+        row = table[(table["group"] == "cox_ci_high") & (table["statistic"] == "primary_histology_ups")]
+        assert bool(row["within_tolerance"].iloc[0]) is inside
+        hi_ups = np.array([synthetic._COX.start + 2 * len(synthetic.COX_COVARIATES) + 1])
+        steep = synthetic._loss_parts(synthetic._statistic_vector(cand), tg, hi_ups)[1]
+        assert (steep < 1e-6) if inside else (steep > 1.0), (factor, steep)
+
+
+def test_score_statistics_counts_the_edge_of_a_tolerance_as_within() -> None:
+    tg = synthetic.load_targets()
+    exact = _exact_statistics(tg)
+    k = [f[0] for f in synthetic.FACTORS].index("primary_histology_leiomyosarcoma")
+    r1 = exact.rate_first.copy()
+    r1[k] = 0.4  # 40 % against the published 38 %: exactly 2 points away
+    table = synthetic.score_statistics(synthetic.CohortStatistics(**{**exact.__dict__, "rate_first": r1}), tg)
+    row = table[table["statistic"] == "primary_histology_leiomyosarcoma:leiomyosarcoma"].iloc[0]
+    assert row["value"] == pytest.approx(40.0)
+    assert bool(row["within_tolerance"])
+    assert not bool(row["printed_digits_match"])
+    scored = table[table["statistic"] != "follow_up_max"]
+    assert scored["within_tolerance"].all()
 
 
 # ------------------------------------------------------------------ re-verification with the project's pipeline
@@ -541,3 +601,42 @@ def test_shipped_numbers_agree_with_project_pipeline(registry: pd.DataFrame) -> 
     km = survival.kaplan_meier(analysed, "time_months", "event")
     assert km.median == pytest.approx(stats.median)
     assert km.median_se == pytest.approx(stats.median_se, rel=1e-9)
+
+
+def test_cox_events_table_counts_deaths_and_matches_the_model(registry: pd.DataFrame) -> None:
+    cohort = synthetic.analysed_cohort(registry)
+    table = synthetic.cox_events_table(cohort)
+    stats, _ = synthetic.evaluate_registry(registry)
+    assert table["covariate"].tolist() == [c for c, _, _ in synthetic.COX_COVARIATES]
+    deaths = int(cohort["event"].sum())
+    assert ((table["deaths_risk_level"] + table["deaths_reference"]) == deaths).all()
+    np.testing.assert_allclose(table["se"], stats.beta_se)
+    tg = synthetic.load_targets()
+    k = table.index[table["covariate"] == "primary_histology_ups"][0]
+    assert table.loc[k, "se_published"] == pytest.approx(
+        (math.log(9.684) - math.log(0.858)) / (2 * 1.959963984540054)
+    )
+    assert math.log(tg.cox_p_value[k]) == pytest.approx(math.log(0.087))
+    d1, d0 = table.loc[k, ["deaths_risk_level", "deaths_reference"]]
+    assert table.loc[k, "se_unadjusted_approx"] == pytest.approx(math.sqrt(1 / d1 + 1 / d0))
+
+
+def test_readme_quotes_the_recorded_fidelity() -> None:
+    """The README's table of the shipped registry's fidelity says what the provenance records."""
+    readme = (DATA.parent / "README.md").read_text(encoding="utf-8")
+    summary = {r["group"]: r for r in json.loads(PROVENANCE.read_text(encoding="utf-8"))["achieved"]["summary"]}
+    for group, label in (
+        ("five_year_rate", "five-year rates (±2 points)"),
+        ("logrank_p", "log-rank p (±0.01, same side of 0.05)"),
+        ("cox_hr", "Table 3 hazard ratios (±2 %)"),
+        ("cox_p", "Table 3 conclusions at 0.05"),
+    ):
+        r = summary[group]
+        assert f"| {label} | {r['within_tolerance']} of {r['n']}" in readme, label
+    limits = summary["cox_ci_low"]["within_tolerance"] + summary["cox_ci_high"]["within_tolerance"]
+    assert f"| Table 3 confidence limits (±10 %) | {limits} of 10" in readme
+
+
+def test_outcome_model_starts_from_the_published_hazard_ratios(published: dict) -> None:
+    t3 = {r["variable"]: r["hr"] for r in published["table3"]}
+    assert synthetic.START_HAZARD_RATIOS == tuple(t3[v] for v, _, _ in synthetic.COX_COVARIATES)
