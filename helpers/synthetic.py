@@ -258,10 +258,8 @@ class SyntheticSettings:
         ones used before (the p-value tolerance terms are 10x steeper; switching them on
         only at the end keeps the search from freezing early), at the final temperature.
     move_mix
-        Relative frequencies of the five moves of the search: swap two patients' outcomes, swap
-        one covariate block, swap one covariate block together with the outcomes (the block's
-        own statistics stay put while its association with the other covariates changes),
-        perturb one time, flip one event.
+        Relative frequencies of the four moves of the search: swap two patients' outcomes, swap
+        one covariate block between two patients, perturb one time, flip one event.
     n_chains
         Independent annealing chains (each from its own best start draw, with
         ``n_iterations // n_chains`` iterations); the best result is kept. Restarts guard
@@ -294,7 +292,7 @@ class SyntheticSettings:
     temperature_end: float = 0.003
     n_chains: int = 8
     polish_fraction: float = 0.25
-    move_mix: tuple[float, float, float, float, float] = (0.4, 0.3, 0.0, 0.2, 0.1)
+    move_mix: tuple[float, float, float, float] = (0.4, 0.3, 0.2, 0.1)
     max_lost_before_6_months: int = 3
     max_deaths_after_120_months: int = 1
     min_deaths: int = 24
@@ -1243,10 +1241,6 @@ def _loss_parts(
 # --------------------------------------------------------------------------------------------
 
 
-#: Columns of an outcome frame and their dtypes, in :class:`_Outcomes` order.
-_OUTCOME_COLUMNS = (("time_days", int), ("event", int), ("admin", bool), ("lag_days", int))
-
-
 @dataclass
 class _Outcomes:
     """Mutable outcome state of the eligible patients (days)."""
@@ -1545,10 +1539,10 @@ def calibrate(
     """Seeded simulated annealing of outcomes and covariate blocks towards the published tables.
 
     Start: the lowest-loss of ``n_start_draws`` draws of :func:`simulate_outcomes`. Moves (each
-    iteration one, chosen at random): swap the outcomes of two patients (40 %), swap one
-    covariate block of :data:`COVARIATE_BLOCKS` between two patients (30 %), perturb one time by
-    a normal step of 15, 60 or 240 days (20 %), flip one event (10 %; a death becomes a
-    censoring at the same time and vice versa). A move is accepted with the Metropolis rule at a
+    iteration one, chosen at random with the frequencies of ``move_mix``, by default): swap the
+    outcomes of two patients (40 %), swap one covariate block of :data:`COVARIATE_BLOCKS`
+    between two patients (30 %), perturb one time by a normal step of 15, 60 or 240 days
+    (20 %), flip one event (10 %; a death becomes a censoring at the same time and vice versa). A move is accepted with the Metropolis rule at a
     temperature cooling geometrically from ``temperature_start`` to ``temperature_end``;
     violated plausibility constraints cost :data:`_VIOLATION_PENALTY` each, so the result
     satisfies them whenever the search can. ``n_chains`` independent chains (own start draws,
@@ -1604,19 +1598,15 @@ def _chain(job: tuple[SyntheticSettings, pd.DataFrame, Targets, int]) -> Calibra
 
 
 def _anneal(
-    st: SyntheticSettings,
-    cov: pd.DataFrame,
-    tg: Targets,
-    rng: np.random.Generator,
-    start: pd.DataFrame | None = None,
+    st: SyntheticSettings, cov: pd.DataFrame, tg: Targets, rng: np.random.Generator
 ) -> CalibrationResult:
-    """One annealing chain (see :func:`calibrate`); ``start``: outcomes to start from."""
+    """One annealing chain (see :func:`calibrate`)."""
     state = _State(cov, _Outcomes(np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool), np.zeros(0, int)))
     ev = VectorisedEvaluator(state.g, state.c)
     ev.groups = state.g  # share the arrays the moves edit in place
     ev.cox = state.c
     best_start = None
-    for _ in range(0 if start is not None else max(1, st.n_start_draws)):
+    for _ in range(max(1, st.n_start_draws)):
         sim = simulate_outcomes(state.c, st, rng)
         state.out = _Outcomes(
             sim["time_days"].to_numpy(int).copy(),
@@ -1628,9 +1618,6 @@ def _anneal(
         loss, _ = _total_loss(state, ev, tg, st)
         if best_start is None or loss < best_start[0]:
             best_start = (loss, state.out)
-    if start is not None:
-        state.out = _Outcomes(*(start[c].to_numpy(d).copy() for c, d in _OUTCOME_COLUMNS))
-        best_start = (_total_loss(state, ev, tg, st)[0], state.out)
     start_loss, state.out = best_start
     ev.beta = np.zeros(5)
     viol = state.violations(st)
@@ -1678,13 +1665,6 @@ def _anneal(
             state.swap_block(b, i, j)
             undo = ("block", b, i, j)
         elif u < cum[2]:
-            # Swap a block together with the outcomes: the block's own statistics stay put,
-            # its association with the other covariates changes.
-            b = blocks[int(rng.integers(len(blocks)))]
-            state.swap_block(b, i, j)
-            state.swap_outcomes(i, j)
-            undo = ("both", b, i, j)
-        elif u < cum[3]:
             sigma = (15.0, 60.0, 240.0)[int(rng.integers(3))]
             old = int(o.time_days[i])
             low = st.min_death_days if o.event[i] else st.min_censor_days
@@ -1727,9 +1707,6 @@ def _anneal(
                 state.swap_outcomes(undo[1], undo[2])
             elif kind == "block":
                 state.swap_block(undo[1], undo[2], undo[3])
-            elif kind == "both":
-                state.swap_block(undo[1], undo[2], undo[3])
-                state.swap_outcomes(undo[2], undo[3])
             elif kind == "time":
                 o.time_days[undo[1]] = undo[2]
             else:
