@@ -29,3 +29,27 @@ def execute_notebook(notebook: Path, output_dir: Path, **parameters: object) -> 
         progress_bar=False,
     )
     return nbformat.read(executed, as_version=4)
+
+
+def committed_parameters_cell(notebook: Path, parameters: tuple[str, ...]) -> tuple[nbformat.NotebookNode, str]:
+    """Check the committed form every notebook shares and return it with its parameters cell.
+
+    Asserted: the project's kernel, no outputs or execution counts, exactly one cell tagged
+    ``parameters`` that declares every name in ``parameters`` (``name:`` at a line start), and
+    a first markdown cell with a title that says the shipped data are SYNTHETIC.
+    """
+    nb = nbformat.read(notebook, as_version=4)
+    assert nb.metadata["kernelspec"] == {
+        "name": KERNEL,
+        "display_name": "Python (metastasectomy-survival)",
+        "language": "python",
+    }
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code)
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for name in parameters:
+        assert f"\n{name}:" in f"\n{tagged[0].source}", name
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "SYNTHETIC" in nb.cells[0].source
+    return nb, tagged[0].source

@@ -13,7 +13,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from notebook_runner import KERNEL, execute_notebook
+from notebook_runner import committed_parameters_cell, execute_notebook
 
 from helpers import DATA_DIR, PROJECT_ROOT, cohort, published, schema, survival
 
@@ -90,18 +90,7 @@ def dfi18_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_committed_notebook_is_clean() -> None:
     import papermill as pm
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"] == {
-        "name": KERNEL,
-        "language": "python",
-        "display_name": "Python (metastasectomy-survival)",
-    }
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    assert "SYNTHETIC" in nb.cells[0].source
+    nb, _ = committed_parameters_cell(NOTEBOOK, PARAMETERS)
     inspected = pm.inspect_notebook(str(NOTEBOOK))
     assert set(PARAMETERS) <= set(inspected)
     assert all(inspected[name]["inferred_type_name"] in ("str", "float") for name in PARAMETERS)

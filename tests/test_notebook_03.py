@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from notebook_runner import KERNEL, execute_notebook
+from notebook_runner import committed_parameters_cell, execute_notebook
 
 from helpers import DATA_DIR, PROJECT_ROOT
 
@@ -77,18 +77,7 @@ def efron_18_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_committed_notebook_is_clean() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"] == {
-        "name": KERNEL, "display_name": "Python (metastasectomy-survival)", "language": "python"
-    }
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    for name in PARAMETERS:
-        assert f"\n{name}:" in f"\n{tagged[0].source}", name
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    assert "SYNTHETIC" in nb.cells[0].source
+    nb, _ = committed_parameters_cell(NOTEBOOK, PARAMETERS)
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
     assert headings[-1] == "## What we found"
 

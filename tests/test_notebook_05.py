@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from notebook_runner import KERNEL, execute_notebook
+from notebook_runner import committed_parameters_cell, execute_notebook
 
 from helpers import DATA_DIR, PROJECT_ROOT
 
@@ -34,15 +34,7 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, nbforma
 
 
 def test_committed_notebook_is_clean() -> None:
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == KERNEL
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(not c.outputs and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
-    for name in ("registry_path", "output_dir", "seed", "n_iterations"):
-        assert f"{name}:" in tagged[0].source
-    assert nb.cells[0].source.startswith("# ") and "SYNTHETIC" in nb.cells[0].source
+    committed_parameters_cell(NOTEBOOK, ("registry_path", "output_dir", "seed", "n_iterations"))
 
 
 def test_default_run_scorecard_matches_provenance(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
