@@ -1,0 +1,588 @@
+"""Bootstrap validation of the whole modelling procedure (how far Table 3 can be trusted).
+
+Reproduction toolkit (notebook 06). Harrell's bootstrap validation (R ``rms::validate`` with
+``bw=TRUE``) repeats the *whole* procedure in every resample: here the paper's procedure, i.e. the
+17-factor log-rank screen (Table 2), the entry rule ``p < alpha`` and the Cox fit (Table 3). The
+model chosen and fitted on a resample is measured on that resample (training, "apparent") and on
+the original data (test); their mean difference is the *optimism*, and
+``corrected = apparent - optimism``.
+
+Public functions:
+
+- :func:`validate_procedure`: screen -> select -> Cox, bootstrapped.
+- :func:`validate_model`: a fixed, pre-specified model (no screen), bootstrapped the same way.
+- :func:`resample_indices`: the resample index matrix (one seed per resample, from
+  ``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the number of workers.
+- :func:`model_frequency`: how often a given set of factors was exactly the model chosen.
+
+No Python package offers ``rms::validate`` with variable selection, so the loop is written here;
+its per-resample numbers are checked against R's ``coxph`` and ``concordance`` run on the same
+index matrix (``tests/r_reference/validation_reference.R``). Each resample goes through one small
+internal interface, :meth:`_Design.evaluate` (row indices in, measures out), which uses the same
+Newton-Raphson core and concordance as :func:`helpers.cox.fit_cox` and a vectorised log-rank
+statistic tested equal to :func:`helpers.survival.screen_factors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from helpers.cox import TIES, _check_alpha, _concordance, _newton_raphson, _RiskSets
+from helpers.survival import _row_labels, _validate_time_event
+
+#: Measures reported by the validation, in table order.
+MEASURES: tuple[str, ...] = ("c_index", "dxy", "calibration_slope", "r2_nagelkerke")
+_MEASURE_COLUMNS = ("c", "slope", "r2")
+#: Outcome of one resample.
+STATUS = ("ok", "monotone", "nothing_selected", "fit_failed")
+
+
+# ---------------------------------------------------------------------------------------------
+# the per-resample work: one design, row indices in, measures out
+# ---------------------------------------------------------------------------------------------
+
+
+def _logrank_p(t: np.ndarray, e: np.ndarray, g: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Log-rank p of every two-level factor at once (R ``survdiff``, chi-square on 1 df).
+
+    ``g`` (rows x factors) holds the 0/1 level, ``m`` 1 where the factor is observed (a missing
+    value leaves the row out of that factor's comparison only). A factor with one observed level
+    gets NaN. Sorting once and reducing per distinct time makes 17 factors cost a few array ops.
+    """
+    order = np.argsort(t, kind="stable")
+    ts, es = t[order], e[order].astype(float)
+    gs, ms = g[order] * m[order], m[order]
+    starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
+    at = np.add.reduceat(ms, starts, axis=0)
+    at1 = np.add.reduceat(gs, starts, axis=0)
+    d = np.add.reduceat(es[:, None] * ms, starts, axis=0)
+    d1 = np.add.reduceat(es[:, None] * gs, starts, axis=0)
+    n = np.cumsum(at[::-1], axis=0)[::-1]
+    n1 = np.cumsum(at1[::-1], axis=0)[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(n > 0, n1 / n, 0.0)
+        var = np.where(n > 1, d * frac * (1 - frac) * (n - d) / (n - 1), 0.0).sum(axis=0)
+        chi = (d1 - d * frac).sum(axis=0) ** 2 / var
+    chi = np.where(var > 0, chi, np.nan)
+    return stats.chi2.sf(chi, 1)
+
+
+def _cox(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str) -> tuple[np.ndarray, float, float, str]:
+    """Coefficients, log-likelihood, null log-likelihood and status of R's Newton-Raphson
+    (the core of :func:`helpers.cox.fit_cox`).
+
+    Status ``"ok"``; ``"monotone"`` when the iterations stopped with finite estimates but without
+    converging (a coefficient running off to infinity, as R's "Loglik converged before variable"
+    case: the fit is kept, like R keeps it, and counted); ``"fit_failed"`` otherwise. Terms
+    aliased with earlier ones are dropped before fitting (coefficient 0 in the linear predictor),
+    as R's ``coxph`` gives them ``NA``.
+    """
+    keep = _unaliased(x)
+    beta = np.zeros(x.shape[1])
+    if not keep.any():
+        return beta, np.nan, np.nan, "fit_failed"
+    with np.errstate(all="ignore"):
+        b, ll, ll0, _, _, converged, _ = _newton_raphson(_RiskSets(t, e, x[:, keep], ties))
+    beta[keep] = b
+    if not (np.all(np.isfinite(b)) and np.isfinite(ll)) or (not converged and ll <= ll0):
+        return beta, ll, ll0, "fit_failed"
+    return beta, ll, ll0, "ok" if converged else "monotone"
+
+
+def _unaliased(x: np.ndarray) -> np.ndarray:
+    """Columns that are not linear combinations of earlier columns (and the intercept)."""
+    xc = x - x.mean(axis=0)
+    if xc.shape[1] == 1 or np.linalg.matrix_rank(xc) == xc.shape[1]:
+        return np.ptp(x, axis=0) > 0
+    keep = np.zeros(x.shape[1], dtype=bool)
+    for j in range(x.shape[1]):
+        keep[j] = True
+        if np.linalg.matrix_rank(xc[:, keep]) < keep.sum():
+            keep[j] = False
+    return keep
+
+
+def _r2(ll: float, ll0: float, n: int) -> float:
+    """Nagelkerke's R2 as ``rms::cph`` reports it: ``(1 - exp(-LR/n)) / (1 - exp(2 L0 / n))``."""
+    lr = max(2.0 * (ll - ll0), 0.0)
+    return float((1.0 - np.exp(-lr / n)) / (1.0 - np.exp(2.0 * ll0 / n)))
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The data of one validation, built once; :meth:`evaluate` runs the procedure on a resample.
+
+    ``x`` holds one column per candidate term (NaN = missing); ``groups[j]`` is the candidate
+    (factor) of column ``j``. With ``screen`` the candidates are two-level factors screened by
+    the log-rank test at ``alpha``; without, every column enters (a pre-specified model).
+    """
+
+    time: np.ndarray
+    event: np.ndarray
+    x: np.ndarray
+    names: tuple[str, ...]
+    ties: str
+    alpha: float
+    screen: bool
+
+    def select(self, idx: np.ndarray) -> np.ndarray:
+        """Columns entering the model fitted on rows ``idx``."""
+        if not self.screen:
+            return np.ones(self.x.shape[1], dtype=bool)
+        xb = self.x[idx]
+        observed = ~np.isnan(xb)
+        p = _logrank_p(self.time[idx], self.event[idx], np.where(observed, xb, 0.0), observed.astype(float))
+        return np.nan_to_num(p, nan=1.0) < self.alpha
+
+    def _measure(self, rows: np.ndarray, cols: np.ndarray, beta: np.ndarray) -> tuple[float, float, float]:
+        """C, calibration slope and R2 of the linear predictor ``x beta`` on ``rows``."""
+        x = self.x[np.ix_(rows, cols)]
+        keep = ~np.isnan(x).any(axis=1)
+        t, e, lp = self.time[rows][keep], self.event[rows][keep], x[keep] @ beta
+        c = _concordance(t, e, lp)
+        if np.ptp(lp) == 0:
+            return c, 1.0, 0.0
+        gamma, ll, ll0, status = _cox(t, e, lp[:, None], self.ties)
+        return c, float(gamma[0]) if status == "ok" else np.nan, _r2(ll, ll0, len(t))
+
+    def evaluate(self, idx: np.ndarray) -> dict[str, Any]:
+        """Run the procedure on resample rows ``idx``; measure on them and on the original rows."""
+        cols = self.select(idx)
+        out: dict[str, Any] = {"selected": cols, "n_selected": int(cols.sum())}
+        if not cols.any():
+            # rms::validate's rule for an empty model: C = 0.5, slope 1, R2 0 on both sides.
+            return out | {"status": "nothing_selected", "c_train": 0.5, "c_test": 0.5, "slope_train": 1.0,
+                          "slope_test": 1.0, "r2_train": 0.0, "r2_test": 0.0, "loglik": np.nan}
+        x = self.x[np.ix_(idx, cols)]
+        keep = ~np.isnan(x).any(axis=1)
+        t, e = self.time[idx][keep], self.event[idx][keep]
+        beta, ll, ll0, status = _cox(t, e, x[keep], self.ties)
+        if status == "fit_failed" or e.sum() == 0:
+            return out | {"status": "fit_failed", **dict.fromkeys(_TRAIN_TEST, np.nan), "loglik": np.nan}
+        c_train = _concordance(t, e, x[keep] @ beta)
+        c_test, slope_test, r2_test = self._measure(np.arange(len(self.time)), cols, beta)
+        return out | {"status": status, "c_train": c_train, "c_test": c_test, "slope_train": 1.0,
+                      "slope_test": slope_test, "r2_train": _r2(ll, ll0, len(t)), "r2_test": r2_test,
+                      "loglik": ll, "coef": beta}
+
+
+_TRAIN_TEST = tuple(f"{m}_{s}" for m in _MEASURE_COLUMNS for s in ("train", "test"))
+
+
+def _evaluate_chunk(design: _Design, indices: np.ndarray) -> list[dict[str, Any]]:
+    """Evaluate a block of resamples (one task of the dask fan-out)."""
+    return [design.evaluate(idx) for idx in indices]
+
+
+# ---------------------------------------------------------------------------------------------
+# resampling and the dask fan-out
+# ---------------------------------------------------------------------------------------------
+
+
+def resample_indices(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
+    """Bootstrap row indices, one independent seed per resample.
+
+    Resample ``b`` draws from ``numpy.random.default_rng(SeedSequence(seed).spawn(B)[b])``, so it
+    is the same whatever the number of resamples before it or the worker that evaluates it.
+
+    Parameters
+    ----------
+    n
+        Rows of the data.
+    n_bootstrap
+        Number of resamples.
+    seed
+        Non-negative integer seed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_bootstrap, n)`` integer matrix of 0-based row positions.
+
+    Example
+    -------
+    >>> resample_indices(5, 3, seed=1).shape
+    (3, 5)
+    """
+    if int(n) < 2 or int(n_bootstrap) < 1:
+        raise ValueError(f"need n >= 2 rows and n_bootstrap >= 1, found n={n}, n_bootstrap={n_bootstrap}")
+    if int(seed) < 0:
+        raise ValueError(f"seed must be a non-negative integer, found {seed}")
+    children = np.random.SeedSequence(int(seed)).spawn(int(n_bootstrap))
+    return np.stack([np.random.default_rng(s).integers(0, n, n) for s in children])
+
+
+def _chunks(n_rows: int, n_workers: int) -> list[slice]:
+    """About four blocks per worker, so a slow worker does not hold the others up."""
+    k = max(1, min(n_rows, 4 * max(1, n_workers)))
+    edges = np.linspace(0, n_rows, k + 1).astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: bool) -> list[dict[str, Any]]:
+    """Evaluate every resample: in this process (``"synchronous"``) or on dask.distributed.
+
+    ``scheduler``: ``"synchronous"``; ``None`` (a LocalCluster with one worker process per CPU,
+    at most 2 here); a scheduler address (``"tcp://127.0.0.1:8786"``); or a
+    ``distributed.Client``. Results come back in resample order, so they do not depend on the
+    number of workers.
+    """
+    if isinstance(scheduler, str) and scheduler == "synchronous":
+        return _evaluate_chunk(design, indices)
+    from distributed import Client, LocalCluster
+
+    own_cluster = own_client = None
+    if scheduler is None:
+        own_cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, host="127.0.0.1")
+        client = own_client = Client(own_cluster)
+    elif isinstance(scheduler, str):
+        client = own_client = Client(scheduler)
+    else:
+        client = scheduler
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        shared = client.scatter(design, broadcast=True)
+        blocks = [indices[s] for s in _chunks(len(indices), n_workers)]
+        futures = client.map(_evaluate_chunk, [shared] * len(blocks), blocks, pure=False)
+        if progress:
+            from distributed import progress as show_progress
+
+            show_progress(futures)
+        return [r for block in client.gather(futures) for r in block]
+    finally:
+        if own_client is not None:
+            own_client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# summaries
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationResult:
+    """A bootstrap validation (see :func:`validate_procedure`).
+
+    Attributes
+    ----------
+    table
+        One row per measure: ``measure, apparent, optimism, corrected, ci_low, ci_high,
+        n_resamples, n_failed`` (``n_resamples``: resamples used; ``n_failed``: fits that failed
+        and are left out of the optimism, counted here rather than dropped silently).
+    resamples
+        One row per resample: ``resample, status, n_selected``, the training and test measures
+        (``c_train, c_test, slope_train, slope_test, r2_train, r2_test``) and one boolean column
+        per candidate, True when it entered the resample's model.
+    selection
+        ``variable, selected_pct`` (percent of all resamples), most often selected first.
+    n_terms
+        ``n_selected, n_resamples, pct``: the distribution of the model size.
+    apparent_model
+        Candidates chosen on the original data, in input order.
+    aic
+        ``-2 log L + 2 p`` of the model fitted on the original data (NaN when nothing entered).
+    indices
+        The resample index matrix (0-based rows), what ``tests/r_reference`` reads.
+    settings
+        ``alpha, ties, seed, n_bootstrap, conf_level, procedure``.
+    """
+
+    table: pd.DataFrame
+    resamples: pd.DataFrame
+    selection: pd.DataFrame
+    n_terms: pd.DataFrame
+    apparent_model: tuple[str, ...]
+    aic: float
+    indices: np.ndarray = field(repr=False)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _ci_shift(train: np.ndarray, optimism: float, conf_level: float) -> tuple[float, float]:
+    """Approximate CI of an optimism-corrected index: the bootstrap percentile interval of the
+    apparent index (its value on each resample's own training data) shifted by the optimism.
+
+    This is the location-shifted bootstrap interval (Noma et al. 2021, Stat Methods Med Res
+    30:2545) that Harrell adopted for the overfitting-corrected indexes of ``rms::validate``
+    (rms 8.1-0, 2025; F. Harrell, "Confidence intervals for overfitting-corrected accuracy
+    indexes", fharrell.com, 2025). Written from that definition and tested against it; the
+    Debian ``r-cran-rms`` (6.5) predates it, so it is *not* checked against rms.
+    """
+    lo, hi = np.quantile(train, [(1 - conf_level) / 2, (1 + conf_level) / 2])
+    return float(lo - optimism), float(hi - optimism)
+
+
+def _summary(apparent: dict[str, Any], res: pd.DataFrame, conf_level: float) -> pd.DataFrame:
+    """The ``validation.csv`` table from the apparent run and the per-resample frame."""
+    used = res[res["status"] != "fit_failed"]
+    n_failed = int((res["status"] == "fit_failed").sum())
+    rows = []
+    for measure, key, scale, shift in (("c_index", "c", 1.0, 0.0), ("dxy", "c", 2.0, -1.0),
+                                       ("calibration_slope", "slope", 1.0, 0.0),
+                                       ("r2_nagelkerke", "r2", 1.0, 0.0)):
+        train = scale * used[f"{key}_train"].to_numpy(float) + shift
+        test = scale * used[f"{key}_test"].to_numpy(float) + shift
+        app = scale * float(apparent[f"{key}_train"]) + shift
+        ok = np.isfinite(train) & np.isfinite(test)
+        optimism = float(np.mean(train[ok] - test[ok])) if ok.any() else np.nan
+        lo, hi = _ci_shift(train[ok], optimism, conf_level) if ok.any() else (np.nan, np.nan)
+        rows.append({"measure": measure, "apparent": app, "optimism": optimism,
+                     "corrected": app - optimism, "ci_low": lo, "ci_high": hi,
+                     "n_resamples": int(ok.sum()), "n_failed": n_failed + int((~ok).sum())})
+    return pd.DataFrame(rows)
+
+
+def _resample_frame(results: list[dict[str, Any]], names: Sequence[str]) -> pd.DataFrame:
+    frame = pd.DataFrame([{k: r[k] for k in ("status", "n_selected", *_TRAIN_TEST)} for r in results])
+    chosen = pd.DataFrame(np.stack([r["selected"] for r in results]), columns=list(names))
+    return pd.concat([frame, chosen], axis=1).rename_axis("resample").reset_index()
+
+
+def _selection_tables(res: pd.DataFrame, names: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pct = 100.0 * res[list(names)].mean(axis=0)
+    selection = (pd.DataFrame({"variable": list(names), "selected_pct": pct.to_numpy()})
+                 .sort_values("selected_pct", ascending=False, kind="stable").reset_index(drop=True))
+    counts = res["n_selected"].value_counts().reindex(range(len(names) + 1), fill_value=0)
+    n_terms = pd.DataFrame({"n_selected": counts.index, "n_resamples": counts.to_numpy()})
+    n_terms["pct"] = 100.0 * n_terms["n_resamples"] / len(res)
+    return selection, n_terms[n_terms["n_resamples"] > 0].reset_index(drop=True)
+
+
+def model_frequency(result: ValidationResult, variables: Sequence[str]) -> float:
+    """Percent of resamples whose chosen model is exactly ``variables`` (no more, no fewer).
+
+    Parameters
+    ----------
+    result
+        A :class:`ValidationResult` of :func:`validate_procedure`.
+    variables
+        Candidate names, e.g. the factors of the paper's Table 3.
+
+    Returns
+    -------
+    float
+        Percent of all resamples (failed ones included in the denominator).
+
+    Example
+    -------
+    >>> res = pd.DataFrame({"a": [True, True], "b": [True, False]})
+    >>> r = ValidationResult(pd.DataFrame(), res, pd.DataFrame(), pd.DataFrame(), (), 0.0, np.empty(0))
+    >>> model_frequency(r, ["a"])
+    50.0
+    """
+    names = [c for c in result.resamples.columns if result.resamples[c].dtype == bool]
+    unknown = [v for v in variables if v not in names]
+    if unknown:
+        raise KeyError(f"variables {unknown} are not candidates of this validation; candidates: {names}")
+    target = np.isin(names, list(variables))
+    chosen = result.resamples[names].to_numpy(bool)
+    return float(100.0 * np.mean((chosen == target).all(axis=1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def _binary_column(df: pd.DataFrame, factor: str, reference: Any, id_column: str | None) -> np.ndarray:
+    """0/1 (1 = not the reference level; NaN = missing) of a two-level factor, or a clear error."""
+    col = df[factor]
+    observed = pd.unique(col.dropna())
+    if len(observed) != 2:
+        raise ValueError(
+            f"column {factor!r} must have exactly two observed levels to be screened and entered as "
+            f"one term; found {len(observed)}: {sorted(map(str, observed))}"
+        )
+    if reference is None:
+        reference = col.cat.categories[0] if isinstance(col.dtype, pd.CategoricalDtype) else sorted(observed)[0]
+    if reference not in set(observed):
+        raise ValueError(f"column {factor!r}: reference level {reference!r} not among its levels "
+                         f"{sorted(map(str, observed))}")
+    out = np.where(col.isna(), np.nan, (col != reference).astype(float))
+    if np.isnan(out).all():
+        raise ValueError(f"column {factor!r} is missing in every row ({_row_labels(df, col.isna().to_numpy(), id_column)})")
+    return out
+
+
+def _check_settings(ties: str, n_bootstrap: int, conf_level: float, alpha: float) -> None:
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
+    if int(n_bootstrap) != n_bootstrap or n_bootstrap < 1:
+        raise ValueError(f"n_bootstrap must be a positive integer, found {n_bootstrap!r}")
+    if not 0 < conf_level < 1:
+        raise ValueError(f"conf_level must be in (0, 1), found {conf_level!r}")
+    _check_alpha(alpha)
+
+
+def _run(design: _Design, n_bootstrap: int, seed: int, conf_level: float, scheduler: Any,
+         progress: bool, procedure: str) -> ValidationResult:
+    """Apparent run on the original rows, the resamples, and the summaries."""
+    n = len(design.time)
+    apparent = design.evaluate(np.arange(n))
+    if apparent["status"] == "fit_failed":
+        raise ValueError("the model cannot be fitted on the original data (Newton-Raphson failed); "
+                         "check the candidates for aliased or constant terms")
+    indices = resample_indices(n, n_bootstrap, seed)
+    res = _resample_frame(_fan_out(design, indices, scheduler, progress), design.names)
+    selection, n_terms = _selection_tables(res, design.names)
+    chosen = tuple(np.asarray(design.names)[apparent["selected"]])
+    aic = -2.0 * apparent["loglik"] + 2.0 * len(chosen) if apparent["status"] == "ok" else np.nan
+    settings = {"alpha": design.alpha, "ties": design.ties, "seed": int(seed), "n_bootstrap": int(n_bootstrap),
+                "conf_level": conf_level, "procedure": procedure}
+    return ValidationResult(table=_summary(apparent, res, conf_level), resamples=res, selection=selection,
+                            n_terms=n_terms, apparent_model=chosen, aic=float(aic), indices=indices,
+                            settings=settings)
+
+
+def validate_procedure(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    factors: Sequence[str],
+    *,
+    references: Mapping[str, Any] | None = None,
+    alpha: float = 0.05,
+    ties: str = "breslow",
+    n_bootstrap: int = 200,
+    seed: int = 2022,
+    conf_level: float = 0.95,
+    scheduler: Any = None,
+    progress: bool = False,
+    id_column: str | None = None,
+) -> ValidationResult:
+    """Bootstrap validation of screen -> select -> Cox, the paper's whole procedure.
+
+    In every resample (and once on the original data, the *apparent* run): the log-rank test of
+    each factor (as :func:`helpers.survival.screen_factors`), the entry rule ``p < alpha`` (as
+    :func:`helpers.cox.select_for_multivariable`), a Cox fit of the chosen factors (as
+    :func:`helpers.cox.fit_cox`, ``ties``); then Harrell's C (R ``concordance``), the calibration
+    slope (the Cox coefficient of the linear predictor refitted on the data measured; 1 on the
+    training data) and Nagelkerke's R2 (``rms::cph``'s ``R2``; on test data from that refit, as
+    ``rms::validate.cph``) on the resample and on the original data. ``optimism`` is the mean of
+    training minus test, ``corrected = apparent - optimism``; Somers' ``Dxy = 2 (C - 0.5)``. The
+    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate
+    interval of rms 8.1 (Harrell 2025; see :func:`_ci_shift`), checked on its own definition, not
+    against rms (Debian's rms 6.5 predates it). A resample where nothing enters counts as the
+    empty model (C 0.5, slope 1, R2 0, as ``rms::validate``); a failed fit is left out of the
+    optimism and counted in ``n_failed``. The apparent measures equal ``rms::validate``'s
+    ``index.orig`` for a fixed model and the per-resample numbers equal R ``coxph`` /
+    ``concordance`` to 1e-6 (``tests/r_reference/validation_reference.R``).
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time and event (1 = event, 0 = censored).
+    factors
+        Two-level factor columns screened (missing values leave a row out of that factor only).
+    references
+        Factor -> reference level (the term is "not the reference"); default: the first level.
+    alpha
+        Entry rule ``p < alpha``.
+    ties
+        ``"breslow"`` (SPSS, the paper) or ``"efron"`` (R).
+    n_bootstrap, seed
+        Resamples and the seed (:func:`resample_indices`).
+    conf_level
+        Level of the interval of the corrected measures.
+    scheduler
+        ``None`` (a local dask cluster), a scheduler address, a ``distributed.Client`` or
+        ``"synchronous"`` (this process); the result does not depend on it.
+    progress
+        Show dask's progress bar (off by default; library code stays silent).
+    id_column
+        Patient ids to name rows in errors.
+
+    Returns
+    -------
+    ValidationResult
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.DataFrame({"t": rng.exponential(10, 80), "e": rng.integers(0, 2, 80),
+    ...                   "a": rng.choice(["x", "y"], 80), "b": rng.choice(["u", "v"], 80)})
+    >>> v = validate_procedure(d, "t", "e", ["a", "b"], alpha=0.5, n_bootstrap=20,
+    ...                        scheduler="synchronous")
+    >>> list(v.table["measure"])
+    ['c_index', 'dxy', 'calibration_slope', 'r2_nagelkerke']
+    """
+    _check_settings(ties, n_bootstrap, conf_level, alpha)
+    factors = [factors] if isinstance(factors, str) else list(factors)
+    if not factors:
+        raise ValueError("factors is empty: name at least one column to screen")
+    t, e = _validate_time_event(df, time, event, id_column)
+    absent = [f for f in factors if f not in df.columns]
+    if absent:
+        raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
+    refs = dict(references or {})
+    x = np.column_stack([_binary_column(df, f, refs.get(f), id_column) for f in factors])
+    design = _Design(t.astype(float), e.astype(np.int64), x, tuple(factors), ties, float(alpha), True)
+    return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "screen")
+
+
+def validate_model(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    *,
+    ties: str = "breslow",
+    n_bootstrap: int = 200,
+    seed: int = 2022,
+    conf_level: float = 0.95,
+    scheduler: Any = None,
+    progress: bool = False,
+    id_column: str | None = None,
+) -> ValidationResult:
+    """Bootstrap validation of a fixed, pre-specified Cox model (no screen): every resample
+    refits the same numeric columns. Measures, CI and failures as :func:`validate_procedure`.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    time, event
+        Follow-up time and event (1 = event, 0 = censored).
+    covariates
+        Numeric columns of the model (0/1 dummies, spline basis columns, ...).
+    ties, n_bootstrap, seed, conf_level, scheduler, progress, id_column
+        As :func:`validate_procedure`.
+
+    Returns
+    -------
+    ValidationResult
+        ``selection`` is 100 % for every covariate.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> d = pd.DataFrame({"t": rng.exponential(10, 60), "e": rng.integers(0, 2, 60),
+    ...                   "x": rng.normal(size=60)})
+    >>> validate_model(d, "t", "e", ["x"], n_bootstrap=10, scheduler="synchronous").aic > 0
+    True
+    """
+    _check_settings(ties, n_bootstrap, conf_level, 0.05)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    if not covariates:
+        raise ValueError("covariates is empty: name at least one column")
+    t, e = _validate_time_event(df, time, event, id_column)
+    absent = [c for c in covariates if c not in df.columns]
+    if absent:
+        raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
+    bad = [c for c in covariates if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
+    if bad:
+        raise TypeError(f"column(s) {bad} must be numeric (code factors as 0/1 first); found "
+                        f"{[str(df[c].dtype) for c in bad]}")
+    x = df[covariates].to_numpy(dtype=float)
+    design = _Design(t.astype(float), e.astype(np.int64), x, tuple(covariates), ties, 0.05, False)
+    return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "fixed")
