@@ -33,7 +33,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.cox import TIES, _check_alpha, _concordance, _newton_raphson, _RiskSets
+from helpers.cox import (
+    _INF_EPS,
+    _INF_TOL,
+    TIES,
+    _check_alpha,
+    _concordance,
+    _newton_raphson,
+    _RiskSets,
+)
 from helpers.survival import _row_labels, _validate_time_event
 
 #: Measures reported by the validation, in table order.
@@ -88,10 +96,17 @@ def _cox(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str) -> tuple[np.nda
     if not keep.any():
         return beta, np.nan, np.nan, "fit_failed"
     with np.errstate(all="ignore"):
-        b, ll, ll0, _, _, converged, _ = _newton_raphson(_RiskSets(t, e, x[:, keep], ties))
-    beta[keep] = b
-    if not (np.all(np.isfinite(b)) and np.isfinite(ll)) or (not converged and ll <= ll0):
-        return beta, ll, ll0, "fit_failed"
+        b, ll, ll0, score, info, converged, _ = _newton_raphson(_RiskSets(t, e, x[:, keep], ties))
+        beta[keep] = b
+        if not (np.all(np.isfinite(b)) and np.isfinite(ll)) or (not converged and ll <= ll0):
+            return beta, ll, ll0, "fit_failed"
+        if converged:
+            # R's check (coxph.fit, as helpers.cox.fit_cox): would one more step still move beta?
+            try:
+                step = np.abs(np.linalg.solve(info, score))
+            except np.linalg.LinAlgError:
+                step = np.full(len(b), np.inf)
+            converged = not np.any(~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(b))))
     return beta, ll, ll0, "ok" if converged else "monotone"
 
 
@@ -240,7 +255,7 @@ def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: boo
     own_cluster = own_client = None
     if scheduler is None:
         own_cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, host="127.0.0.1")
+                                   dashboard_address=":0", host="127.0.0.1")
         client = own_client = Client(own_cluster)
     elif isinstance(scheduler, str):
         client = own_client = Client(scheduler)

@@ -1,0 +1,289 @@
+"""helpers.validation: bootstrap validation of the whole procedure, checked against R."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import cohort, cox, schema, survival
+from helpers import validation as V
+
+REF_DIR = Path(__file__).parent / "r_reference"
+sys.path.insert(0, str(REF_DIR))
+from validation_inputs import SEED, B, N, make_data  # noqa: E402
+
+TERMS = [f"x{j}" for j in range(1, 6)]
+MEASURES = ["c_train", "c_test", "slope_test", "r2_train", "r2_test"]
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return json.loads((REF_DIR / "validation_reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ref_data() -> pd.DataFrame:
+    return pd.read_csv(REF_DIR / "validation_data.csv")
+
+
+def _screen_data(seed: int = 3, n: int = 90) -> pd.DataFrame:
+    """Constructed data: two prognostic two-level factors, three noise factors."""
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({f: rng.choice(["lo", "hi"], n) for f in ["a", "b", "c", "d", "e"]})
+    lp = 1.2 * (d["a"] == "hi") + 0.8 * (d["b"] == "hi")
+    death = rng.exponential(30 * np.exp(-lp))
+    censor = rng.uniform(5, 80, n)
+    return d.assign(months=np.round(np.minimum(death, censor), 1), dead=(death <= censor).astype(int))
+
+
+# --- R reference ------------------------------------------------------------------------------
+
+
+def test_inputs_are_the_ones_r_read(ref_data):
+    assert np.allclose(ref_data.to_numpy(float), make_data().to_numpy(float))
+    idx = pd.read_csv(REF_DIR / "validation_indices.csv", header=None).to_numpy() - 1
+    assert np.array_equal(idx, V.resample_indices(N, B, SEED))
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_per_resample_measures_match_r(ties, reference, ref_data):
+    v = V.validate_model(ref_data, "time", "event", TERMS, ties=ties, n_bootstrap=B, seed=SEED,
+                         scheduler="synchronous")
+    r = pd.DataFrame(reference[ties]["resamples"])
+    comparable = r["warned"].to_numpy() == 0
+    assert comparable.sum() >= 30
+    for column in MEASURES:
+        np.testing.assert_allclose(v.resamples[column][comparable], r[column][comparable], rtol=0, atol=1e-6)
+    app = v.table.set_index("measure")["apparent"]
+    assert app["c_index"] == pytest.approx(reference[ties]["apparent"]["c_train"], abs=1e-6)
+    assert app["r2_nagelkerke"] == pytest.approx(reference[ties]["apparent"]["r2_train"], abs=1e-6)
+
+
+def test_apparent_measures_equal_rms_index_orig(reference, ref_data):
+    # rms::cph fits Efron ties; validate()'s index.orig is the apparent column here.
+    v = V.validate_model(ref_data, "time", "event", TERMS, ties="efron", n_bootstrap=5, seed=1,
+                         scheduler="synchronous")
+    app = v.table.set_index("measure")["apparent"]
+    rms = reference["rms_index_orig"]
+    assert app["dxy"] == pytest.approx(rms["Dxy"], abs=1e-6)
+    assert app["r2_nagelkerke"] == pytest.approx(rms["R2"], abs=1e-6)
+    assert app["calibration_slope"] == pytest.approx(rms["Slope"], abs=1e-6)
+
+
+# --- definitions ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def screened() -> V.ValidationResult:
+    return V.validate_procedure(_screen_data(), "months", "dead", list("abcde"), references=dict.fromkeys("abcde", "lo"),
+                                n_bootstrap=60, seed=5, scheduler="synchronous")
+
+
+def test_optimism_corrected_and_ci_follow_their_definitions(screened):
+    res = screened.resamples
+    used = res[res["status"] != "fit_failed"]
+    row = screened.table.set_index("measure").loc["c_index"]
+    optimism = float((used["c_train"] - used["c_test"]).mean())
+    assert row["optimism"] == pytest.approx(optimism, abs=1e-12)
+    assert row["corrected"] == pytest.approx(row["apparent"] - optimism, abs=1e-12)
+    lo, hi = np.quantile(used["c_train"], [0.025, 0.975]) - optimism
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
+    dxy = screened.table.set_index("measure").loc["dxy"]
+    assert dxy["corrected"] == pytest.approx(2 * (row["corrected"] - 0.5), abs=1e-12)
+    assert list(screened.table.columns) == ["measure", "apparent", "optimism", "corrected", "ci_low",
+                                            "ci_high", "n_resamples", "n_failed"]
+
+
+def test_apparent_run_is_notebooks_02_03(screened):
+    d = _screen_data()
+    screen = survival.screen_factors(d, "months", "dead", list("abcde"))
+    chosen = cox.select_for_multivariable(screen, 0.05).query("selected")["variable"].tolist()
+    assert list(screened.apparent_model) == chosen
+    assert chosen
+    fit = cox.fit_cox(d, "months", "dead", chosen, ties="breslow", categorical=dict.fromkeys(chosen, "lo"))
+    assert screened.table.set_index("measure").loc["c_index", "apparent"] == pytest.approx(fit.concordance, abs=1e-12)
+    assert screened.aic == pytest.approx(-2 * fit.log_likelihood + 2 * len(chosen), abs=1e-9)
+
+
+@pytest.mark.parametrize("with_missing", [False, True])
+def test_vectorised_logrank_equals_screen_factors(with_missing):
+    d = _screen_data(seed=11)
+    if with_missing:
+        d.loc[[3, 17, 40], "c"] = np.nan
+    x = np.column_stack([V._binary_column(d, f, "lo", None) for f in "abcde"])
+    obs = ~np.isnan(x)
+    p = V._logrank_p(d["months"].to_numpy(float), d["dead"].to_numpy(), np.where(obs, x, 0), obs.astype(float))
+    screen = survival.screen_factors(d, "months", "dead", list("abcde"))
+    expected = screen.drop_duplicates("variable").set_index("variable")["p_value"]
+    np.testing.assert_allclose(p, expected[list("abcde")].to_numpy(), rtol=1e-10)
+
+
+def test_selection_tables(screened):
+    sel = screened.selection
+    assert list(sel.columns) == ["variable", "selected_pct"]
+    assert sel["selected_pct"].is_monotonic_decreasing
+    expected = 100 * screened.resamples["a"].mean()
+    assert sel.set_index("variable").loc["a", "selected_pct"] == pytest.approx(expected)
+    assert screened.n_terms["n_resamples"].sum() == 60
+    assert V.model_frequency(screened, ["a", "b"]) == pytest.approx(
+        100 * (screened.resamples[list("abcde")].to_numpy() == [1, 1, 0, 0, 0]).all(axis=1).mean())
+    with pytest.raises(KeyError, match="zz"):
+        V.model_frequency(screened, ["zz"])
+
+
+def test_resample_seeds_do_not_depend_on_how_many_follow():
+    assert np.array_equal(V.resample_indices(30, 10, 7)[:4], V.resample_indices(30, 4, 7))
+    assert not np.array_equal(V.resample_indices(30, 4, 7), V.resample_indices(30, 4, 8))
+
+
+# --- failures are counted, never dropped --------------------------------------------------------
+
+
+def test_nothing_selected_is_the_empty_model_and_counted():
+    d = _screen_data()
+    v = V.validate_procedure(d, "months", "dead", ["c", "d"], alpha=1e-9, n_bootstrap=10, seed=1,
+                             scheduler="synchronous")
+    assert (v.resamples["status"] == "nothing_selected").all()
+    row = v.table.set_index("measure").loc["c_index"]
+    assert row["apparent"] == 0.5 and row["optimism"] == 0 and row["n_resamples"] == 10
+    assert np.isnan(v.aic)
+
+
+def test_monotone_likelihood_resamples_are_kept_and_labelled():
+    # Every "hi" patient of factor m dies before any "lo" patient: the coefficient runs off.
+    n = 40
+    d = pd.DataFrame({"months": np.r_[np.arange(1, 11), np.arange(20, 50)].astype(float),
+                      "dead": np.r_[np.ones(10), np.tile([1, 0], 15)].astype(int),
+                      "m": ["hi"] * 10 + ["lo"] * 30, "z": np.tile(["u", "v"], n // 2)})
+    v = V.validate_procedure(d, "months", "dead", ["m", "z"], references={"m": "lo", "z": "u"}, n_bootstrap=15,
+                             seed=2, scheduler="synchronous")
+    assert set(v.resamples["status"]) <= set(V.STATUS)
+    assert (v.resamples["status"] == "monotone").any()
+    assert v.table["n_resamples"].add(v.table["n_failed"]).eq(15).all()
+
+
+def test_aliased_terms_are_dropped_like_r():
+    d = _screen_data()
+    d["a2"] = d["a"]  # the same factor twice: R's coxph gives the second an NA coefficient
+    v = V.validate_procedure(d, "months", "dead", ["a", "a2"], n_bootstrap=5, seed=1, scheduler="synchronous")
+    assert (v.resamples["status"] == "ok").all()
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        (lambda d: d.assign(a=np.where(np.arange(len(d)) < 3, "mid", d["a"])), ValueError, "'a'.*two observed levels"),
+        (lambda d: d.drop(columns="b"), KeyError, "'b'"),
+        (lambda d: d.assign(dead=np.where(np.arange(len(d)) == 4, 2, d["dead"])), ValueError, "'dead'"),
+        (lambda d: d.assign(months=np.where(np.arange(len(d)) == 2, np.nan, d["months"])), ValueError, "'months'.*missing"),
+    ],
+)
+def test_bad_input_names_the_column(change, error, match):
+    with pytest.raises(error, match=match):
+        V.validate_procedure(change(_screen_data()), "months", "dead", ["a", "b"], n_bootstrap=3, scheduler="synchronous")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"ties": "exact"}, "ties"), ({"n_bootstrap": 0}, "n_bootstrap"), ({"conf_level": 1.5}, "conf_level"),
+     ({"alpha": 0}, "alpha"), ({"references": {"a": "nope"}}, "reference level")],
+)
+def test_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        V.validate_procedure(_screen_data(), "months", "dead", ["a", "b"], scheduler="synchronous", **kwargs)
+
+
+def test_validate_model_needs_numeric_columns():
+    with pytest.raises(TypeError, match="'a'"):
+        V.validate_model(_screen_data(), "months", "dead", ["a"], n_bootstrap=3, scheduler="synchronous")
+
+
+# --- the dask engine -------------------------------------------------------------------------------
+
+
+def _tables(v: V.ValidationResult) -> tuple[pd.DataFrame, ...]:
+    return v.table, v.resamples, v.selection, v.n_terms
+
+
+@pytest.fixture(scope="module")
+def synchronous_run() -> V.ValidationResult:
+    return V.validate_procedure(_screen_data(), "months", "dead", list("abcde"), n_bootstrap=40, seed=9,
+                                scheduler="synchronous")
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_local_cluster_gives_identical_tables_with_1_and_2_workers(n_workers, synchronous_run):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            Client(lc) as client:
+        v = V.validate_procedure(_screen_data(), "months", "dead", list("abcde"), n_bootstrap=40, seed=9, scheduler=client)
+    for got, want in zip(_tables(v), _tables(synchronous_run), strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.fixture(scope="module")
+def scheduler_address(tmp_path_factory):
+    """A dask scheduler and two workers on the loopback interface, started as processes."""
+    dask = shutil.which("dask", path=str(Path(sys.executable).parent))
+    if dask is None:
+        pytest.skip("the dask command-line tool is not installed")
+    sched_file = tmp_path_factory.mktemp("dask") / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                               "--scheduler-file", str(sched_file)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(300):
+            if sched_file.exists() and sched_file.stat().st_size > 0:
+                break
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                           "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+
+
+def test_external_scheduler_by_address_gives_identical_tables(scheduler_address, synchronous_run):
+    v = V.validate_procedure(_screen_data(), "months", "dead", list("abcde"), n_bootstrap=40, seed=9,
+                             scheduler=scheduler_address)
+    for got, want in zip(_tables(v), _tables(synchronous_run), strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_default_local_cluster_and_silence(capsys, synchronous_run):
+    v = V.validate_procedure(_screen_data(), "months", "dead", list("abcde"), n_bootstrap=40, seed=9)
+    pd.testing.assert_frame_equal(v.table, synchronous_run.table)
+    assert capsys.readouterr().out == ""
+
+
+def test_shipped_registry_runs_and_is_consistent(registry_path):
+    data = schema.add_survival_columns(cohort.assemble_cohort(schema.load_registry(registry_path)).analysed)
+    derived = cohort.derive_factors(data)
+    refs = {f: derived.reference(f) for f in derived.factors}
+    v = V.validate_procedure(derived.data, "time_months", "event", derived.factors, references=refs,
+                             n_bootstrap=30, seed=1, scheduler="synchronous")
+    assert len(v.selection) == 17 and v.table["n_resamples"].add(v.table["n_failed"]).eq(30).all()
+    c = v.table.set_index("measure").loc["c_index"]
+    assert 0.5 <= c["apparent"] <= 1 and c["ci_low"] <= c["corrected"] <= c["ci_high"]
