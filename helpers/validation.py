@@ -601,3 +601,115 @@ def validate_model(
     x = df[covariates].to_numpy(dtype=float)
     design = _Design(t.astype(float), e.astype(np.int64), x, tuple(covariates), ties, 0.05, False)
     return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "fixed")
+
+
+# ---------------------------------------------------------------------------------------------
+# the pre-specified alternative: restricted cubic splines
+# ---------------------------------------------------------------------------------------------
+
+
+def rcs_basis(x: np.ndarray | pd.Series, knots: Sequence[float]) -> np.ndarray:
+    """Restricted cubic spline basis (Harrell's, R ``Hmisc::rcspline.eval(..., inclx=TRUE)``).
+
+    Linear beyond the outer knots; ``k`` knots give ``k - 1`` columns: ``x`` and ``k - 2``
+    cubic terms scaled by ``(t_k - t_1)^2`` (``norm = 2``). Written here (ten lines) because
+    patsy's ``cr`` and formulaic parametrise the same space differently and place the outer
+    knots at the data range, while ``rms::rcs``'s coefficients and knots are the ones readers
+    know; the basis is tested equal to ``rcspline.eval`` (``validation_reference.R``).
+
+    Parameters
+    ----------
+    x
+        Values (no missing values).
+    knots
+        At least 3 increasing knots.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(x), len(knots) - 1)``.
+
+    Example
+    -------
+    >>> rcs_basis(np.array([0.0, 5.0, 10.0]), [1, 5, 9]).shape
+    (3, 2)
+    """
+    t = np.asarray(knots, dtype=float)
+    x = np.asarray(x, dtype=float)
+    if len(t) < 3 or np.any(np.diff(t) <= 0):
+        raise ValueError(f"knots must be at least 3 increasing values, found {list(t)}")
+    if np.isnan(x).any():
+        raise ValueError(f"rcs_basis: {int(np.isnan(x).sum())} missing value(s); impute or drop them first")
+    k = len(t)
+
+    def cube(u: np.ndarray) -> np.ndarray:
+        return np.maximum(u, 0.0) ** 3
+
+    cols = [x]
+    for j in range(k - 2):
+        cols.append((cube(x - t[j]) - cube(x - t[k - 2]) * (t[k - 1] - t[j]) / (t[k - 1] - t[k - 2])
+                     + cube(x - t[k - 1]) * (t[k - 2] - t[j]) / (t[k - 1] - t[k - 2])) / (t[k - 1] - t[0]) ** 2)
+    return np.column_stack(cols)
+
+
+def rcs_knots(x: np.ndarray | pd.Series, n_knots: int = 3) -> np.ndarray:
+    """Harrell's default knot positions (``rms::rcs``): quantiles 0.10, 0.50, 0.90 for three knots,
+    0.05, 0.35, 0.65, 0.95 for four, 0.05, 0.275, 0.5, 0.725, 0.95 for five.
+
+    Parameters
+    ----------
+    x
+        Values (missing values ignored).
+    n_knots
+        3, 4 or 5.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Example
+    -------
+    >>> rcs_knots(np.arange(101.0)).tolist()
+    [10.0, 50.0, 90.0]
+    """
+    probs = {3: [0.10, 0.5, 0.90], 4: [0.05, 0.35, 0.65, 0.95], 5: [0.05, 0.275, 0.5, 0.725, 0.95]}
+    if n_knots not in probs:
+        raise ValueError(f"n_knots must be 3, 4 or 5, found {n_knots!r}")
+    knots = np.nanquantile(np.asarray(x, dtype=float), probs[n_knots])
+    if np.any(np.diff(knots) <= 0):
+        raise ValueError(f"the data have too few distinct values for {n_knots} knots (knots {knots.tolist()})")
+    return knots
+
+
+def add_spline_terms(df: pd.DataFrame, column: str, n_knots: int = 3) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """Add the restricted-cubic-spline columns of ``column`` (knots by :func:`rcs_knots`).
+
+    Parameters
+    ----------
+    df
+        The data.
+    column
+        A numeric column without missing values.
+    n_knots
+        3, 4 or 5.
+
+    Returns
+    -------
+    (pandas.DataFrame, list of str, numpy.ndarray)
+        The data with ``column`` (linear) and ``column'``, ``column''``, ... (cubic terms) added
+        as ``<column>_rcs1, <column>_rcs2, ...``; their names; the knots.
+
+    Example
+    -------
+    >>> d, names, knots = add_spline_terms(pd.DataFrame({"x": np.arange(50.0)}), "x")
+    >>> names
+    ['x_rcs1', 'x_rcs2']
+    """
+    if column not in df.columns:
+        raise KeyError(f"column {column!r} not found in the data; available columns: {list(df.columns)}")
+    if df[column].isna().any():
+        raise ValueError(f"column {column!r} has missing values in rows {list(df.index[df[column].isna()])[:10]}")
+    knots = rcs_knots(df[column], n_knots)
+    basis = rcs_basis(df[column], knots)
+    names = [f"{column}_rcs{j + 1}" for j in range(basis.shape[1])]
+    return df.assign(**dict(zip(names, basis.T, strict=True))), names, knots

@@ -287,3 +287,34 @@ def test_shipped_registry_runs_and_is_consistent(registry_path):
     assert len(v.selection) == 17 and v.table["n_resamples"].add(v.table["n_failed"]).eq(30).all()
     c = v.table.set_index("measure").loc["c_index"]
     assert 0.5 <= c["apparent"] <= 1 and c["ci_low"] <= c["corrected"] <= c["ci_high"]
+
+
+# --- the pre-specified alternative -------------------------------------------------------------
+
+
+def test_rcs_basis_equals_hmisc(reference):
+    r = reference["rcs"]
+    np.testing.assert_allclose(V.rcs_basis(np.array(r["x"]), r["knots"]), np.array(r["basis"]), atol=1e-9)
+
+
+def test_rcs_is_linear_beyond_the_outer_knots():
+    x = np.linspace(50, 100, 11)
+    basis = V.rcs_basis(x, [1, 10, 20, 40])
+    assert np.allclose(np.diff(basis, 2, axis=0), 0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("knots", "match"), [([1, 2], "at least 3"), ([3, 2, 5], "increasing")])
+def test_rcs_bad_knots(knots, match):
+    with pytest.raises(ValueError, match=match):
+        V.rcs_basis(np.arange(5.0), knots)
+
+
+def test_add_spline_terms_and_validate_model():
+    d = _screen_data().assign(size=lambda x: np.linspace(5, 60, len(x)))
+    d2, names, knots = V.add_spline_terms(d, "size")
+    assert names == ["size_rcs1", "size_rcs2"] and np.allclose(knots, np.quantile(d["size"], [0.1, 0.5, 0.9]))
+    assert np.allclose(d2["size_rcs1"], d["size"])
+    v = V.validate_model(d2, "months", "dead", names, n_bootstrap=10, seed=1, scheduler="synchronous")
+    assert list(v.selection["selected_pct"]) == [100.0, 100.0]
+    with pytest.raises(ValueError, match="'size'.*missing"):
+        V.add_spline_terms(d.assign(size=np.where(np.arange(len(d)) == 0, np.nan, d["size"])), "size")

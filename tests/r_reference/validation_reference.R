@@ -70,3 +70,10 @@ out$rms_index_orig <- as.list(v[c("Dxy", "R2", "Slope"), "index.orig"])
 
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "validation_reference.json"))
+
+# Restricted cubic spline basis (Hmisc::rcspline.eval, inclx = TRUE, norm = 2) of the times at
+# fixed knots, for helpers.validation.rcs_basis; then re-write the JSON with it.
+out$rcs <- list(knots = c(5, 20, 40, 70), x = d$time,
+                basis = unname(Hmisc::rcspline.eval(d$time, knots = c(5, 20, 40, 70), inclx = TRUE)))
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, matrix = "rowmajor"),
+           file.path(here, "validation_reference.json"))
