@@ -134,6 +134,9 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("ties", str, "breslow", "Cox ties: breslow (SPSS, the paper) or efron (R)", allowed=("breslow", "efron")),
         Parameter("median_ci", str, "symmetric", "CI of the median survival", allowed=("symmetric", "log", "log-log", "plain")),
         Parameter("endpoint", str, "all_cause", "all_cause (the paper) or disease_specific", allowed=("all_cause", "disease_specific")),
+        Parameter("n_bootstrap", float, 200, "bootstrap resamples of the whole procedure (notebook 06)", minimum=20, maximum=100000),
+        Parameter("seed", float, 2022, "seed of the bootstrap resamples (notebook 06)", minimum=0),
+        Parameter("scheduler_address", str, "local", "dask scheduler of notebook 06: local (a LocalCluster) or tcp://host:port"),
     )
 }  # fmt: skip
 

@@ -544,3 +544,66 @@ def plot_calibration_trace(
     ax.set(xlabel="iteration of the chain", ylabel="loss (log scale)", title=title)
     ax.legend(fontsize=8, ncols=2 if len(parts) > 4 else 1)
     return fig
+
+
+def plot_validation(
+    validation: pd.DataFrame,
+    selection: pd.DataFrame,
+    *,
+    labels: Mapping[str, str] | None = None,
+    title: str = "Bootstrap validation",
+) -> Figure:
+    """Apparent vs optimism-corrected measures per strategy, and how often each factor is chosen.
+
+    Parameters
+    ----------
+    validation
+        ``strategy, measure, apparent, corrected, ci_low, ci_high`` (rows of
+        ``helpers.validation.ValidationResult.table`` with a ``strategy`` column); the panel
+        shows ``c_index`` and ``calibration_slope``.
+    selection
+        ``variable, selected_pct``.
+    labels
+        Variable -> readable label.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Example
+    -------
+    >>> v = pd.DataFrame({"strategy": ["a", "a"], "measure": ["c_index", "calibration_slope"],
+    ...                   "apparent": [0.8, 1.0], "corrected": [0.75, 0.7], "ci_low": [0.7, 0.6],
+    ...                   "ci_high": [0.8, 0.8]})
+    >>> fig = plot_validation(v, pd.DataFrame({"variable": ["x"], "selected_pct": [50.0]}))
+    >>> len(fig.axes)
+    3
+    """
+    labels = dict(labels or {})
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    grid = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.6])
+    strategies = list(dict.fromkeys(validation["strategy"]))
+    for k, (measure, name, ref) in enumerate([("c_index", "Harrell's C", 0.5), ("calibration_slope", "calibration slope", 1.0)]):
+        ax = fig.add_subplot(grid[0, k])
+        rows = validation[validation["measure"] == measure].set_index("strategy").reindex(strategies)
+        y = np.arange(len(strategies))
+        ax.scatter(rows["apparent"], y + 0.12, marker="o", facecolor="white", edgecolor="0.3", label="apparent", zorder=3)
+        ax.errorbar(rows["corrected"], y - 0.12, xerr=[rows["corrected"] - rows["ci_low"], rows["ci_high"] - rows["corrected"]],
+                    fmt="s", color="C0", capsize=3, label="optimism-corrected (approx. CI)")
+        ax.axvline(ref, color="0.6", lw=0.8, ls="--")
+        ax.set_yticks(y, strategies)
+        ax.set_ylim(-0.7, len(strategies) - 0.3)
+        ax.invert_yaxis()
+        ax.set_xlabel(name)
+        if k == 0:
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.02), fontsize="small", frameon=False)
+    ax = fig.add_subplot(grid[0, 2])
+    sel = selection.sort_values("selected_pct")
+    ax.barh([labels.get(v, v) for v in sel["variable"]], sel["selected_pct"], color="C0")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("selected in % of resamples")
+    ax.tick_params(axis="y", labelsize="small")
+    fig.suptitle(title)
+    return fig

@@ -240,6 +240,37 @@ def _chunks(n_rows: int, n_workers: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
+def open_client(scheduler_address: str = "local", n_workers: int = 2) -> Any:
+    """A ``distributed.Client``: on a new LocalCluster (``"local"``, loopback only, ``n_workers``
+    single-threaded worker processes) or on the scheduler at ``scheduler_address``.
+
+    Parameters
+    ----------
+    scheduler_address
+        ``"local"`` or an address such as ``"tcp://127.0.0.1:8786"``.
+    n_workers
+        Workers of the local cluster.
+
+    Returns
+    -------
+    distributed.Client
+        Close it (``client.close()``; a local cluster closes with it).
+
+    Example
+    -------
+    >>> client = open_client(n_workers=1)  # doctest: +SKIP
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler_address != "local":
+        return Client(scheduler_address)
+    cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
+                           dashboard_address=":0", host="127.0.0.1")
+    client = Client(cluster)
+    client._own_cluster = cluster  # closed with the client (see _close)
+    return client
+
+
 def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: bool) -> list[dict[str, Any]]:
     """Evaluate every resample: in this process (``"synchronous"``) or on dask.distributed.
 
@@ -250,15 +281,9 @@ def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: boo
     """
     if isinstance(scheduler, str) and scheduler == "synchronous":
         return _evaluate_chunk(design, indices)
-    from distributed import Client, LocalCluster
-
-    own_cluster = own_client = None
-    if scheduler is None:
-        own_cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", host="127.0.0.1")
-        client = own_client = Client(own_cluster)
-    elif isinstance(scheduler, str):
-        client = own_client = Client(scheduler)
+    own_client = None
+    if scheduler is None or isinstance(scheduler, str):
+        client = own_client = open_client("local" if scheduler is None else scheduler)
     else:
         client = scheduler
     try:
@@ -273,9 +298,25 @@ def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: boo
         return [r for block in client.gather(futures) for r in block]
     finally:
         if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()
+            close_client(own_client)
+
+
+def close_client(client: Any) -> None:
+    """Close a client of :func:`open_client` and the local cluster it started, if any.
+
+    Parameters
+    ----------
+    client
+        A ``distributed.Client``.
+
+    Example
+    -------
+    >>> close_client(open_client(n_workers=1))  # doctest: +SKIP
+    """
+    cluster = getattr(client, "_own_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,8 +370,13 @@ def _ci_shift(train: np.ndarray, optimism: float, conf_level: float) -> tuple[fl
     30:2545) that Harrell adopted for the overfitting-corrected indexes of ``rms::validate``
     (rms 8.1-0, 2025; F. Harrell, "Confidence intervals for overfitting-corrected accuracy
     indexes", fharrell.com, 2025). Written from that definition and tested against it; the
-    Debian ``r-cran-rms`` (6.5) predates it, so it is *not* checked against rms.
+    Debian ``r-cran-rms`` (6.5) predates it, so it is *not* checked against rms. Undefined (NaN)
+    for the calibration slope, which is 1 on every training sample.
     """
+    if np.ptp(train) == 0:
+        # The calibration slope is 1 on every training sample: the shifted interval would have
+        # width 0, which is no interval. Left undefined rather than reported as certainty.
+        return np.nan, np.nan
     lo, hi = np.quantile(train, [(1 - conf_level) / 2, (1 + conf_level) / 2])
     return float(lo - optimism), float(hi - optimism)
 
