@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from helpers.survival import _aeq_times
+
 #: Tie methods :func:`fit_cox` knows.
 TIES: tuple[str, ...] = ("efron", "breslow")
 #: Time transforms :func:`test_proportional_hazards` knows (as R's ``cox.zph``).
@@ -502,6 +504,47 @@ class _RiskSets:
         return st["loglik"], self.x_death_sum - first, info
 
 
+_TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R's coxph.control toler.chol
+
+
+def _aliased_columns(rs: _RiskSets) -> np.ndarray:
+    """Columns not identifiable from the risk sets, found as R's ``coxph`` finds them.
+
+    R's ``cholesky2`` runs on the information matrix of the centred and scaled covariates: a
+    pivot below ``toler.chol`` (eps^0.75) times the largest diagonal marks a column that is
+    constant within every risk set at every event time (e.g. a level whose patients are all
+    censored before the first death), or a linear combination of earlier columns there;
+    ``coxph`` then reports NA for it and fits the rest as if it were absent.
+    """
+    info = rs.loglik_score_info(np.zeros(rs.p))[2]
+    scale = np.mean(np.abs(rs.x), axis=0)
+    scale = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 1.0)
+    a = info * np.outer(scale, scale)
+    diag = np.diag(a)
+    eps = float(np.max(diag[np.isfinite(diag)], initial=0.0))
+    eps = _TOLER_CHOL if eps == 0 else eps * _TOLER_CHOL
+    aliased = np.zeros(rs.p, dtype=bool)
+    for i in range(rs.p):
+        pivot = a[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            aliased[i] = True
+            continue
+        col = a[i + 1:, i] / pivot
+        a[i + 1:, i + 1:] -= np.outer(col, col) * pivot
+    return aliased
+
+
+def _alias_message(names: Sequence[str], constant: Sequence[bool]) -> str:
+    why = [
+        f"{n!r} ({'constant within every risk set, e.g. all its patients censored before the first event' if c else 'a linear combination of other terms within the risk sets'})"
+        for n, c in zip(names, constant, strict=True)
+    ]
+    return (
+        f"term(s) {', '.join(why)} cannot be estimated from the risk sets: coefficient NA, as R's coxph "
+        "reports; the remaining terms are fitted without them and the LR test has fewer degrees of freedom"
+    )
+
+
 def _newton_raphson(rs: _RiskSets) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
     """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving).
 
@@ -659,6 +702,23 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+def _expand_aliased(
+    beta: np.ndarray, var: np.ndarray, flags: list[str], aliased: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Coefficients, variance and flags of the fitted columns, with NA rows for aliased ones."""
+    if not aliased.any():
+        return beta, var, flags
+    keep = np.flatnonzero(~aliased)
+    full_beta = np.full(aliased.size, np.nan)
+    full_beta[keep] = beta
+    full_var = np.full((aliased.size, aliased.size), np.nan)
+    full_var[np.ix_(keep, keep)] = var
+    full_flags = ["not identifiable from the risk sets (aliased): coefficient NA"] * aliased.size
+    for j, f in zip(keep, flags, strict=True):
+        full_flags[j] = f
+    return full_beta, full_var, full_flags
+
+
 def fit_cox(
     df: pd.DataFrame,
     time: str,
@@ -669,6 +729,7 @@ def fit_cox(
     categorical: Mapping[str, Any] | None = None,
     alpha: float = 0.05,
     id_column: str | None = None,
+    timefix: bool = True,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model, matching R's ``coxph``.
 
@@ -695,6 +756,10 @@ def fit_cox(
     id_column
         Column of patient ids used to name rows in warnings and errors (default: the index
         labels).
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` first, as R's
+        default ``coxph(timefix=TRUE)`` (``aeqSurv``) does, so that times equal in decimal but
+        not in binary form one risk set. ``False`` keeps every distinct float.
 
     Returns
     -------
@@ -719,7 +784,10 @@ def fit_cox(
     CoxWarning
         Rows dropped for missing values (counted, rows named); fewer than 10 events per
         parameter; no convergence; a coefficient that runs off to infinity (monotone
-        likelihood, separation) -- the term is then marked in ``table["flag"]``. Every warning is
+        likelihood, separation) -- the term is then marked in ``table["flag"]``; a term not
+        identifiable from the risk sets (constant within every risk set, e.g. a level whose
+        patients are all censored before the first event, or a linear combination of other
+        terms there): its coefficient is NA, flagged and named, as R's ``coxph`` reports it. Every warning is
         also in ``.warnings`` and ``table.attrs["warnings"]``.
 
     Example
@@ -737,12 +805,21 @@ def fit_cox(
     categorical = dict(categorical or {})
     t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical, id_column)
 
-    rs = _RiskSets(t, e, design.to_numpy(dtype=float), ties)
+    if timefix:
+        t = _aeq_times(t)
+    X = design.to_numpy(dtype=float)
+    rs = _RiskSets(t, e, X, ties)
+    aliased = _aliased_columns(rs)
+    if aliased.any():
+        constant = np.diag(rs.loglik_score_info(np.zeros(rs.p))[2])[aliased] <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
+        msgs.append(_alias_message([design.columns[j] for j in np.flatnonzero(aliased)], list(constant)))
+        rs = _RiskSets(t, e, X[:, ~aliased], ties)
     beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs)
     p = rs.p
     flags = [""] * p
     try:
-        var = np.linalg.inv(info)
+        with np.errstate(all="ignore"):
+            var = np.linalg.inv(info)
         if not np.all(np.isfinite(var)) or np.any(np.diag(var) <= 0):
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
@@ -768,17 +845,22 @@ def fit_cox(
         for j in np.flatnonzero(inf):
             flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
         if inf.any():
-            names = [design.columns[j] for j in np.flatnonzero(inf)]
+            names = [design.columns[~aliased][j] for j in np.flatnonzero(inf)]
             msgs.append(
                 f"the log-likelihood converged before term(s) {names}: the coefficient(s) may be infinite "
                 "(monotone likelihood, e.g. every patient in one level has the event before anyone in the "
                 "other); their hazard ratios and intervals are not estimates -- merge levels or drop the term"
             )
 
-    se = np.sqrt(np.diag(var))
-    z = beta / se
+    lp_sorted = rs.x @ beta  # linear predictor, centred like R's fit$linear.predictors
+    p_fit = p
+    beta, var, flags = _expand_aliased(beta, var, flags, aliased)
+    p = len(beta)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.diag(var))
+        z = beta / se
     zcrit = stats.norm.isf(alpha / 2.0)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         table = pd.DataFrame(term_info)
         table["coef"] = beta
         table["se"] = se
@@ -786,7 +868,7 @@ def fit_cox(
         table["ci_low"] = np.exp(beta - zcrit * se)
         table["ci_high"] = np.exp(beta + zcrit * se)
         table["z"] = z
-        table["p_value"] = 2.0 * stats.norm.sf(np.abs(z))
+        table["p_value"] = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(z)))
     table["flag"] = flags
     warn_tuple = tuple(msgs)
     table.attrs["warnings"] = list(warn_tuple)
@@ -795,8 +877,6 @@ def fit_cox(
         warnings.warn(m, CoxWarning, stacklevel=2)
 
     lr = max(2.0 * (loglik - ll0), 0.0)
-    # Linear predictor on the analysed rows, centred like R's fit$linear.predictors.
-    lp_sorted = rs.x @ beta
     lp = np.empty_like(lp_sorted)
     lp[rs.order] = lp_sorted
     conc = _concordance(t, e.astype(np.int64), lp)
@@ -807,7 +887,7 @@ def fit_cox(
         events=n_events,
         log_likelihood=loglik,
         log_likelihood_null=ll0,
-        lr_test=LRTest(statistic=lr, dof=p, p_value=float(stats.chi2.sf(lr, p))),
+        lr_test=LRTest(statistic=lr, dof=p_fit, p_value=float(stats.chi2.sf(lr, p_fit))),
         concordance=conc,
         events_per_parameter=epv,
         n_dropped_missing=len(dropped),
@@ -891,10 +971,11 @@ def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.Da
         g = t.astype(float)
     g = g - g[e == 1].mean()
 
-    X = result.design.to_numpy(dtype=float)
+    fitted = ~np.isnan(result.coef)  # aliased terms (NA) are left out, as R's cox.zph does
+    X = result.design.to_numpy(dtype=float)[:, fitted]
     rs = _RiskSets(t, e, X, result.ties)
     p = rs.p
-    beta = np.where(np.isfinite(result.coef), result.coef, 0.0)
+    beta = np.where(np.isfinite(result.coef[fitted]), result.coef[fitted], 0.0)
     st = rs.state(beta)
     # g(t) of each likelihood term's event time (constant within tied times).
     g_sorted = g[rs.order]
@@ -909,10 +990,12 @@ def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.Da
     imat = np.block([[i11, i12], [i12.T, i22]])
     u = np.r_[np.zeros(p), u2]
 
-    cols = list(result.design.columns)
+    cols = list(result.design.columns[fitted])
     rows = []
     for name, members in result.term_groups.items():
-        jj = [cols.index(m) for m in members]
+        jj = [cols.index(m) for m in members if m in cols]
+        if not jj:
+            continue
         kk = list(range(p)) + [p + j for j in jj]
         uk = np.r_[np.zeros(p), u2[jj]]
         stat = float(uk @ np.linalg.solve(imat[np.ix_(kk, kk)], uk))

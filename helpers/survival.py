@@ -147,6 +147,33 @@ def _check_conf(conf_type: str, alpha: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+#: R's ``aeqSurv`` default tolerance, ``sqrt(.Machine$double.eps)``.
+TIMEFIX_TOLERANCE: float = float(np.sqrt(np.finfo(float).eps))
+
+
+def _aeq_keep(uniq: np.ndarray) -> np.ndarray:
+    """Which sorted unique times start a new time under R's ``aeqSurv`` (``timefix=TRUE``).
+
+    Two neighbouring times are one when their gap is at most the tolerance, absolutely or
+    relative to the mean absolute time (R's rule); a run of such times becomes its first value.
+    """
+    keep = np.ones(uniq.size, dtype=bool)
+    if uniq.size > 1:
+        dy = np.diff(uniq)
+        scale = float(np.mean(np.abs(uniq)))
+        keep[1:] = ~((dy <= TIMEFIX_TOLERANCE) | (dy <= TIMEFIX_TOLERANCE * scale))
+    return keep
+
+
+def _aeq_times(t: np.ndarray) -> np.ndarray:
+    """Times with near-equal values merged as R's ``aeqSurv`` does (``t`` itself if none are)."""
+    uniq, inv = np.unique(t, return_inverse=True)
+    keep = _aeq_keep(uniq)
+    if keep.all():
+        return t
+    return uniq[keep][(np.cumsum(keep) - 1)[inv.reshape(-1)]]
+
+
 def _km_from_counts(n_risk: np.ndarray, n_event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Survival and Greenwood sum from numbers at risk and events on a time grid (last axis).
 
@@ -192,16 +219,17 @@ def _bands(
 
 
 def _landmark_bands(
-    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float
+    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float, before_first: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Band at landmarks: as :func:`_bands`, but (1, 1) where no event has occurred yet.
+    """Band at landmarks, as R ``summary.survfit(times=)``.
 
-    This is R ``summary.survfit(times=)``'s value before the first event for every
-    ``conf.type``; it keeps a level without deaths at a landmark from showing an empty CI.
+    Before a curve's first observation R reports (1, 1) for every ``conf.type``; from the first
+    observation on, the band is the curve's (:func:`_bands`), so a landmark after some
+    censorings but before the first event has NA/NA under ``"log-log"`` (log(-log 1) is
+    undefined) and (1, 1) under ``"log"`` and ``"plain"``.
     """
     lo, hi = _bands(surv, gw, conf_type, z)
-    none_yet = (surv == 1) & (gw == 0)
-    return np.where(none_yet, 1.0, lo), np.where(none_yet, 1.0, hi)
+    return np.where(before_first, 1.0, lo), np.where(before_first, 1.0, hi)
 
 
 def _r_median(y: np.ndarray, x: np.ndarray) -> float:
@@ -258,6 +286,8 @@ def _collett_median_se(c: _Curve, median: float) -> float:
     density = (s_u - s_l) / (l_ - u)
     s_med = float(_step_at(c.time, c.surv, np.array([median]), 1.0)[0])
     gw_med = float(_step_at(c.time, c.gw, np.array([median]), 0.0)[0])
+    if s_med == 0.0 or not np.isfinite(gw_med):
+        return float("nan")  # the curve reached 0: Greenwood's variance is undefined there
     se_s = s_med * np.sqrt(gw_med)
     return float(se_s / density) if density > 0 and np.isfinite(se_s) else float("nan")
 
@@ -396,7 +426,7 @@ def _landmark_frame(
     surv = np.where(beyond, np.nan, surv)
     with np.errstate(invalid="ignore"):
         se = np.where(surv == 0, np.nan, surv * np.sqrt(gw))
-    lo, hi = _landmark_bands(surv, gw, conf_type, z)
+    lo, hi = _landmark_bands(surv, gw, conf_type, z, times < c.time[0])
     return pd.DataFrame(
         {
             "time": times,
@@ -418,6 +448,7 @@ def kaplan_meier(
     landmarks: Sequence[float] = (60,),
     alpha: float = 0.05,
     id_column: str | None = None,
+    timefix: bool = True,
 ) -> KMSummary:
     """Kaplan-Meier estimate with R's median rule, its CIs and the SPSS-style median SE.
 
@@ -457,6 +488,11 @@ def kaplan_meier(
         1 - confidence level of every interval.
     id_column
         Column with patient ids used to name rows in error messages (index labels otherwise).
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
+        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
+        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
+        ``False`` keeps every distinct float as its own time.
 
     Returns
     -------
@@ -479,6 +515,8 @@ def kaplan_meier(
     """
     z = _check_conf(conf_type, alpha)
     t, e = _validate_time_event(df, time, event, id_column)
+    if timefix:
+        t = _aeq_times(t)
     c = _curve(t, e)
     lower, upper = _bands(c.surv, c.gw, conf_type, z)
     median = _r_median(c.surv, c.time)
@@ -687,10 +725,15 @@ class _Grid:
         return self.inv >= np.searchsorted(self.uniq, t, side="left")
 
 
-def _grid(t: np.ndarray, e: np.ndarray) -> _Grid:
+def _grid(t: np.ndarray, e: np.ndarray, timefix: bool = True) -> _Grid:
     uniq, inv = np.unique(t, return_inverse=True)
     ev_rows = np.flatnonzero(e == 1)
     inv = inv.astype(np.intp, copy=False).reshape(-1)
+    if timefix:
+        keep = _aeq_keep(uniq)
+        if not keep.all():
+            inv = (np.cumsum(keep) - 1)[inv]
+            uniq = uniq[keep]
     return _Grid(uniq, inv, ev_rows, inv[ev_rows])
 
 
@@ -722,7 +765,13 @@ def _per_level_counts(
 
 
 def logrank(
-    df: pd.DataFrame, time: str, event: str, group: str, *, id_column: str | None = None
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    group: str,
+    *,
+    id_column: str | None = None,
+    timefix: bool = True,
 ) -> LogRankResult:
     """Log-rank test of equal survival across the levels of ``group`` (2 or k groups).
 
@@ -740,6 +789,11 @@ def logrank(
         Grouping column; level order is its Categorical order, else sorted values.
     id_column
         Column with patient ids used in error messages.
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
+        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
+        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
+        ``False`` keeps every distinct float as its own time.
 
     Returns
     -------
@@ -773,7 +827,7 @@ def logrank(
             f"({[lv for lv, p in zip(levels, present, strict=True) if p]}); the log-rank test "
             "compares at least two groups"
         )
-    n_obs, n_ev, n_risk = _per_level_counts(codes, _grid(t, e), len(levels))
+    n_obs, n_ev, n_risk = _per_level_counts(codes, _grid(t, e, timefix), len(levels))
     keep = present
     observed, expected, variance = _logrank_counts(n_ev[keep], n_risk[keep])
     chi, dof = _chisq(observed, expected, variance)
@@ -829,6 +883,7 @@ def screen_factors(
     conf_type: str = "log-log",
     missing: str = "report",
     id_column: str | None = None,
+    timefix: bool = True,
 ) -> pd.DataFrame:
     """Univariate log-rank screen in the layout of the paper's Table 2.
 
@@ -863,6 +918,11 @@ def screen_factors(
         ``"report"`` or ``"raise"`` (see above).
     id_column
         Column with patient ids used in error messages.
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
+        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
+        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
+        ``False`` keeps every distinct float as its own time.
 
     Returns
     -------
@@ -887,7 +947,7 @@ def screen_factors(
     factors = list(factors)
     _require_columns(df, factors)
     t, e = _validate_time_event(df, time, event, id_column)
-    grid = _grid(t, e)
+    grid = _grid(t, e, timefix)
     uniq, m = grid.uniq, grid.uniq.size
     lm_idx = int(np.searchsorted(uniq, landmark, side="right") - 1)
     at_lm = grid.at_or_after(landmark)
@@ -921,7 +981,8 @@ def screen_factors(
         s_last = surv[np.arange(n_lv), np.clip(last_idx, 0, None)]
         beyond = present & (landmark > last_fu)
         s_lm = np.where(~present | (beyond & (s_last > 0)), np.nan, s_lm)
-        lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z)
+        first_idx = np.where(present, np.argmax(n_obs > 0, axis=1), m)
+        lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z, lm_idx < first_idx)
         cs_lm = codes[at_lm]
         at_risk = np.bincount(cs_lm[cs_lm >= 0], minlength=n_lv)
         medians = [
