@@ -4,7 +4,7 @@
 library(survival)
 library(jsonlite)
 cox_case <- function(d, formula, ties) {
-  f <- coxph(formula, data = d, ties = ties)
+  f <- coxph(formula, data = d, ties = ties, x = TRUE, y = TRUE, model = TRUE)
   z <- cox.zph(f)
   list(coef = unname(coef(f)), terms = names(coef(f)), se = unname(sqrt(diag(f$var))),
        loglik = f$loglik, df = sum(!is.na(coef(f))), concordance = unname(f$concordance["concordance"]),
