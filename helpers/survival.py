@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -872,6 +873,50 @@ SCREEN_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _screen_one(
+    codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float
+) -> dict[str, Any]:
+    """One factor's Table 2 columns (all but ``variable, level, n_missing``) on a shared grid.
+
+    The one implementation behind :func:`screen_factors` and :meth:`ScreenDesign.refit`.
+    """
+    uniq, m = grid.uniq, grid.uniq.size
+    lm_idx = int(np.searchsorted(uniq, landmark, side="right") - 1)
+    n_obs, n_ev, n_risk = _per_level_counts(codes, grid, n_lv)
+    n = n_obs.sum(axis=1)
+    events = n_ev.sum(axis=1)
+    present = n > 0
+    observed, expected, variance = _logrank_counts(n_ev[present], n_risk[present])
+    chi, dof = _chisq(observed, expected, variance)
+    p = float(stats.chi2.sf(chi, dof)) if dof > 0 else float("nan")
+    surv, gw = _km_from_counts(n_risk, n_ev)
+    last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
+    last_fu = np.where(present, uniq[np.clip(last_idx, 0, None)], np.nan)
+    if lm_idx >= 0:
+        s_lm, gw_lm = surv[:, lm_idx], gw[:, lm_idx]
+    else:
+        s_lm, gw_lm = np.ones(n_lv), np.zeros(n_lv)
+    s_last = surv[np.arange(n_lv), np.clip(last_idx, 0, None)]
+    beyond = present & (landmark > last_fu)
+    s_lm = np.where(~present | (beyond & (s_last > 0)), np.nan, s_lm)
+    first_idx = np.where(present, np.argmax(n_obs > 0, axis=1), m)
+    lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z, lm_idx < first_idx)
+    k = int(np.searchsorted(uniq, landmark, side="left"))  # at risk at the landmark: time >= it
+    at_risk = n_risk[:, k].astype(int) if k < m else np.zeros(n_lv, dtype=int)
+    medians = [
+        _r_median(surv[i, : last_idx[i] + 1], uniq[: last_idx[i] + 1]) if present[i] else np.nan
+        for i in range(n_lv)
+    ]
+    return {
+        "n": n.astype(int), "events": events.astype(int), "survival_pct": 100 * s_lm,
+        "survival_ci_low": 100 * lo, "survival_ci_high": 100 * hi, "median": medians,
+        "p_value": p, "chisq": chi if dof > 0 else np.nan, "dof": dof,
+        "n_at_risk_landmark": at_risk, "last_followup": last_fu,
+        "flag_few_events": events < FEW_EVENTS, "flag_zero_events": events == 0,
+        "flag_landmark_beyond_followup": beyond | ~present, "flag_few_at_risk": at_risk < FEW_AT_RISK,
+    }
+
+
 def screen_factors(
     df: pd.DataFrame,
     time: str,
@@ -948,9 +993,6 @@ def screen_factors(
     _require_columns(df, factors)
     t, e = _validate_time_event(df, time, event, id_column)
     grid = _grid(t, e, timefix)
-    uniq, m = grid.uniq, grid.uniq.size
-    lm_idx = int(np.searchsorted(uniq, landmark, side="right") - 1)
-    at_lm = grid.at_or_after(landmark)
     frames = []
     for f in factors:
         codes, levels = _factor_codes(df[f])
@@ -964,55 +1006,9 @@ def screen_factors(
             )
         if n_lv == 0:
             continue
-        n_obs, n_ev, n_risk = _per_level_counts(codes, grid, n_lv)
-        n = n_obs.sum(axis=1)
-        events = n_ev.sum(axis=1)
-        present = n > 0
-        observed, expected, variance = _logrank_counts(n_ev[present], n_risk[present])
-        chi, dof = _chisq(observed, expected, variance)
-        p = float(stats.chi2.sf(chi, dof)) if dof > 0 else float("nan")
-        surv, gw = _km_from_counts(n_risk, n_ev)
-        last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
-        last_fu = np.where(present, uniq[np.clip(last_idx, 0, None)], np.nan)
-        if lm_idx >= 0:
-            s_lm, gw_lm = surv[:, lm_idx], gw[:, lm_idx]
-        else:
-            s_lm, gw_lm = np.ones(n_lv), np.zeros(n_lv)
-        s_last = surv[np.arange(n_lv), np.clip(last_idx, 0, None)]
-        beyond = present & (landmark > last_fu)
-        s_lm = np.where(~present | (beyond & (s_last > 0)), np.nan, s_lm)
-        first_idx = np.where(present, np.argmax(n_obs > 0, axis=1), m)
-        lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z, lm_idx < first_idx)
-        cs_lm = codes[at_lm]
-        at_risk = np.bincount(cs_lm[cs_lm >= 0], minlength=n_lv)
-        medians = [
-            _r_median(surv[i, : last_idx[i] + 1], uniq[: last_idx[i] + 1]) if present[i] else np.nan
-            for i in range(n_lv)
-        ]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "variable": f,
-                    "level": [str(lv) for lv in levels],
-                    "n": n.astype(int),
-                    "events": events.astype(int),
-                    "survival_pct": 100 * s_lm,
-                    "survival_ci_low": 100 * lo,
-                    "survival_ci_high": 100 * hi,
-                    "median": medians,
-                    "p_value": p,
-                    "chisq": chi if dof > 0 else np.nan,
-                    "dof": dof,
-                    "n_at_risk_landmark": at_risk.astype(int),
-                    "last_followup": last_fu,
-                    "n_missing": n_missing,
-                    "flag_few_events": events < FEW_EVENTS,
-                    "flag_zero_events": events == 0,
-                    "flag_landmark_beyond_followup": beyond | ~present,
-                    "flag_few_at_risk": at_risk < FEW_AT_RISK,
-                }
-            )
-        )
+        cols = _screen_one(codes, n_lv, grid, landmark, conf_type, z)
+        frames.append(pd.DataFrame({"variable": f, "level": [str(lv) for lv in levels], **cols,
+                                    "n_missing": n_missing}))
     if not frames:
         return pd.DataFrame(columns=list(SCREEN_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(SCREEN_COLUMNS)]
@@ -1108,4 +1104,94 @@ def cutoff_sweep(
             "p_value": first["p_value"].to_numpy(dtype=float),
             "n_missing": first["n_missing"].to_numpy(dtype=int),
         }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lean refits of the screen (bootstrap, resampling)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreenDesign:
+    """A validated screen built once, re-run cheaply on row subsets (see :func:`prepare_screen`).
+
+    ``codes`` holds one column of level codes per factor (-1 = missing); ``rows`` passed to
+    :meth:`refit` are positions in the input frame (repeats allowed).
+    """
+
+    time: np.ndarray
+    event: np.ndarray
+    codes: tuple[np.ndarray, ...]
+    factors: tuple[str, ...]
+    levels: tuple[tuple[str, ...], ...]
+    landmark: float
+    conf_type: str
+    z: float
+    timefix: bool
+
+    def refit(self, rows: Sequence[int] | np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The screen on ``rows``: Table 2 columns as arrays, one entry per (factor, level).
+
+        Runs the same per-factor code as :func:`screen_factors`, so
+        ``pandas.DataFrame(refit(rows))`` equals ``screen_factors(df.iloc[rows], ...)``; only the
+        validation, the factor coding and the frames are skipped.
+        """
+        idx = np.arange(len(self.time)) if rows is None else np.asarray(rows, dtype=np.intp)
+        grid = _grid(self.time[idx], self.event[idx], self.timefix)
+        parts = []
+        for f, codes, levels in zip(self.factors, self.codes, self.levels, strict=True):
+            c = codes[idx]
+            cols = _screen_one(c, len(levels), grid, self.landmark, self.conf_type, self.z)
+            cols["variable"] = np.full(len(levels), f, dtype=object)
+            cols["level"] = np.array(levels, dtype=object)
+            cols["n_missing"] = int((c < 0).sum())
+            parts.append(cols)
+        return {k: np.concatenate([np.broadcast_to(p[k], (len(p["level"]),)) for p in parts])
+                for k in SCREEN_COLUMNS}
+
+
+def prepare_screen(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    factors: Sequence[str],
+    *,
+    landmark: float = 60,
+    alpha: float = 0.05,
+    conf_type: str = "log-log",
+    id_column: str | None = None,
+    timefix: bool = True,
+) -> ScreenDesign:
+    """Validate the data and code the factors once, for many screens on resamples (bootstrap).
+
+    Parameters
+    ----------
+    df, time, event, factors, landmark, alpha, conf_type, id_column, timefix
+        As :func:`screen_factors` (missing factor values are counted per resample, as
+        ``missing="report"`` does).
+
+    Returns
+    -------
+    ScreenDesign
+        Call ``.refit(rows)`` per resample (``benchmarks/bench_refit.py`` times it).
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1],
+    ...                    "g": ["a", "a", "a", "b", "b", "b"]})
+    >>> out = prepare_screen(df, "t", "d", ["g"], landmark=3).refit([0, 1, 2, 3, 4, 5])
+    >>> round(float(out["p_value"][0]), 4)
+    0.1161
+    """
+    z = _check_conf(conf_type, alpha)
+    factors = [factors] if isinstance(factors, str) else list(factors)
+    _require_columns(df, factors)
+    t, e = _validate_time_event(df, time, event, id_column)
+    coded = [_factor_codes(df[f]) for f in factors]
+    keep = [i for i, (_, lv) in enumerate(coded) if len(lv) > 0]
+    return ScreenDesign(
+        t, e, tuple(_small_codes(coded[i][0], len(coded[i][1])) for i in keep),
+        tuple(factors[i] for i in keep), tuple(tuple(str(v) for v in coded[i][1]) for i in keep),
+        float(landmark), conf_type, z, timefix,
     )
