@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 #: ``conf_type`` values understood by :func:`kaplan_meier` (R ``survfit``'s ``conf.type``).
 CONF_TYPES: tuple[str, ...] = ("log", "log-log", "plain")
@@ -888,7 +888,7 @@ def _screen_one(
     present = n > 0
     observed, expected, variance = _logrank_counts(n_ev[present], n_risk[present])
     chi, dof = _chisq(observed, expected, variance)
-    p = float(stats.chi2.sf(chi, dof)) if dof > 0 else float("nan")
+    p = float(special.chdtrc(dof, chi)) if dof > 0 else float("nan")  # chi2.sf's core
     surv, gw = _km_from_counts(n_risk, n_ev)
     last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
     last_fu = np.where(present, uniq[np.clip(last_idx, 0, None)], np.nan)
@@ -1147,8 +1147,11 @@ class ScreenDesign:
             cols["level"] = np.array(levels, dtype=object)
             cols["n_missing"] = int((c < 0).sum())
             parts.append(cols)
-        return {k: np.concatenate([np.broadcast_to(p[k], (len(p["level"]),)) for p in parts])
-                for k in SCREEN_COLUMNS}
+        sizes = [len(p["level"]) for p in parts]
+        per_factor = ("p_value", "chisq", "dof", "n_missing")
+        out = {k: np.repeat(np.array([p[k] for p in parts]), sizes) for k in per_factor}
+        out.update({k: np.concatenate([p[k] for p in parts]) for k in SCREEN_COLUMNS if k not in per_factor})
+        return {k: out[k] for k in SCREEN_COLUMNS}
 
 
 def prepare_screen(

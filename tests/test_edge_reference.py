@@ -123,3 +123,83 @@ def test_property_unidentifiable_terms_never_unflagged():
             assert row["flag"] and not (row["p_value"] < 1)
             assert any("g[c]" in m for m in msgs)
             assert res.lr_test.dof == 2
+
+
+@pytest.fixture(scope="module")
+def table3_data():
+    from helpers import cohort, schema
+
+    registry = schema.load_registry(Path(__file__).parents[1] / "data" / "registry.csv")
+    derived = cohort.derive_factors(schema.add_survival_columns(cohort.assemble_cohort(registry).analysed))
+    covs = ["disease_free_interval", "primary_histology_ups", "lung_metastasis_number",
+            "largest_lung_lesion_size", "curative_resection"]
+    return derived.data.reset_index(drop=True), derived.factors, covs, {f: derived.reference(f) for f in covs}
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_lean_cox_refit_equals_fit_cox(table3_data, ties):
+    data, _, covs, refs = table3_data
+    design = cox.prepare_cox(data, "time_months", "event", covs, ties=ties, categorical=refs)
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(40):
+        rows = rng.integers(0, len(data), len(data))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", cox.CoxWarning)
+                full = cox.fit_cox(data.iloc[rows], "time_months", "event", covs, ties=ties, categorical=refs)
+        except ValueError:
+            continue  # a resample where a factor does not vary: fit_cox refuses, refit gives NA
+        lean = design.refit(rows)
+        for col in ("coef", "se", "z", "p_value"):
+            np.testing.assert_allclose(getattr(lean, col), full.table[col], rtol=1e-12, atol=1e-300)
+        assert lean.flags == tuple(full.table["flag"])
+        assert lean.warnings == full.warnings
+        assert lean.log_likelihood == pytest.approx(full.log_likelihood, rel=1e-12)
+        assert lean.lr_test == full.lr_test or lean.lr_test.statistic == pytest.approx(full.lr_test.statistic, rel=1e-12)
+        assert lean.concordance == pytest.approx(full.concordance, rel=1e-12)
+        checked += 1
+    assert checked >= 20
+
+
+def test_lean_screen_refit_equals_screen_factors(table3_data):
+    data, factors, _, _ = table3_data
+    design = survival.prepare_screen(data, "time_months", "event", factors)
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        rows = rng.integers(0, len(data), len(data))
+        lean = pd.DataFrame(design.refit(rows))
+        full = survival.screen_factors(data.iloc[rows], "time_months", "event", factors)
+        pd.testing.assert_frame_equal(lean, full, check_dtype=False, rtol=1e-12)
+
+
+def test_missing_covariates_dropped_counted_and_named():
+    d = ALIASED.assign(x=ALIASED["x"].astype(float))
+    d.loc[[1, 4], "x"] = np.nan
+    res, msgs = _fit(d, ["g", "x"], "breslow", categorical={"g": "a"})
+    assert res.n_dropped_missing == 2 and res.n == len(d) - 2
+    assert any("missing" in m for m in msgs)
+
+
+MIXED = pd.read_csv(Path(__file__).parent / "r_reference" / "edge_mixed.csv")
+
+
+def test_mixed_levels_logrank_and_landmark_match_r():
+    d = MIXED.assign(g4=pd.Categorical(MIXED["g4"], categories=["base", "all", "tiny", "zero"]))
+    assert survival.logrank(d, "t", "e", "g4").statistic == pytest.approx(REF["mixed_logrank_chisq"], rel=REL)
+    tab = survival.screen_factors(d, "t", "e", ["g4"], landmark=2.5, conf_type="log").set_index("level")
+    ref = REF["mixed_km_landmark"]
+    for col, key in (("survival_pct", "surv"), ("survival_ci_low", "lower"), ("survival_ci_high", "upper")):
+        np.testing.assert_allclose(tab.loc[ref["strata"], col] / 100, ref[key], rtol=REL)
+    assert bool(tab.loc["zero", "flag_zero_events"])
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_three_level_factor_with_missing_covariate_matches_r(ties):
+    res, msgs = _fit(MIXED, ["g3", "x"], ties, categorical={"g3": "p"})
+    ref = REF[f"mixed_{ties}"]
+    assert res.n == ref["n"] and res.n_dropped_missing == len(MIXED) - ref["n"]
+    np.testing.assert_allclose(res.table["coef"], ref["coef"], rtol=REL)
+    np.testing.assert_allclose(res.table["se"], ref["se"], rtol=REL)
+    np.testing.assert_allclose([res.log_likelihood_null, res.log_likelihood], ref["loglik"], rtol=REL)
+    assert any("missing" in m for m in msgs)
