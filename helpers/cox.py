@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
+
+from helpers.survival import _aeq_times
 
 #: Tie methods :func:`fit_cox` knows.
 TIES: tuple[str, ...] = ("efron", "breslow")
@@ -434,7 +436,8 @@ class _RiskSets:
         # Last event time whose risk set holds each row (-1: none, the row ends before any death).
         self.row_group = np.searchsorted(self.rstart, np.arange(len(self.t)), side="right") - 1
         self.death_group = np.repeat(np.arange(self.ngroups), self.dcount)
-        if ties == "efron":
+        self.efron = ties == "efron"
+        if self.efron:
             # One term per death: the m-th of d tied deaths (m = 0..d-1) removes m/d of them.
             self.term_group = self.death_group
             m = np.arange(len(self.death)) - np.repeat(self.gstart, self.dcount)
@@ -459,10 +462,14 @@ class _RiskSets:
         s0 = self._revsum(r)
         s1 = self._revsum(rx)
         rd = r[self.death]
-        d0 = np.add.reduceat(rd, self.gstart)
-        d1 = np.add.reduceat(rx[self.death], self.gstart, axis=0)
         g = self.term_group
-        den = s0[g] - self.frac * d0[g]
+        if self.efron:
+            d0 = np.add.reduceat(rd, self.gstart)
+            d1 = np.add.reduceat(rx[self.death], self.gstart, axis=0)
+            den = s0[g] - self.frac * d0[g]
+        else:  # Breslow: no tied deaths are removed (the Efron terms are exactly zero)
+            d1 = None
+            den = s0[g]
         with np.errstate(divide="ignore", invalid="ignore"):
             loglik = float(eta[self.death].sum() - shift * len(self.death)
                            - self.term_weight @ np.log(den))
@@ -475,26 +482,39 @@ class _RiskSets:
         partly removed); ``w_e`` the term's weight. With ``h = 1`` these give the score
         (``sum x_death - first``) and the information (``second``).
         """
-        g, f, den = self.term_group, self.frac, st["den"]
+        g, den = self.term_group, st["den"]
         wh = self.term_weight if h is None else self.term_weight * h
         ng = self.ngroups
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             c1 = np.bincount(g, wh / den, minlength=ng)
-            c2 = np.bincount(g, wh * f / den, minlength=ng)
             q0 = np.bincount(g, wh / den**2, minlength=ng)
-            q1 = np.bincount(g, wh * f / den**2, minlength=ng)
-            q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
-        s1, d1 = st["s1"], st["d1"]
-        first = c1 @ s1 - c2 @ d1
-        cum = np.r_[np.cumsum(c1), 0.0]  # index -1 -> 0
+        s1 = st["s1"]
+        cum = np.append(np.cumsum(c1), 0.0)  # index -1 -> 0
         wrow = st["r"] * cum[self.row_group]
-        m2 = (self.x * wrow[:, None]).T @ self.x
-        wd = st["rd"] * c2[self.death_group]
-        m2 -= (self.x_death * wd[:, None]).T @ self.x_death
-        cross = (s1 * q1[:, None]).T @ d1
-        aa = (s1 * q0[:, None]).T @ s1 - cross - cross.T + (d1 * q2[:, None]).T @ d1
+        with np.errstate(invalid="ignore", over="ignore"):
+            first = c1 @ s1
+            m2 = (self.x * wrow[:, None]).T @ self.x
+            aa = (s1 * q0[:, None]).T @ s1
+            if self.efron:
+                first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
         second = m2 - aa
         return first, (second + second.T) / 2.0
+
+    def _efron_moments(
+        self, st: dict[str, Any], wh: np.ndarray, first: np.ndarray, m2: np.ndarray, aa: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The Efron parts of :meth:`moments`: tied deaths partly removed from the risk set."""
+        g, f, den, ng, s1, d1 = self.term_group, self.frac, st["den"], self.ngroups, st["s1"], st["d1"]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            c2 = np.bincount(g, wh * f / den, minlength=ng)
+            q1 = np.bincount(g, wh * f / den**2, minlength=ng)
+            q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
+            first = first - c2 @ d1
+            wd = st["rd"] * c2[self.death_group]
+            m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
+            cross = (s1 * q1[:, None]).T @ d1
+            aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
+        return first, m2, aa
 
     def loglik_score_info(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         st = self.state(beta)
@@ -502,16 +522,59 @@ class _RiskSets:
         return st["loglik"], self.x_death_sum - first, info
 
 
-def _newton_raphson(rs: _RiskSets) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
+_TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R's coxph.control toler.chol
+
+
+def _aliased_columns(rs: _RiskSets, info: np.ndarray) -> np.ndarray:
+    """Columns not identifiable from the risk sets, found as R's ``coxph`` finds them.
+
+    R's ``cholesky2`` runs on the information matrix of the centred and scaled covariates: a
+    pivot below ``toler.chol`` (eps^0.75) times the largest diagonal marks a column that is
+    constant within every risk set at every event time (e.g. a level whose patients are all
+    censored before the first death), or a linear combination of earlier columns there;
+    ``coxph`` then reports NA for it and fits the rest as if it were absent.
+    """
+    scale = np.mean(np.abs(rs.x), axis=0)
+    scale = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 1.0)
+    a = info * np.outer(scale, scale)  # a copy: the caller's matrix is not modified
+    diag = np.diag(a)
+    eps = float(np.max(diag[np.isfinite(diag)], initial=0.0))
+    eps = _TOLER_CHOL if eps == 0 else eps * _TOLER_CHOL
+    aliased = np.zeros(rs.p, dtype=bool)
+    for i in range(rs.p):
+        pivot = a[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            aliased[i] = True
+            continue
+        col = a[i + 1:, i] / pivot
+        a[i + 1:, i + 1:] -= np.outer(col, col) * pivot
+    return aliased
+
+
+def _alias_message(names: Sequence[str], constant: Sequence[bool]) -> str:
+    why = [
+        f"{n!r} ({'constant within every risk set, e.g. all its patients censored before the first event' if c else 'a linear combination of other terms within the risk sets'})"
+        for n, c in zip(names, constant, strict=True)
+    ]
+    return (
+        f"term(s) {', '.join(why)} cannot be estimated from the risk sets: coefficient NA, as R's coxph "
+        "reports; the remaining terms are fitted without them and the LR test has fewer degrees of freedom"
+    )
+
+
+def _newton_raphson(
+    rs: _RiskSets, start: tuple[float, np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
     """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving).
 
     Stops when the Newton step is below 1e-10 (relative to 1 + |beta|) or the log-likelihood
     changes by less than 1e-12 relatively; a coefficient running off to infinity (monotone
     likelihood) ends by the second rule and is caught afterwards by R's check.
+    ``start`` is ``rs.loglik_score_info(0)``.
     Returns ``beta, loglik, loglik_null, score, information, converged, iterations``.
     """
     beta = np.zeros(rs.p)
-    ll0, score, info = rs.loglik_score_info(beta)
+    ll0, score, info = start
     loglik = ll0
     converged = False
     iterations = 0
@@ -659,6 +722,136 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _CoxCore:
+    """One maximised partial likelihood: what :func:`fit_cox` and :meth:`CoxDesign.refit` share."""
+
+    coef: np.ndarray  # one per design column; NaN for aliased columns
+    variance: np.ndarray
+    flags: tuple[str, ...]
+    messages: tuple[str, ...]
+    loglik: float
+    loglik_null: float
+    p_fit: int  # coefficients estimated (design columns minus aliased ones)
+    events: int
+    converged: bool
+    iterations: int
+    lp: np.ndarray  # linear predictor in input row order, centred as R's
+    time: np.ndarray  # times after timefix
+
+    def lr_test(self) -> LRTest:
+        lr = max(2.0 * (self.loglik - self.loglik_null), 0.0)
+        return LRTest(statistic=lr, dof=self.p_fit, p_value=float(special.chdtrc(self.p_fit, lr)))
+
+
+def _variance(info: np.ndarray) -> np.ndarray | None:
+    """Inverse information, or None when it is singular (or not positive on the diagonal)."""
+    try:
+        with np.errstate(all="ignore"):
+            var = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(var)) or np.any(np.diag(var) <= 0):
+        return None
+    return var
+
+
+def _infinite_check(var: np.ndarray, score: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """R's check (coxph.fit): would one more Newton step still move the coefficient?"""
+    step = np.abs(var @ score)
+    return ~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(beta)))
+
+
+def _fit_core(
+    t: np.ndarray, e: np.ndarray, X: np.ndarray, names: Sequence[str], ties: str, timefix: bool
+) -> _CoxCore:
+    """Timefix, aliasing check, Newton-Raphson, variance and flags on a ready design.
+
+    Floating-point warnings are silenced here: steps towards an infinite coefficient overflow
+    by design, and what that means reaches the user as a flag and a :class:`CoxWarning`.
+    """
+    with np.errstate(all="ignore"):
+        return _fit_core_unguarded(t, e, X, names, ties, timefix)
+
+
+def _fit_core_unguarded(
+    t: np.ndarray, e: np.ndarray, X: np.ndarray, names: Sequence[str], ties: str, timefix: bool
+) -> _CoxCore:
+    if timefix:
+        t = _aeq_times(t)
+    rs = _RiskSets(t, e, X, ties)
+    zero_state = rs.loglik_score_info(np.zeros(rs.p))
+    aliased = _aliased_columns(rs, zero_state[2])
+    msgs: list[str] = []
+    if aliased.any():
+        info0 = np.diag(zero_state[2])[aliased]
+        constant = info0 <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
+        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(constant)))
+        rs = _RiskSets(t, e, X[:, ~aliased], ties)
+        zero_state = rs.loglik_score_info(np.zeros(rs.p))
+    beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs, zero_state)
+    p = rs.p
+    flags = [""] * p
+    var = _variance(info)
+    if var is None:
+        var = np.full((p, p), np.nan)
+        msgs.append("the information matrix is singular at the estimate; standard errors are not available")
+        flags = ["singular information matrix"] * p
+    n_events = int(e.sum())
+    epv = n_events / p
+    if epv < MIN_EVENTS_PER_PARAMETER:
+        msgs.append(
+            f"only {epv:.1f} events per parameter ({n_events} events, {p} coefficients; rule of thumb: "
+            f"at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
+            "confidence intervals too narrow"
+        )
+    if not converged:
+        msgs.append(f"the Newton-Raphson iterations did not converge in {iterations} steps; estimates are unreliable")
+        flags = [f or "did not converge" for f in flags]
+    elif np.all(np.isfinite(var)):
+        inf = _infinite_check(var, score, beta)
+        for j in np.flatnonzero(inf):
+            flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
+        if inf.any():
+            fitted_names = [n for n, a in zip(names, aliased, strict=True) if not a]
+            msgs.append(
+                f"the log-likelihood converged before term(s) {[fitted_names[j] for j in np.flatnonzero(inf)]}: "
+                "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
+                "the event before anyone in the other); their hazard ratios and intervals are not estimates "
+                "-- merge levels or drop the term"
+            )
+    lp = np.empty(len(t))
+    lp[rs.order] = rs.x @ beta
+    full_beta, full_var, full_flags = _expand_aliased(beta, var, flags, aliased)
+    return _CoxCore(full_beta, full_var, tuple(full_flags), tuple(msgs), loglik, ll0, p, n_events,
+                    converged, iterations, lp, t)
+
+
+def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standard errors, Wald z and two-sided p (NaN for aliased terms); ``ndtr`` is ``norm.sf``'s core."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(np.diag(var))
+        z = beta / se
+    return se, z, 2.0 * special.ndtr(-np.abs(z))
+
+
+def _expand_aliased(
+    beta: np.ndarray, var: np.ndarray, flags: list[str], aliased: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Coefficients, variance and flags of the fitted columns, with NA rows for aliased ones."""
+    if not aliased.any():
+        return beta, var, flags
+    keep = np.flatnonzero(~aliased)
+    full_beta = np.full(aliased.size, np.nan)
+    full_beta[keep] = beta
+    full_var = np.full((aliased.size, aliased.size), np.nan)
+    full_var[np.ix_(keep, keep)] = var
+    full_flags = ["not identifiable from the risk sets (aliased): coefficient NA"] * aliased.size
+    for j, f in zip(keep, flags, strict=True):
+        full_flags[j] = f
+    return full_beta, full_var, full_flags
+
+
 def fit_cox(
     df: pd.DataFrame,
     time: str,
@@ -669,6 +862,7 @@ def fit_cox(
     categorical: Mapping[str, Any] | None = None,
     alpha: float = 0.05,
     id_column: str | None = None,
+    timefix: bool = True,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model, matching R's ``coxph``.
 
@@ -695,6 +889,10 @@ def fit_cox(
     id_column
         Column of patient ids used to name rows in warnings and errors (default: the index
         labels).
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` first, as R's
+        default ``coxph(timefix=TRUE)`` (``aeqSurv``) does, so that times equal in decimal but
+        not in binary form one risk set. ``False`` keeps every distinct float.
 
     Returns
     -------
@@ -719,7 +917,10 @@ def fit_cox(
     CoxWarning
         Rows dropped for missing values (counted, rows named); fewer than 10 events per
         parameter; no convergence; a coefficient that runs off to infinity (monotone
-        likelihood, separation) -- the term is then marked in ``table["flag"]``. Every warning is
+        likelihood, separation) -- the term is then marked in ``table["flag"]``; a term not
+        identifiable from the risk sets (constant within every risk set, e.g. a level whose
+        patients are all censored before the first event, or a linear combination of other
+        terms there): its coefficient is NA, flagged and named, as R's ``coxph`` reports it. Every warning is
         also in ``.warnings`` and ``table.attrs["warnings"]``.
 
     Example
@@ -737,48 +938,12 @@ def fit_cox(
     categorical = dict(categorical or {})
     t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical, id_column)
 
-    rs = _RiskSets(t, e, design.to_numpy(dtype=float), ties)
-    beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs)
-    p = rs.p
-    flags = [""] * p
-    try:
-        var = np.linalg.inv(info)
-        if not np.all(np.isfinite(var)) or np.any(np.diag(var) <= 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        var = np.full((p, p), np.nan)
-        msgs.append("the information matrix is singular at the estimate; standard errors are not available")
-        flags = ["singular information matrix"] * p
-
-    n_events = int(e.sum())
-    epv = n_events / p
-    if epv < MIN_EVENTS_PER_PARAMETER:
-        msgs.append(
-            f"only {epv:.1f} events per parameter ({n_events} events, {p} coefficients; rule of thumb: "
-            f"at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
-            "confidence intervals too narrow"
-        )
-    if not converged:
-        msgs.append(f"the Newton-Raphson iterations did not converge in {iterations} steps; estimates are unreliable")
-        flags = [f or "did not converge" for f in flags]
-    elif np.all(np.isfinite(var)):
-        # R's check (coxph.fit): would one more Newton step still move the coefficient?
-        step = np.abs(var @ score)
-        inf = ~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(beta)))
-        for j in np.flatnonzero(inf):
-            flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
-        if inf.any():
-            names = [design.columns[j] for j in np.flatnonzero(inf)]
-            msgs.append(
-                f"the log-likelihood converged before term(s) {names}: the coefficient(s) may be infinite "
-                "(monotone likelihood, e.g. every patient in one level has the event before anyone in the "
-                "other); their hazard ratios and intervals are not estimates -- merge levels or drop the term"
-            )
-
-    se = np.sqrt(np.diag(var))
-    z = beta / se
+    core = _fit_core(t, e, design.to_numpy(dtype=float), list(design.columns), ties, timefix)
+    msgs.extend(core.messages)
+    beta, var, flags, t = core.coef, core.variance, list(core.flags), core.time
+    se, z, p_value = _wald(beta, var)
     zcrit = stats.norm.isf(alpha / 2.0)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         table = pd.DataFrame(term_info)
         table["coef"] = beta
         table["se"] = se
@@ -786,7 +951,7 @@ def fit_cox(
         table["ci_low"] = np.exp(beta - zcrit * se)
         table["ci_high"] = np.exp(beta + zcrit * se)
         table["z"] = z
-        table["p_value"] = 2.0 * stats.norm.sf(np.abs(z))
+        table["p_value"] = p_value
     table["flag"] = flags
     warn_tuple = tuple(msgs)
     table.attrs["warnings"] = list(warn_tuple)
@@ -794,29 +959,24 @@ def fit_cox(
     for m in warn_tuple:
         warnings.warn(m, CoxWarning, stacklevel=2)
 
-    lr = max(2.0 * (loglik - ll0), 0.0)
-    # Linear predictor on the analysed rows, centred like R's fit$linear.predictors.
-    lp_sorted = rs.x @ beta
-    lp = np.empty_like(lp_sorted)
-    lp[rs.order] = lp_sorted
-    conc = _concordance(t, e.astype(np.int64), lp)
+    conc = _concordance(t, e.astype(np.int64), core.lp)
 
     return CoxResult(
         table=table,
         n=len(t),
-        events=n_events,
-        log_likelihood=loglik,
-        log_likelihood_null=ll0,
-        lr_test=LRTest(statistic=lr, dof=p, p_value=float(stats.chi2.sf(lr, p))),
+        events=core.events,
+        log_likelihood=core.loglik,
+        log_likelihood_null=core.loglik_null,
+        lr_test=core.lr_test(),
         concordance=conc,
-        events_per_parameter=epv,
+        events_per_parameter=core.events / core.p_fit,
         n_dropped_missing=len(dropped),
         dropped_rows=tuple(dropped),
         warnings=warn_tuple,
         ties=ties,
         alpha=alpha,
-        converged=converged,
-        iterations=iterations,
+        converged=core.converged,
+        iterations=core.iterations,
         term_groups=dict(groups),
         time=t,
         event=e.astype(np.int64),
@@ -891,10 +1051,18 @@ def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.Da
         g = t.astype(float)
     g = g - g[e == 1].mean()
 
-    X = result.design.to_numpy(dtype=float)
+    fitted = ~np.isnan(result.coef)  # aliased terms (NA) are left out, as R's cox.zph does
+    X = result.design.to_numpy(dtype=float)[:, fitted]
+    with np.errstate(all="ignore"):
+        return _zph_table(result, fitted, g, t, e, X)
+
+
+def _zph_table(result: CoxResult, fitted: np.ndarray, g: np.ndarray, t: np.ndarray, e: np.ndarray,
+               X: np.ndarray) -> pd.DataFrame:
+    """The score tests of :func:`test_proportional_hazards` on the fitted (non-aliased) columns."""
     rs = _RiskSets(t, e, X, result.ties)
     p = rs.p
-    beta = np.where(np.isfinite(result.coef), result.coef, 0.0)
+    beta = np.where(np.isfinite(result.coef[fitted]), result.coef[fitted], 0.0)
     st = rs.state(beta)
     # g(t) of each likelihood term's event time (constant within tied times).
     g_sorted = g[rs.order]
@@ -909,10 +1077,12 @@ def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.Da
     imat = np.block([[i11, i12], [i12.T, i22]])
     u = np.r_[np.zeros(p), u2]
 
-    cols = list(result.design.columns)
+    cols = list(result.design.columns[fitted])
     rows = []
     for name, members in result.term_groups.items():
-        jj = [cols.index(m) for m in members]
+        jj = [cols.index(m) for m in members if m in cols]
+        if not jj:
+            continue
         kk = list(range(p)) + [p + j for j in jj]
         uk = np.r_[np.zeros(p), u2[jj]]
         stat = float(uk @ np.linalg.solve(imat[np.ix_(kk, kk)], uk))
@@ -924,3 +1094,121 @@ def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.Da
 
 # Not a pytest test, although its name starts with "test_" (it is the statistical test).
 test_proportional_hazards.__test__ = False  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lean refits on one design (bootstrap, resampling)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoxRefit:
+    """One refit of a :class:`CoxDesign` on a set of rows (the numbers :func:`fit_cox` reports).
+
+    Attributes
+    ----------
+    terms
+        Term names, in design order.
+    coef, se, z, p_value
+        Per term; NaN for a term not identifiable in these rows (flagged).
+    flags, warnings
+        As ``CoxResult.table["flag"]`` and ``CoxResult.warnings`` (not raised as warnings, so a
+        thousand refits stay quiet; read them here).
+    log_likelihood, log_likelihood_null, lr_test, concordance, n, events, converged
+        As on :class:`CoxResult` (``concordance`` is NaN when not requested).
+    """
+
+    terms: tuple[str, ...]
+    coef: np.ndarray
+    se: np.ndarray
+    z: np.ndarray
+    p_value: np.ndarray
+    flags: tuple[str, ...]
+    warnings: tuple[str, ...]
+    log_likelihood: float
+    log_likelihood_null: float
+    lr_test: LRTest
+    concordance: float
+    n: int
+    events: int
+    converged: bool
+
+
+@dataclass(frozen=True)
+class CoxDesign:
+    """A validated Cox design built once, refitted cheaply on row subsets (see :func:`prepare_cox`).
+
+    ``time``, ``event`` and ``X`` hold the analysed rows (rows with missing values already
+    dropped, counted in ``n_dropped_missing``); ``rows`` passed to :meth:`refit` are positions
+    in them (``design.index`` gives their labels).
+    """
+
+    time: np.ndarray = field(repr=False)
+    event: np.ndarray = field(repr=False)
+    X: np.ndarray = field(repr=False)
+    design: pd.DataFrame = field(repr=False)
+    ties: str
+    timefix: bool
+    n_dropped_missing: int
+
+    def refit(self, rows: Sequence[int] | np.ndarray | None = None, *, concordance: bool = True) -> CoxRefit:
+        """Fit on ``rows`` (positions, repeats allowed, e.g. a bootstrap sample; all when None).
+
+        Runs the same core as :func:`fit_cox` (timefix, aliasing check, Newton-Raphson, flags), so
+        ``fit_cox`` on those rows gives the same numbers; only the table, the input checks and the
+        design building are skipped. ``concordance=False`` skips Harrell's C too.
+        """
+        idx = np.arange(len(self.time)) if rows is None else np.asarray(rows, dtype=np.intp)
+        t, e = self.time[idx], self.event[idx]
+        if not e.any():
+            raise ValueError("these rows have no events; a Cox model needs at least one")
+        core = _fit_core(t, e, self.X[idx], list(self.design.columns), self.ties, self.timefix)
+        se, z, p_value = _wald(core.coef, core.variance)
+        conc = _concordance(core.time, e.astype(np.int64), core.lp) if concordance else float("nan")
+        return CoxRefit(tuple(self.design.columns), core.coef, se, z, p_value, core.flags, core.messages,
+                        core.loglik, core.loglik_null, core.lr_test(), conc, len(idx), core.events,
+                        core.converged)
+
+
+def prepare_cox(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    *,
+    ties: str = "efron",
+    categorical: Mapping[str, Any] | None = None,
+    id_column: str | None = None,
+    timefix: bool = True,
+) -> CoxDesign:
+    """Validate the data and build the Cox design once, for many refits (bootstrap).
+
+    The same checks and design as :func:`fit_cox` (rows with missing values are dropped and
+    counted, with a :class:`CoxWarning`); :meth:`CoxDesign.refit` then fits any subset of rows
+    with the same core as ``fit_cox``, in a fraction of its time (``benchmarks/bench_refit.py``).
+
+    Parameters
+    ----------
+    df, time, event, covariates, ties, categorical, id_column, timefix
+        As :func:`fit_cox`.
+
+    Returns
+    -------
+    CoxDesign
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame({"t": rng.exponential(10, 80), "e": rng.integers(0, 2, 80),
+    ...                   "x": rng.normal(size=80)})
+    >>> design = prepare_cox(d, "t", "e", ["x"], ties="breslow")
+    >>> boot = design.refit(rng.integers(0, 80, 80))
+    >>> boot.terms
+    ('x',)
+    """
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
+    t, e, design, _, _, dropped, msgs = _build_design(df, time, event, covariates, dict(categorical or {}), id_column)
+    for m in msgs:
+        warnings.warn(m, CoxWarning, stacklevel=2)
+    return CoxDesign(t, e, design.to_numpy(dtype=float), design, ties, timefix, len(dropped))

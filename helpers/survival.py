@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 #: ``conf_type`` values understood by :func:`kaplan_meier` (R ``survfit``'s ``conf.type``).
 CONF_TYPES: tuple[str, ...] = ("log", "log-log", "plain")
@@ -147,6 +148,33 @@ def _check_conf(conf_type: str, alpha: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
+#: R's ``aeqSurv`` default tolerance, ``sqrt(.Machine$double.eps)``.
+TIMEFIX_TOLERANCE: float = float(np.sqrt(np.finfo(float).eps))
+
+
+def _aeq_keep(uniq: np.ndarray) -> np.ndarray:
+    """Which sorted unique times start a new time under R's ``aeqSurv`` (``timefix=TRUE``).
+
+    Two neighbouring times are one when their gap is at most the tolerance, absolutely or
+    relative to the mean absolute time (R's rule); a run of such times becomes its first value.
+    """
+    keep = np.ones(uniq.size, dtype=bool)
+    if uniq.size > 1:
+        dy = np.diff(uniq)
+        scale = float(np.mean(np.abs(uniq)))
+        keep[1:] = ~((dy <= TIMEFIX_TOLERANCE) | (dy <= TIMEFIX_TOLERANCE * scale))
+    return keep
+
+
+def _aeq_times(t: np.ndarray) -> np.ndarray:
+    """Times with near-equal values merged as R's ``aeqSurv`` does (``t`` itself if none are)."""
+    uniq, inv = np.unique(t, return_inverse=True)
+    keep = _aeq_keep(uniq)
+    if keep.all():
+        return t
+    return uniq[keep][(np.cumsum(keep) - 1)[inv.reshape(-1)]]
+
+
 def _km_from_counts(n_risk: np.ndarray, n_event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Survival and Greenwood sum from numbers at risk and events on a time grid (last axis).
 
@@ -192,16 +220,17 @@ def _bands(
 
 
 def _landmark_bands(
-    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float
+    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float, before_first: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Band at landmarks: as :func:`_bands`, but (1, 1) where no event has occurred yet.
+    """Band at landmarks, as R ``summary.survfit(times=)``.
 
-    This is R ``summary.survfit(times=)``'s value before the first event for every
-    ``conf.type``; it keeps a level without deaths at a landmark from showing an empty CI.
+    Before a curve's first observation R reports (1, 1) for every ``conf.type``; from the first
+    observation on, the band is the curve's (:func:`_bands`), so a landmark after some
+    censorings but before the first event has NA/NA under ``"log-log"`` (log(-log 1) is
+    undefined) and (1, 1) under ``"log"`` and ``"plain"``.
     """
     lo, hi = _bands(surv, gw, conf_type, z)
-    none_yet = (surv == 1) & (gw == 0)
-    return np.where(none_yet, 1.0, lo), np.where(none_yet, 1.0, hi)
+    return np.where(before_first, 1.0, lo), np.where(before_first, 1.0, hi)
 
 
 def _r_median(y: np.ndarray, x: np.ndarray) -> float:
@@ -258,6 +287,8 @@ def _collett_median_se(c: _Curve, median: float) -> float:
     density = (s_u - s_l) / (l_ - u)
     s_med = float(_step_at(c.time, c.surv, np.array([median]), 1.0)[0])
     gw_med = float(_step_at(c.time, c.gw, np.array([median]), 0.0)[0])
+    if s_med == 0.0 or not np.isfinite(gw_med):
+        return float("nan")  # the curve reached 0: Greenwood's variance is undefined there
     se_s = s_med * np.sqrt(gw_med)
     return float(se_s / density) if density > 0 and np.isfinite(se_s) else float("nan")
 
@@ -396,7 +427,7 @@ def _landmark_frame(
     surv = np.where(beyond, np.nan, surv)
     with np.errstate(invalid="ignore"):
         se = np.where(surv == 0, np.nan, surv * np.sqrt(gw))
-    lo, hi = _landmark_bands(surv, gw, conf_type, z)
+    lo, hi = _landmark_bands(surv, gw, conf_type, z, times < c.time[0])
     return pd.DataFrame(
         {
             "time": times,
@@ -418,6 +449,7 @@ def kaplan_meier(
     landmarks: Sequence[float] = (60,),
     alpha: float = 0.05,
     id_column: str | None = None,
+    timefix: bool = True,
 ) -> KMSummary:
     """Kaplan-Meier estimate with R's median rule, its CIs and the SPSS-style median SE.
 
@@ -457,6 +489,11 @@ def kaplan_meier(
         1 - confidence level of every interval.
     id_column
         Column with patient ids used to name rows in error messages (index labels otherwise).
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
+        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
+        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
+        ``False`` keeps every distinct float as its own time.
 
     Returns
     -------
@@ -479,6 +516,8 @@ def kaplan_meier(
     """
     z = _check_conf(conf_type, alpha)
     t, e = _validate_time_event(df, time, event, id_column)
+    if timefix:
+        t = _aeq_times(t)
     c = _curve(t, e)
     lower, upper = _bands(c.surv, c.gw, conf_type, z)
     median = _r_median(c.surv, c.time)
@@ -687,10 +726,15 @@ class _Grid:
         return self.inv >= np.searchsorted(self.uniq, t, side="left")
 
 
-def _grid(t: np.ndarray, e: np.ndarray) -> _Grid:
+def _grid(t: np.ndarray, e: np.ndarray, timefix: bool = True) -> _Grid:
     uniq, inv = np.unique(t, return_inverse=True)
     ev_rows = np.flatnonzero(e == 1)
     inv = inv.astype(np.intp, copy=False).reshape(-1)
+    if timefix:
+        keep = _aeq_keep(uniq)
+        if not keep.all():
+            inv = (np.cumsum(keep) - 1)[inv]
+            uniq = uniq[keep]
     return _Grid(uniq, inv, ev_rows, inv[ev_rows])
 
 
@@ -722,7 +766,13 @@ def _per_level_counts(
 
 
 def logrank(
-    df: pd.DataFrame, time: str, event: str, group: str, *, id_column: str | None = None
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    group: str,
+    *,
+    id_column: str | None = None,
+    timefix: bool = True,
 ) -> LogRankResult:
     """Log-rank test of equal survival across the levels of ``group`` (2 or k groups).
 
@@ -740,6 +790,11 @@ def logrank(
         Grouping column; level order is its Categorical order, else sorted values.
     id_column
         Column with patient ids used in error messages.
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
+        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
+        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
+        ``False`` keeps every distinct float as its own time.
 
     Returns
     -------
@@ -773,7 +828,7 @@ def logrank(
             f"({[lv for lv, p in zip(levels, present, strict=True) if p]}); the log-rank test "
             "compares at least two groups"
         )
-    n_obs, n_ev, n_risk = _per_level_counts(codes, _grid(t, e), len(levels))
+    n_obs, n_ev, n_risk = _per_level_counts(codes, _grid(t, e, timefix), len(levels))
     keep = present
     observed, expected, variance = _logrank_counts(n_ev[keep], n_risk[keep])
     chi, dof = _chisq(observed, expected, variance)
@@ -818,6 +873,50 @@ SCREEN_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _screen_one(
+    codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float
+) -> dict[str, Any]:
+    """One factor's Table 2 columns (all but ``variable, level, n_missing``) on a shared grid.
+
+    The one implementation behind :func:`screen_factors` and :meth:`ScreenDesign.refit`.
+    """
+    uniq, m = grid.uniq, grid.uniq.size
+    lm_idx = int(np.searchsorted(uniq, landmark, side="right") - 1)
+    n_obs, n_ev, n_risk = _per_level_counts(codes, grid, n_lv)
+    n = n_obs.sum(axis=1)
+    events = n_ev.sum(axis=1)
+    present = n > 0
+    observed, expected, variance = _logrank_counts(n_ev[present], n_risk[present])
+    chi, dof = _chisq(observed, expected, variance)
+    p = float(special.chdtrc(dof, chi)) if dof > 0 else float("nan")  # chi2.sf's core
+    surv, gw = _km_from_counts(n_risk, n_ev)
+    last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
+    last_fu = np.where(present, uniq[np.clip(last_idx, 0, None)], np.nan)
+    if lm_idx >= 0:
+        s_lm, gw_lm = surv[:, lm_idx], gw[:, lm_idx]
+    else:
+        s_lm, gw_lm = np.ones(n_lv), np.zeros(n_lv)
+    s_last = surv[np.arange(n_lv), np.clip(last_idx, 0, None)]
+    beyond = present & (landmark > last_fu)
+    s_lm = np.where(~present | (beyond & (s_last > 0)), np.nan, s_lm)
+    first_idx = np.where(present, np.argmax(n_obs > 0, axis=1), m)
+    lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z, lm_idx < first_idx)
+    k = int(np.searchsorted(uniq, landmark, side="left"))  # at risk at the landmark: time >= it
+    at_risk = n_risk[:, k].astype(int) if k < m else np.zeros(n_lv, dtype=int)
+    medians = [
+        _r_median(surv[i, : last_idx[i] + 1], uniq[: last_idx[i] + 1]) if present[i] else np.nan
+        for i in range(n_lv)
+    ]
+    return {
+        "n": n.astype(int), "events": events.astype(int), "survival_pct": 100 * s_lm,
+        "survival_ci_low": 100 * lo, "survival_ci_high": 100 * hi, "median": medians,
+        "p_value": p, "chisq": chi if dof > 0 else np.nan, "dof": dof,
+        "n_at_risk_landmark": at_risk, "last_followup": last_fu,
+        "flag_few_events": events < FEW_EVENTS, "flag_zero_events": events == 0,
+        "flag_landmark_beyond_followup": beyond | ~present, "flag_few_at_risk": at_risk < FEW_AT_RISK,
+    }
+
+
 def screen_factors(
     df: pd.DataFrame,
     time: str,
@@ -829,6 +928,7 @@ def screen_factors(
     conf_type: str = "log-log",
     missing: str = "report",
     id_column: str | None = None,
+    timefix: bool = True,
 ) -> pd.DataFrame:
     """Univariate log-rank screen in the layout of the paper's Table 2.
 
@@ -863,6 +963,11 @@ def screen_factors(
         ``"report"`` or ``"raise"`` (see above).
     id_column
         Column with patient ids used in error messages.
+    timefix
+        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
+        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
+        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
+        ``False`` keeps every distinct float as its own time.
 
     Returns
     -------
@@ -887,10 +992,7 @@ def screen_factors(
     factors = list(factors)
     _require_columns(df, factors)
     t, e = _validate_time_event(df, time, event, id_column)
-    grid = _grid(t, e)
-    uniq, m = grid.uniq, grid.uniq.size
-    lm_idx = int(np.searchsorted(uniq, landmark, side="right") - 1)
-    at_lm = grid.at_or_after(landmark)
+    grid = _grid(t, e, timefix)
     frames = []
     for f in factors:
         codes, levels = _factor_codes(df[f])
@@ -904,54 +1006,9 @@ def screen_factors(
             )
         if n_lv == 0:
             continue
-        n_obs, n_ev, n_risk = _per_level_counts(codes, grid, n_lv)
-        n = n_obs.sum(axis=1)
-        events = n_ev.sum(axis=1)
-        present = n > 0
-        observed, expected, variance = _logrank_counts(n_ev[present], n_risk[present])
-        chi, dof = _chisq(observed, expected, variance)
-        p = float(stats.chi2.sf(chi, dof)) if dof > 0 else float("nan")
-        surv, gw = _km_from_counts(n_risk, n_ev)
-        last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
-        last_fu = np.where(present, uniq[np.clip(last_idx, 0, None)], np.nan)
-        if lm_idx >= 0:
-            s_lm, gw_lm = surv[:, lm_idx], gw[:, lm_idx]
-        else:
-            s_lm, gw_lm = np.ones(n_lv), np.zeros(n_lv)
-        s_last = surv[np.arange(n_lv), np.clip(last_idx, 0, None)]
-        beyond = present & (landmark > last_fu)
-        s_lm = np.where(~present | (beyond & (s_last > 0)), np.nan, s_lm)
-        lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z)
-        cs_lm = codes[at_lm]
-        at_risk = np.bincount(cs_lm[cs_lm >= 0], minlength=n_lv)
-        medians = [
-            _r_median(surv[i, : last_idx[i] + 1], uniq[: last_idx[i] + 1]) if present[i] else np.nan
-            for i in range(n_lv)
-        ]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "variable": f,
-                    "level": [str(lv) for lv in levels],
-                    "n": n.astype(int),
-                    "events": events.astype(int),
-                    "survival_pct": 100 * s_lm,
-                    "survival_ci_low": 100 * lo,
-                    "survival_ci_high": 100 * hi,
-                    "median": medians,
-                    "p_value": p,
-                    "chisq": chi if dof > 0 else np.nan,
-                    "dof": dof,
-                    "n_at_risk_landmark": at_risk.astype(int),
-                    "last_followup": last_fu,
-                    "n_missing": n_missing,
-                    "flag_few_events": events < FEW_EVENTS,
-                    "flag_zero_events": events == 0,
-                    "flag_landmark_beyond_followup": beyond | ~present,
-                    "flag_few_at_risk": at_risk < FEW_AT_RISK,
-                }
-            )
-        )
+        cols = _screen_one(codes, n_lv, grid, landmark, conf_type, z)
+        frames.append(pd.DataFrame({"variable": f, "level": [str(lv) for lv in levels], **cols,
+                                    "n_missing": n_missing}))
     if not frames:
         return pd.DataFrame(columns=list(SCREEN_COLUMNS))
     return pd.concat(frames, ignore_index=True)[list(SCREEN_COLUMNS)]
@@ -1047,4 +1104,97 @@ def cutoff_sweep(
             "p_value": first["p_value"].to_numpy(dtype=float),
             "n_missing": first["n_missing"].to_numpy(dtype=int),
         }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Lean refits of the screen (bootstrap, resampling)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScreenDesign:
+    """A validated screen built once, re-run cheaply on row subsets (see :func:`prepare_screen`).
+
+    ``codes`` holds one column of level codes per factor (-1 = missing); ``rows`` passed to
+    :meth:`refit` are positions in the input frame (repeats allowed).
+    """
+
+    time: np.ndarray
+    event: np.ndarray
+    codes: tuple[np.ndarray, ...]
+    factors: tuple[str, ...]
+    levels: tuple[tuple[str, ...], ...]
+    landmark: float
+    conf_type: str
+    z: float
+    timefix: bool
+
+    def refit(self, rows: Sequence[int] | np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The screen on ``rows``: Table 2 columns as arrays, one entry per (factor, level).
+
+        Runs the same per-factor code as :func:`screen_factors`, so
+        ``pandas.DataFrame(refit(rows))`` equals ``screen_factors(df.iloc[rows], ...)``; only the
+        validation, the factor coding and the frames are skipped.
+        """
+        idx = np.arange(len(self.time)) if rows is None else np.asarray(rows, dtype=np.intp)
+        grid = _grid(self.time[idx], self.event[idx], self.timefix)
+        parts = []
+        for f, codes, levels in zip(self.factors, self.codes, self.levels, strict=True):
+            c = codes[idx]
+            cols = _screen_one(c, len(levels), grid, self.landmark, self.conf_type, self.z)
+            cols["variable"] = np.full(len(levels), f, dtype=object)
+            cols["level"] = np.array(levels, dtype=object)
+            cols["n_missing"] = int((c < 0).sum())
+            parts.append(cols)
+        sizes = [len(p["level"]) for p in parts]
+        per_factor = ("p_value", "chisq", "dof", "n_missing")
+        out = {k: np.repeat(np.array([p[k] for p in parts]), sizes) for k in per_factor}
+        out.update({k: np.concatenate([p[k] for p in parts]) for k in SCREEN_COLUMNS if k not in per_factor})
+        return {k: out[k] for k in SCREEN_COLUMNS}
+
+
+def prepare_screen(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    factors: Sequence[str],
+    *,
+    landmark: float = 60,
+    alpha: float = 0.05,
+    conf_type: str = "log-log",
+    id_column: str | None = None,
+    timefix: bool = True,
+) -> ScreenDesign:
+    """Validate the data and code the factors once, for many screens on resamples (bootstrap).
+
+    Parameters
+    ----------
+    df, time, event, factors, landmark, alpha, conf_type, id_column, timefix
+        As :func:`screen_factors` (missing factor values are counted per resample, as
+        ``missing="report"`` does).
+
+    Returns
+    -------
+    ScreenDesign
+        Call ``.refit(rows)`` per resample (``benchmarks/bench_refit.py`` times it).
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1],
+    ...                    "g": ["a", "a", "a", "b", "b", "b"]})
+    >>> out = prepare_screen(df, "t", "d", ["g"], landmark=3).refit([0, 1, 2, 3, 4, 5])
+    >>> round(float(out["p_value"][0]), 4)
+    0.1161
+    """
+    z = _check_conf(conf_type, alpha)
+    factors = [factors] if isinstance(factors, str) else list(factors)
+    _require_columns(df, factors)
+    t, e = _validate_time_event(df, time, event, id_column)
+    coded = [_factor_codes(df[f]) for f in factors]
+    keep = [i for i, (_, lv) in enumerate(coded) if len(lv) > 0]
+    return ScreenDesign(
+        t, e, tuple(_small_codes(coded[i][0], len(coded[i][1])) for i in keep),
+        tuple(factors[i] for i in keep), tuple(tuple(str(v) for v in coded[i][1]) for i in keep),
+        float(landmark), conf_type, z, timefix,
     )
