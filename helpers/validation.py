@@ -18,9 +18,13 @@ Public functions:
 No Python package offers ``rms::validate`` with variable selection, so the loop is written here;
 its per-resample numbers are checked against R's ``coxph`` and ``concordance`` run on the same
 index matrix (``tests/r_reference/validation_reference.R``). Each resample goes through one small
-internal interface, :meth:`_Design.evaluate` (row indices in, measures out), which uses the same
-Newton-Raphson core and concordance as :func:`helpers.cox.fit_cox` and a vectorised log-rank
-statistic tested equal to :func:`helpers.survival.screen_factors`.
+internal interface, :meth:`_Design.evaluate` (row indices in, measures out). Its Cox fits call
+the fit core of :func:`helpers.cox.fit_cox` (``_fit_core``, the one ``CoxDesign.refit`` runs:
+timefix, R's aliasing check, Newton-Raphson, R's infinite-coefficient check) on the columns the
+resample selected (``CoxDesign.refit`` fixes its columns, the procedure changes them per
+resample), and the concordance of ``fit_cox``. The screen is one vectorised log-rank statistic
+over all factors (tested equal to :func:`helpers.survival.screen_factors`): it needs only the
+p-values, which ``ScreenDesign.refit`` computes with the whole Table 2 row per factor.
 """
 
 from __future__ import annotations
@@ -33,16 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from helpers.cox import (
-    _INF_EPS,
-    _INF_TOL,
-    TIES,
-    _check_alpha,
-    _concordance,
-    _newton_raphson,
-    _RiskSets,
-)
-from helpers.survival import _row_labels, _validate_time_event
+from helpers.cox import TIES, _check_alpha, _concordance, _fit_core
+from helpers.survival import _aeq_times, _row_labels, _validate_time_event
 
 #: Measures reported by the validation, in table order.
 MEASURES: tuple[str, ...] = ("c_index", "dxy", "calibration_slope", "r2_nagelkerke")
@@ -82,45 +78,25 @@ def _logrank_p(t: np.ndarray, e: np.ndarray, g: np.ndarray, m: np.ndarray) -> np
 
 
 def _cox(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str) -> tuple[np.ndarray, float, float, str]:
-    """Coefficients, log-likelihood, null log-likelihood and status of R's Newton-Raphson
-    (the core of :func:`helpers.cox.fit_cox`).
+    """Coefficients, log-likelihood, null log-likelihood and status from the core of
+    :func:`helpers.cox.fit_cox` (``_fit_core``: timefix, R's aliasing check, Newton-Raphson,
+    R's infinite-coefficient check).
 
-    Status ``"ok"``; ``"monotone"`` when the iterations stopped with finite estimates but without
-    converging (a coefficient running off to infinity, as R's "Loglik converged before variable"
-    case: the fit is kept, like R keeps it, and counted); ``"fit_failed"`` otherwise. Terms
-    aliased with earlier ones are dropped before fitting (coefficient 0 in the linear predictor),
-    as R's ``coxph`` gives them ``NA``.
+    A term R's ``coxph`` would report as NA (aliased in these rows) gets coefficient 0, i.e. it
+    drops out of the linear predictor. Status ``"ok"``; ``"monotone"`` when a coefficient runs off
+    to infinity or the iterations did not converge with finite estimates (the fit is kept, as R
+    keeps it, and counted); ``"fit_failed"`` when there are no finite estimates.
     """
-    keep = _unaliased(x)
-    beta = np.zeros(x.shape[1])
-    if not keep.any():
-        return beta, np.nan, np.nan, "fit_failed"
-    with np.errstate(all="ignore"):
-        b, ll, ll0, score, info, converged, _ = _newton_raphson(_RiskSets(t, e, x[:, keep], ties))
-        beta[keep] = b
-        if not (np.all(np.isfinite(b)) and np.isfinite(ll)) or (not converged and ll <= ll0):
-            return beta, ll, ll0, "fit_failed"
-        if converged:
-            # R's check (coxph.fit, as helpers.cox.fit_cox): would one more step still move beta?
-            try:
-                step = np.abs(np.linalg.solve(info, score))
-            except np.linalg.LinAlgError:
-                step = np.full(len(b), np.inf)
-            converged = not np.any(~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(b))))
-    return beta, ll, ll0, "ok" if converged else "monotone"
-
-
-def _unaliased(x: np.ndarray) -> np.ndarray:
-    """Columns that are not linear combinations of earlier columns (and the intercept)."""
-    xc = x - x.mean(axis=0)
-    if xc.shape[1] == 1 or np.linalg.matrix_rank(xc) == xc.shape[1]:
-        return np.ptp(x, axis=0) > 0
-    keep = np.zeros(x.shape[1], dtype=bool)
-    for j in range(x.shape[1]):
-        keep[j] = True
-        if np.linalg.matrix_rank(xc[:, keep]) < keep.sum():
-            keep[j] = False
-    return keep
+    names = [f"x{j}" for j in range(x.shape[1])]
+    try:
+        core = _fit_core(t, e, x, names, ties, True)
+    except (ValueError, np.linalg.LinAlgError):
+        return np.zeros(x.shape[1]), np.nan, np.nan, "fit_failed"
+    beta = np.nan_to_num(core.coef, nan=0.0)
+    if not (np.all(np.isfinite(beta)) and np.isfinite(core.loglik)):
+        return beta, core.loglik, core.loglik_null, "fit_failed"
+    monotone = not core.converged or any("infinite" in f for f in core.flags)
+    return beta, core.loglik, core.loglik_null, "monotone" if monotone else "ok"
 
 
 def _r2(ll: float, ll0: float, n: int) -> float:
@@ -587,7 +563,7 @@ def validate_procedure(
         raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
     refs = dict(references or {})
     x = np.column_stack([_binary_column(df, f, refs.get(f), id_column) for f in factors])
-    design = _Design(t.astype(float), e.astype(np.int64), x, tuple(factors), ties, float(alpha), True)
+    design = _Design(_aeq_times(t.astype(float)), e.astype(np.int64), x, tuple(factors), ties, float(alpha), True)
     return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "screen")
 
 
@@ -645,7 +621,7 @@ def validate_model(
         raise TypeError(f"column(s) {bad} must be numeric (code factors as 0/1 first); found "
                         f"{[str(df[c].dtype) for c in bad]}")
     x = df[covariates].to_numpy(dtype=float)
-    design = _Design(t.astype(float), e.astype(np.int64), x, tuple(covariates), ties, 0.05, False)
+    design = _Design(_aeq_times(t.astype(float)), e.astype(np.int64), x, tuple(covariates), ties, 0.05, False)
     return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "fixed")
 
 
