@@ -589,8 +589,9 @@ def plot_validation(
         ax = fig.add_subplot(grid[0, k])
         rows = validation[validation["measure"] == measure].set_index("strategy").reindex(strategies)
         y = np.arange(len(strategies))
-        ax.scatter(rows["apparent"], y + 0.12, marker="o", facecolor="white", edgecolor="0.3", label="apparent", zorder=3)
-        ax.errorbar(rows["corrected"], y - 0.12, xerr=[rows["corrected"] - rows["ci_low"], rows["ci_high"] - rows["corrected"]],
+        app, cor, lo, hi = (rows[c].to_numpy(float) for c in ("apparent", "corrected", "ci_low", "ci_high"))
+        ax.scatter(app, y + 0.12, marker="o", facecolor="white", edgecolor="0.3", label="apparent", zorder=3)
+        ax.errorbar(cor, y - 0.12, xerr=np.nan_to_num([cor - lo, hi - cor]),
                     fmt="s", color="C0", capsize=3, label="optimism-corrected (approx. CI)")
         ax.axvline(ref, color="0.6", lw=0.8, ls="--")
         ax.set_yticks(y, strategies)

@@ -554,6 +554,13 @@ def validate_procedure(
     ['c_index', 'dxy', 'calibration_slope', 'r2_nagelkerke']
     """
     _check_settings(ties, n_bootstrap, conf_level, alpha)
+    design = _screen_design(df, time, event, factors, dict(references or {}), ties, alpha, id_column)
+    return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "screen")
+
+
+def _screen_design(df: pd.DataFrame, time: str, event: str, factors: Sequence[str], refs: dict[str, Any],
+                   ties: str, alpha: float, id_column: str | None) -> _Design:
+    """Check the input of :func:`validate_procedure` and code the factors 0/1 once."""
     factors = [factors] if isinstance(factors, str) else list(factors)
     if not factors:
         raise ValueError("factors is empty: name at least one column to screen")
@@ -561,10 +568,8 @@ def validate_procedure(
     absent = [f for f in factors if f not in df.columns]
     if absent:
         raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
-    refs = dict(references or {})
     x = np.column_stack([_binary_column(df, f, refs.get(f), id_column) for f in factors])
-    design = _Design(_aeq_times(t.astype(float)), e.astype(np.int64), x, tuple(factors), ties, float(alpha), True)
-    return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "screen")
+    return _Design(_aeq_times(t.astype(float)), e.astype(np.int64), x, tuple(factors), ties, float(alpha), True)
 
 
 def validate_model(
