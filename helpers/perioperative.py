@@ -19,6 +19,56 @@ PERIOPERATIVE_COLUMNS = (
     "postoperative_stay_days", "chemotherapy_before_pm", "chemotherapy_after_pm",
 )
 
+#: Key of ``published_targets.json["perioperative"]`` -> (variable, level, column) of the table.
+PUBLISHED_KEYS: dict[str, tuple[str, str, str]] = {
+    "unilateral_n": ("lung_metastasis_distribution", "unilateral", "n"),
+    "unilateral_pct": ("lung_metastasis_distribution", "unilateral", "percent"),
+    "bilateral_pm_n": ("lung_metastasis_distribution", "bilateral", "n"),
+    "solitary_n": ("lung_metastasis_number", "solitary", "n"),
+    "solitary_pct": ("lung_metastasis_number", "solitary", "percent"),
+    "lung_metastases_resected_median": ("lung_metastases_resected", "", "median"),
+    "lung_metastases_resected_min": ("lung_metastases_resected", "", "min"),
+    "lung_metastases_resected_max": ("lung_metastases_resected", "", "max"),
+    "max_lung_tumor_diameter_mm_median": ("largest_lung_lesion_mm", "", "median"),
+    "max_lung_tumor_diameter_mm_min": ("largest_lung_lesion_mm", "", "min"),
+    "max_lung_tumor_diameter_mm_max": ("largest_lung_lesion_mm", "", "max"),
+    "wedge_resection_n": ("resection_type", "wide_wedge_resection", "n"),
+    "wedge_resection_pct": ("resection_type", "wide_wedge_resection", "percent"),
+    "segmentectomy_n": ("resection_type", "segmentectomy", "n"),
+    "segmentectomy_pct": ("resection_type", "segmentectomy", "percent"),
+    "lobectomy_n": ("resection_type", "lobectomy", "n"),
+    "lobectomy_pct_text": ("resection_type", "lobectomy", "percent_1dp"),
+    "lobectomy_pct_table1": ("resection_type", "lobectomy", "percent"),
+    "two_stage_pm_n": ("two_stage_pm", "yes", "n"),
+    "curative_resection_n": ("resection_status", "r0", "n"),
+    "r2_n": ("resection_status", "r2", "n"),
+    "complications_n": ("clavien_dindo_grade", "any", "n"),
+    "complications_pct": ("clavien_dindo_grade", "any", "percent"),
+    "clavien_dindo_grade_3_4_n": ("clavien_dindo_grade", "grade_3_or_more", "n"),
+    "postoperative_hospital_stay_days_median": ("postoperative_stay_days", "", "median"),
+    "postoperative_hospital_stay_days_min": ("postoperative_stay_days", "", "min"),
+    "postoperative_hospital_stay_days_max": ("postoperative_stay_days", "", "max"),
+    "preoperative_chemotherapy_n": ("chemotherapy", "preoperative", "n"),
+    "preoperative_chemotherapy_pct": ("chemotherapy", "preoperative", "percent"),
+    "postoperative_chemotherapy_n": ("chemotherapy", "postoperative", "n"),
+    "postoperative_chemotherapy_pct": ("chemotherapy", "postoperative", "percent"),
+    "no_perioperative_chemotherapy_pct": ("chemotherapy", "none", "percent"),
+    "no_perioperative_chemotherapy_n_table1": ("chemotherapy", "none", "n"),
+    "both_pre_and_post_chemotherapy_n_table1": ("chemotherapy", "both", "n"),
+}
+
+#: Published keys the registry cannot reproduce, with the reason.
+NOT_REPRODUCIBLE: dict[str, str] = {
+    "curative_resection_pct": "misprint: 63/66 = 95.45 % rounds to 95, the paper prints 96 "
+    "(as in Table 1's R0 row)",
+    "r2_reason": "the registry has no column for the reason of an R2 resection",
+    "complication_prolonged_air_leak_n": "the registry has no column for the kind of complication",
+    "complication_postoperative_hemothorax_n": "the registry has no column for the kind of "
+    "complication",
+    "complications_managed_conservatively_n": "the registry does not record how a complication "
+    "was managed (grade <= II implies no intervention under anaesthesia)",
+}
+
 
 class PerioperativeError(ValueError):
     """The cohort cannot be summarised (a column is absent or holds missing values)."""

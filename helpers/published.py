@@ -35,7 +35,7 @@ from helpers.describe import round_half_up  # re-exported: published numbers pri
 PUBLISHED_PATH: Path = DATA_DIR / "published_targets.json"
 
 #: Run tables the scorecard reads (``<output_dir>/tables/<name>.csv``).
-RUN_TABLES: tuple[str, ...] = ("table1", "km_overall", "table2", "table3")
+RUN_TABLES: tuple[str, ...] = ("table1", "km_overall", "table2", "table3", "perioperative")
 
 TABLE1_COLUMNS = ["variable", "level", "n", "percent", "median", "min", "max"]
 TABLE2_COLUMNS = [
@@ -1026,6 +1026,9 @@ def fidelity_scorecard(
     ``overall_median_ci``        each limit within 1 month (SPSS symmetric CI)
     ``overall_5y``               rounds to the printed 45 %
     ``overall_followup``         median follow-up 28 +- 1 months
+    ``perioperative``            section 3.2: every reproducible n, percent, median,
+                                 min, max equal at the printed precision; the rest
+                                 ``not_scored`` with the reason
     ===========================  ===================================================
 
     Rows are matched on ``(variable, level)``; a run with non-default cut-offs carries other
@@ -1064,6 +1067,7 @@ def fidelity_scorecard(
     rows += _score_table2(tables.get("table2"), pub, issues, alpha)
     rows += _score_table3(tables.get("table3"), pub, issues, alpha)
     rows += _score_overall(tables.get("km_overall"), pub, issues)
+    rows += _score_perioperative(tables.get("perioperative"), pub)
     card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
     card["passed"] = card["passed"].astype("boolean")
     card["stretch"] = card["stretch"].astype(bool)
@@ -1650,3 +1654,42 @@ def compare_with_paper(
     if "km_overall" in run_tables:
         out["km_overall"] = overall_side_by_side(run_tables["km_overall"], pub)
     return out
+
+
+def _printed_decimals(value: float) -> int:
+    text = f"{value:g}"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _score_perioperative(frame: pd.DataFrame | None, pub: Mapping) -> list[dict]:
+    """Section 3.2 targets: equal at the printed precision (round half up), or not scored."""
+    from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
+
+    ours = None
+    if frame is not None:
+        _require(frame, "perioperative", ["variable", "level", "n", "percent", "percent_1dp",
+                                          "median", "min", "max"])
+        ours = _indexed(frame.assign(level=frame["level"].fillna("")), "perioperative")
+    rows = []
+    for key, printed in pub.get("perioperative", {}).items():
+        base = dict(target_group="perioperative", table="perioperative", quantity=key,
+                    published=printed if isinstance(printed, int | float) else np.nan,
+                    published_printed=str(printed), tolerance=0.0)
+        if key not in PUBLISHED_KEYS:
+            rows.append(_score_row(**base, variable=key, level=np.nan, status="not_scored",
+                                   note=NOT_REPRODUCIBLE.get(key, "no rule for this number")))
+            continue
+        variable, level, column = PUBLISHED_KEYS[key]
+        base.update(variable=variable, level=level or np.nan,
+                    rule="equal at the printed precision (round half up)")
+        mine = None if ours is None else ours.get((variable, level))
+        if mine is None:
+            rows.append(_score_row(**base, status="missing"))
+            continue
+        decimals = _printed_decimals(float(printed))
+        value = round_half_up(_num(mine[column]), decimals)
+        passed = value == float(printed)
+        rows.append(_score_row(**base, ours=_num(mine[column]), ours_printed=f"{value:g}",
+                               diff=value - float(printed), status=_status(passed),
+                               passed=bool(passed)))
+    return rows

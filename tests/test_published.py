@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import published as P
+from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,19 @@ def perfect_run(paper: dict) -> dict[str, pd.DataFrame]:
             }
         ]
     )
-    return {"table1": t1, "table2": t2, "table3": t3.copy(), "km_overall": km}
+    return {"table1": t1, "table2": t2, "table3": t3.copy(), "km_overall": km,
+            "perioperative": perfect_perioperative(paper)}
+
+
+def perfect_perioperative(paper: dict) -> pd.DataFrame:
+    """A section 3.2 table holding every reproducible printed number."""
+    cells: dict[tuple[str, str], dict[str, object]] = {}
+    for key, (variable, level, column) in PUBLISHED_KEYS.items():
+        cells.setdefault((variable, level), {})[column] = paper["perioperative"][key]
+    return pd.DataFrame(
+        [{"variable": v, "level": lv, **cols} for (v, lv), cols in cells.items()],
+        columns=["variable", "level", "n", "percent", "percent_1dp", "median", "min", "max"],
+    )
 
 
 # ----------------------------------------------------------------------------- loaders
@@ -267,6 +280,26 @@ def test_scorecard_perfect_run_passes_all_but_paper_errors(paper: dict) -> None:
     assert groups.loc["table2_p", "scored"] == 17
     assert groups.loc["table3_ci", "scored"] == 10
     assert groups.loc["table1", "failed_paper_issue"] == 1
+    peri = card[card["target_group"] == "perioperative"]
+    assert (peri["status"] == "pass").sum() == len(PUBLISHED_KEYS)
+    not_scored = peri[peri["status"] == "not_scored"]
+    assert set(not_scored["quantity"]) == set(NOT_REPRODUCIBLE)
+    assert (not_scored["note"] != "").all()
+
+
+def test_scorecard_perioperative_fails_off_by_one_and_missing(paper: dict) -> None:
+    run = perfect_run(paper)
+    peri = run["perioperative"]
+    peri.loc[peri["variable"] == "postoperative_stay_days", "max"] = 14
+    peri.loc[(peri["variable"] == "resection_type") & (peri["level"] == "lobectomy"),
+             "percent_1dp"] = 7.64  # prints 7.6: passes
+    card = P.fidelity_scorecard(run, paper).set_index("quantity")
+    assert card.loc["postoperative_hospital_stay_days_max", "status"] == "fail"
+    assert card.loc["lobectomy_pct_text", "status"] == "pass"
+    del run["perioperative"]
+    card = P.fidelity_scorecard(run, paper)
+    peri_card = card[card["target_group"] == "perioperative"]
+    assert (peri_card["status"] == "missing").sum() == len(PUBLISHED_KEYS)
 
 
 def test_scorecard_tolerances(paper: dict) -> None:
