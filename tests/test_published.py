@@ -226,6 +226,11 @@ def test_audit_findings_are_computed_not_hard_coded(paper: dict) -> None:
         if row["variable"] == "chemotherapy" and row["level"] == "none":
             row["n"], row["percent"] = 42, 64  # a partition: none 42 + pre 20 + post 4 = 66
     fixed["table1"] = [r for r in fixed["table1"] if r.get("level") != "both"]
+    for entry in fixed["text_results"]:  # the text repeats the corrected Table 1 cells
+        if entry["quantity"] == "curative_resection":
+            entry["percent"] = 95
+        if entry["quantity"] == "no_perioperative_chemotherapy":
+            entry["percent"] = 64
     for row in fixed["table3"]:
         if row["variable"] == "curative_resection":
             row["ci_high"] = 73.54
@@ -406,3 +411,29 @@ def test_side_by_side_accepts_categorical_keys_and_nullable_ints() -> None:
     both = out[out["source"] == "both"].set_index("level")
     assert both["match"].to_dict() == {"male": True, "female": False}
     assert both.loc["female", "diff_n"] == -1
+
+
+def test_text_vs_table1_consistent_on_the_paper(paper: dict) -> None:
+    rows = pd.DataFrame(P.audit_text_vs_table1(paper))
+    assert len(rows) >= 40 and rows["consistent"].all()
+    lobectomy = rows[rows["quantity"] == "3.2 lobectomy percent"].iloc[0]
+    assert (lobectomy["printed"], lobectomy["computed"]) == (7.6, 8.0)  # same at 8 %
+    assert set(P.audit_paper(paper)["check"]) >= {"text_vs_table1"}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "field", "value", "expected"),
+    [("solitary", "n", 38, "3.2 solitary n"), ("dfi_months", "max", 104, "3.1 dfi_months max"),
+     ("lobectomy", "percent", 8.6, "3.2 lobectomy percent"),
+     ("men_n", "value", 39, "abstract men_n value")],
+)
+def test_text_vs_table1_finds_a_mismatch(
+    paper: dict, quantity: str, field: str, value: float, expected: str
+) -> None:
+    changed = copy.deepcopy(paper)
+    entry = next(e for e in changed["text_results"] if e["quantity"] == quantity)
+    entry[field] = value
+    audit = P.audit_paper(changed)
+    bad = audit[(audit["check"] == "text_vs_table1") & ~audit["consistent"]]
+    assert list(bad["quantity"]) == [expected]
+    assert (bad["severity"] == "P").all() and bad["finding"].str.contains("disagree").all()
