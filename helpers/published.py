@@ -35,7 +35,7 @@ from helpers.describe import round_half_up  # re-exported: published numbers pri
 PUBLISHED_PATH: Path = DATA_DIR / "published_targets.json"
 
 #: Run tables the scorecard reads (``<output_dir>/tables/<name>.csv``).
-RUN_TABLES: tuple[str, ...] = ("table1", "km_overall", "table2", "table3")
+RUN_TABLES: tuple[str, ...] = ("table1", "km_overall", "table2", "table3", "perioperative")
 
 TABLE1_COLUMNS = ["variable", "level", "n", "percent", "median", "min", "max"]
 TABLE2_COLUMNS = [
@@ -933,9 +933,84 @@ def audit_paper(
                 finding=finding,
             )
         )
-    out = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
+    out = pd.DataFrame(rows + audit_text_vs_table1(pub), columns=AUDIT_COLUMNS)
     out["consistent"] = out["consistent"].astype(bool)
     return out
+
+
+_HIST = "primary_histology"
+_SPREAD = {"median": "median", "min": "min", "max": "max"}
+_COUNT = {"n": "n", "percent": "percent"}
+#: ``text_results`` quantity -> (Table 1 variable, level, {text field: Table 1 field}).
+TEXT_VS_TABLE1: dict[str, tuple[str, str | None, dict[str, str]]] = {
+    "men_n": ("sex", "male", {"value": "n"}),
+    "women_n": ("sex", "female", {"value": "n"}),
+    "median_age_years": ("age_years", None, {"value": "median"}),
+    "age_years": ("age_years", None, _SPREAD),
+    "dfi_months": ("disease_free_interval_months", None, _SPREAD),
+    "synovial_sarcoma": (_HIST, "synovial_sarcoma", _COUNT),
+    "ups": (_HIST, "undifferentiated_pleomorphic_sarcoma", _COUNT),
+    "liposarcoma": (_HIST, "liposarcoma", _COUNT),
+    "myxofibrosarcoma": (_HIST, "myxofibrosarcoma", _COUNT),
+    "leiomyosarcoma": (_HIST, "leiomyosarcoma", _COUNT),
+    "unilateral": ("lung_metastasis_distribution", "unilateral", _COUNT),
+    "bilateral_pm": ("lung_metastasis_distribution", "bilateral", _COUNT),
+    "solitary": ("lung_metastasis_number", "solitary", _COUNT),
+    "lung_metastases_resected": ("lung_metastasis_number", None, _SPREAD),
+    "max_lung_tumor_diameter_mm": ("largest_lung_lesion_size_mm", None, _SPREAD),
+    "wedge_resection": ("pulmonary_resection_type", "wide_wedge_resection", _COUNT),
+    "segmentectomy": ("pulmonary_resection_type", "segmentectomy", _COUNT),
+    "lobectomy": ("pulmonary_resection_type", "lobectomy", _COUNT),
+    "curative_resection": ("resection_status", "r0", _COUNT),
+    "r2_with_pleural_dissemination": ("resection_status", "r2", _COUNT),
+    "chemotherapy_before_pm": ("chemotherapy", "preoperative", _COUNT),
+    "chemotherapy_after_pm": ("chemotherapy", "postoperative", _COUNT),
+    "no_perioperative_chemotherapy": ("chemotherapy", "none", _COUNT),
+}
+
+
+def _text_agrees(text: float, table: float) -> bool:
+    """Equal at the coarser of the two printed precisions (7.6 % in the text, 8 % in a table)."""
+    decimals = min(len(f"{v:g}".partition(".")[2]) for v in (text, table))
+    return round_half_up(text, decimals) == round_half_up(table, decimals)
+
+
+def audit_text_vs_table1(published: Mapping | None = None) -> list[dict]:
+    """Check ``text_results`` that repeat a Table 1 cell against that cell (check ``text_vs_table1``).
+
+    Parameters
+    ----------
+    published
+        Output of :func:`load_published` (default: the shipped file).
+
+    Returns
+    -------
+    list of dict
+        Rows of :data:`AUDIT_COLUMNS`, one per repeated number; ``table`` is ``text`` and
+        ``quantity`` names the section and the text quantity. A text number that differs from
+        its Table 1 cell at the coarser printed precision is a finding (severity ``P``).
+    """
+    pub = _resolve(published)
+    table1 = {(r["variable"], r["level"]): r for r in published_table1(pub).to_dict("records")}
+    rows = []
+    for entry in pub.get("text_results", []):
+        spec = TEXT_VS_TABLE1.get(entry["quantity"])
+        if spec is None:
+            continue
+        variable, level, fields = spec
+        cell = table1[(variable, level)]
+        for text_field, table_field in fields.items():
+            if text_field not in entry:
+                continue
+            text, table = float(entry[text_field]), float(cell[table_field])
+            ok = _text_agrees(text, table)
+            rows.append(_audit_row(
+                check="text_vs_table1", table="text", variable=variable, level=level,
+                quantity=f"{entry['section']} {entry['quantity']} {text_field}", printed=text,
+                computed=table, consistent=ok, severity="ok" if ok else "P",
+                finding=f"text {text:g} vs Table 1 {table_field} {table:g}"
+                + ("" if ok else ": the paper's text and its Table 1 disagree")))
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -1026,6 +1101,9 @@ def fidelity_scorecard(
     ``overall_median_ci``        each limit within 1 month (SPSS symmetric CI)
     ``overall_5y``               rounds to the printed 45 %
     ``overall_followup``         median follow-up 28 +- 1 months
+    ``perioperative``            section 3.2: every reproducible n, percent, median,
+                                 min, max equal at the printed precision; the rest
+                                 ``not_scored`` with the reason
     ===========================  ===================================================
 
     Rows are matched on ``(variable, level)``; a run with non-default cut-offs carries other
@@ -1064,6 +1142,7 @@ def fidelity_scorecard(
     rows += _score_table2(tables.get("table2"), pub, issues, alpha)
     rows += _score_table3(tables.get("table3"), pub, issues, alpha)
     rows += _score_overall(tables.get("km_overall"), pub, issues)
+    rows += _score_perioperative(tables.get("perioperative"), pub)
     card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
     card["passed"] = card["passed"].astype("boolean")
     card["stretch"] = card["stretch"].astype(bool)
@@ -1650,3 +1729,42 @@ def compare_with_paper(
     if "km_overall" in run_tables:
         out["km_overall"] = overall_side_by_side(run_tables["km_overall"], pub)
     return out
+
+
+def _printed_decimals(value: float) -> int:
+    text = f"{value:g}"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def _score_perioperative(frame: pd.DataFrame | None, pub: Mapping) -> list[dict]:
+    """Section 3.2 targets: equal at the printed precision (round half up), or not scored."""
+    from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
+
+    ours = None
+    if frame is not None:
+        _require(frame, "perioperative", ["variable", "level", "n", "percent", "percent_1dp",
+                                          "median", "min", "max"])
+        ours = _indexed(frame.assign(level=frame["level"].fillna("")), "perioperative")
+    rows = []
+    for key, printed in pub.get("perioperative", {}).items():
+        base = dict(target_group="perioperative", table="perioperative", quantity=key,
+                    published=printed if isinstance(printed, int | float) else np.nan,
+                    published_printed=str(printed), tolerance=0.0)
+        if key not in PUBLISHED_KEYS:
+            rows.append(_score_row(**base, variable=key, level=np.nan, status="not_scored",
+                                   note=NOT_REPRODUCIBLE.get(key, "no rule for this number")))
+            continue
+        variable, level, column = PUBLISHED_KEYS[key]
+        base.update(variable=variable, level=level or np.nan,
+                    rule="equal at the printed precision (round half up)")
+        mine = None if ours is None else ours.get((variable, level))
+        if mine is None:
+            rows.append(_score_row(**base, status="missing"))
+            continue
+        decimals = _printed_decimals(float(printed))
+        value = round_half_up(_num(mine[column]), decimals)
+        passed = value == float(printed)
+        rows.append(_score_row(**base, ours=_num(mine[column]), ours_printed=f"{value:g}",
+                               diff=value - float(printed), status=_status(passed),
+                               passed=bool(passed)))
+    return rows

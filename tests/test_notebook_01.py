@@ -135,3 +135,20 @@ def test_other_registry_shows_no_patient_rows(tmp_path: Path) -> None:
     assert "n_missing" in text  # the aggregate view was shown instead
     flow = pd.read_csv(output_dir / "tables" / "cohort_flow.csv")
     assert flow["n_remaining"].iloc[-1] == 66
+
+
+def test_default_run_perioperative_matches_section_3_2(default_run: Path) -> None:
+    table = pd.read_csv(default_run / "tables" / "perioperative.csv")
+    table["level"] = table["level"].fillna("")
+    assert (default_run / "tables" / "perioperative.html").exists()
+    peri = json.loads((DATA_DIR / "published_targets.json").read_text(encoding="utf-8"))[
+        "perioperative"]
+    rows = table.set_index(["variable", "level"])
+    assert rows.loc[("lung_metastasis_distribution", "unilateral"), "n"] == peri["unilateral_n"]
+    assert rows.loc[("resection_type", "lobectomy"), "percent_1dp"] == peri["lobectomy_pct_text"]
+    assert rows.loc[("resection_status", "r2"), "n"] == peri["r2_n"]
+    assert rows.loc[("clavien_dindo_grade", "any"), "n"] == peri["complications_n"]
+    assert rows.loc[("clavien_dindo_grade", "grade_3_or_more"), "n"] == 0
+    stay = rows.loc[("postoperative_stay_days", "")]
+    assert (stay["median"], stay["min"], stay["max"]) == (3, 2, 13)
+    assert rows.loc[("chemotherapy", "none"), "percent"] == peri["no_perioperative_chemotherapy_pct"]

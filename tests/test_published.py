@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import published as P
+from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,19 @@ def perfect_run(paper: dict) -> dict[str, pd.DataFrame]:
             }
         ]
     )
-    return {"table1": t1, "table2": t2, "table3": t3.copy(), "km_overall": km}
+    return {"table1": t1, "table2": t2, "table3": t3.copy(), "km_overall": km,
+            "perioperative": perfect_perioperative(paper)}
+
+
+def perfect_perioperative(paper: dict) -> pd.DataFrame:
+    """A section 3.2 table holding every reproducible printed number."""
+    cells: dict[tuple[str, str], dict[str, object]] = {}
+    for key, (variable, level, column) in PUBLISHED_KEYS.items():
+        cells.setdefault((variable, level), {})[column] = paper["perioperative"][key]
+    return pd.DataFrame(
+        [{"variable": v, "level": lv, **cols} for (v, lv), cols in cells.items()],
+        columns=["variable", "level", "n", "percent", "percent_1dp", "median", "min", "max"],
+    )
 
 
 # ----------------------------------------------------------------------------- loaders
@@ -213,6 +226,11 @@ def test_audit_findings_are_computed_not_hard_coded(paper: dict) -> None:
         if row["variable"] == "chemotherapy" and row["level"] == "none":
             row["n"], row["percent"] = 42, 64  # a partition: none 42 + pre 20 + post 4 = 66
     fixed["table1"] = [r for r in fixed["table1"] if r.get("level") != "both"]
+    for entry in fixed["text_results"]:  # the text repeats the corrected Table 1 cells
+        if entry["quantity"] == "curative_resection":
+            entry["percent"] = 95
+        if entry["quantity"] == "no_perioperative_chemotherapy":
+            entry["percent"] = 64
     for row in fixed["table3"]:
         if row["variable"] == "curative_resection":
             row["ci_high"] = 73.54
@@ -267,6 +285,26 @@ def test_scorecard_perfect_run_passes_all_but_paper_errors(paper: dict) -> None:
     assert groups.loc["table2_p", "scored"] == 17
     assert groups.loc["table3_ci", "scored"] == 10
     assert groups.loc["table1", "failed_paper_issue"] == 1
+    peri = card[card["target_group"] == "perioperative"]
+    assert (peri["status"] == "pass").sum() == len(PUBLISHED_KEYS)
+    not_scored = peri[peri["status"] == "not_scored"]
+    assert set(not_scored["quantity"]) == set(NOT_REPRODUCIBLE)
+    assert (not_scored["note"] != "").all()
+
+
+def test_scorecard_perioperative_fails_off_by_one_and_missing(paper: dict) -> None:
+    run = perfect_run(paper)
+    peri = run["perioperative"]
+    peri.loc[peri["variable"] == "postoperative_stay_days", "max"] = 14
+    peri.loc[(peri["variable"] == "resection_type") & (peri["level"] == "lobectomy"),
+             "percent_1dp"] = 7.64  # prints 7.6: passes
+    card = P.fidelity_scorecard(run, paper).set_index("quantity")
+    assert card.loc["postoperative_hospital_stay_days_max", "status"] == "fail"
+    assert card.loc["lobectomy_pct_text", "status"] == "pass"
+    del run["perioperative"]
+    card = P.fidelity_scorecard(run, paper)
+    peri_card = card[card["target_group"] == "perioperative"]
+    assert (peri_card["status"] == "missing").sum() == len(PUBLISHED_KEYS)
 
 
 def test_scorecard_tolerances(paper: dict) -> None:
@@ -373,3 +411,29 @@ def test_side_by_side_accepts_categorical_keys_and_nullable_ints() -> None:
     both = out[out["source"] == "both"].set_index("level")
     assert both["match"].to_dict() == {"male": True, "female": False}
     assert both.loc["female", "diff_n"] == -1
+
+
+def test_text_vs_table1_consistent_on_the_paper(paper: dict) -> None:
+    rows = pd.DataFrame(P.audit_text_vs_table1(paper))
+    assert len(rows) >= 40 and rows["consistent"].all()
+    lobectomy = rows[rows["quantity"] == "3.2 lobectomy percent"].iloc[0]
+    assert (lobectomy["printed"], lobectomy["computed"]) == (7.6, 8.0)  # same at 8 %
+    assert set(P.audit_paper(paper)["check"]) >= {"text_vs_table1"}
+
+
+@pytest.mark.parametrize(
+    ("quantity", "field", "value", "expected"),
+    [("solitary", "n", 38, "3.2 solitary n"), ("dfi_months", "max", 104, "3.1 dfi_months max"),
+     ("lobectomy", "percent", 8.6, "3.2 lobectomy percent"),
+     ("men_n", "value", 39, "abstract men_n value")],
+)
+def test_text_vs_table1_finds_a_mismatch(
+    paper: dict, quantity: str, field: str, value: float, expected: str
+) -> None:
+    changed = copy.deepcopy(paper)
+    entry = next(e for e in changed["text_results"] if e["quantity"] == quantity)
+    entry[field] = value
+    audit = P.audit_paper(changed)
+    bad = audit[(audit["check"] == "text_vs_table1") & ~audit["consistent"]]
+    assert list(bad["quantity"]) == [expected]
+    assert (bad["severity"] == "P").all() and bad["finding"].str.contains("disagree").all()
