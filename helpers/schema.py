@@ -1465,7 +1465,10 @@ def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
 
 
 def load_registry(
-    path: str | Path, *, dictionary_path: str | Path = DATA_DICTIONARY_PATH
+    path: str | Path,
+    *,
+    mapping: Any = None,
+    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
 ) -> pd.DataFrame:
     """Read a registry file and validate it against the data dictionary.
 
@@ -1481,6 +1484,12 @@ def load_registry(
         A ``.csv`` (UTF-8, comma-separated; a BOM is fine), ``.xlsx``/``.xlsm`` (first sheet,
         read with openpyxl; ``.xls`` needs the optional ``xlrd``) or ``.parquet`` file. The
         reader is chosen by extension.
+    mapping
+        A registry mapping for local column names, codes, date formats and units (a YAML file,
+        a dict or a ``helpers.registry.RegistryMapping``; see :mod:`helpers.registry`), applied
+        to the text cells before validation. ``None`` or ``""``: no mapping. Every value it
+        changed is a note (``check == "mapped"``): in ``RegistryError.problems`` after the
+        problems, and in ``registry.attrs["mapping_notes"]`` of a valid file.
     dictionary_path
         The data dictionary; the shipped ``data/data_dictionary.yaml`` by default.
 
@@ -1533,7 +1542,7 @@ def load_registry(
         _raise_file_problem(path, "file_exists", "a registry file", f"{path} is a folder")
     dictionary = load_data_dictionary(dictionary_path)
     raw = _read_text_table(path)
-    frame = raw.frame
+    frame, notes = _mapped(raw.frame, mapping, dictionary_path)
     header_problems = _problems_frame(list(raw.problems))
 
     extra = [c for c in frame.columns if c not in dictionary.names and not c.startswith("(unnamed")]
@@ -1565,5 +1574,24 @@ def load_registry(
             ] = "the file seems to use ';' between values; save it with ',' as separator"
         problems = _order_problems(problems, list(dictionary.names))
         message = _format_report(problems, path.name, raw.row_numbering, raw.row_word)
+        if len(notes):
+            message += f"\n({len(notes)} notes on values the mapping changed are in .problems)"
+            problems = _problems_frame(pd.concat([problems, notes], ignore_index=True))
         raise RegistryError(message, problems, source=path.name, row_numbering=raw.row_numbering)
-    return _typed(frame, dictionary)
+    typed = _typed(frame, dictionary)
+    if mapping is not None and mapping != "":
+        typed.attrs["mapping_notes"] = notes
+    return typed
+
+
+def _mapped(
+    frame: pd.DataFrame, mapping: Any, dictionary_path: str | Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame after the registry mapping (none: unchanged), and the mapping's notes."""
+    if mapping is None or mapping == "":
+        return frame, _problems_frame([])
+    from helpers.registry import apply_mapping, load_mapping  # the mapping builds on this module
+
+    checked = load_mapping(mapping, dictionary_path=dictionary_path)
+    out, notes = apply_mapping(frame, checked)
+    return out, _problems_frame(notes)
