@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import math
 import sys
 import warnings
@@ -123,8 +122,9 @@ def _fail(source: str, entry: str, what: str) -> MappingError:
 def _known_column(dd: DataDictionary, source: str, entry: str, name: object) -> str:
     if not isinstance(name, str) or name not in dd.names:
         raise _fail(
-            source, entry, f"{name!r} is not a column of the data dictionary; known: "
-            f"{', '.join(dd.names)}"
+            source,
+            entry,
+            f"{name!r} is not a column of the data dictionary; known: {', '.join(dd.names)}",
         )
     return name
 
@@ -140,8 +140,9 @@ def _check_codes(dd: DataDictionary, source: str, raw: object) -> dict[str, dict
                     raise _fail(source, entry, f"{column} may not be empty, so null is not allowed")
             elif spec.allowed is not None and str(code) not in spec.allowed:
                 raise _fail(
-                    source, entry, f"{code!r} is not a code of {column}; allowed: "
-                    f"{', '.join(spec.allowed)}"
+                    source,
+                    entry,
+                    f"{code!r} is not a code of {column}; allowed: {', '.join(spec.allowed)}",
                 )
             elif spec.allowed is None and spec.type != "string":
                 raise _fail(source, entry, f"{column} is a {spec.type} column, not a category")
@@ -162,7 +163,8 @@ def _check_dates(dd: DataDictionary, source: str, raw: object) -> dict[str, tupl
         for fmt in listed:
             if not isinstance(fmt, str) or (fmt != EXCEL_SERIAL and "%" not in fmt):
                 raise _fail(
-                    source, f"dates: {column}",
+                    source,
+                    f"dates: {column}",
                     f"{fmt!r} is neither a strftime format (e.g. '%d/%m/%Y') nor {EXCEL_SERIAL!r}",
                 )
         out[column] = listed
@@ -182,8 +184,10 @@ def _check_units(dd: DataDictionary, source: str, raw: object) -> dict[str, tupl
         if (str(unit), str(spec.unit)) not in UNIT_FACTORS:
             known = ", ".join(f"{a} -> {b}" for a, b in UNIT_FACTORS)
             raise _fail(
-                source, entry, f"no conversion from {unit!r} to the dictionary's unit "
-                f"{spec.unit!r}; known conversions: {known}"
+                source,
+                entry,
+                f"no conversion from {unit!r} to the dictionary's unit "
+                f"{spec.unit!r}; known conversions: {known}",
             )
         out[column] = (str(unit), str(spec.unit))
     return out
@@ -251,7 +255,9 @@ def load_mapping(
     doc = _as_mapping(source, "the file", mapping)
     unknown = [k for k in doc if k not in MAPPING_KEYS]
     if unknown:
-        raise _fail(source, ", ".join(map(str, unknown)), f"unknown section; use {', '.join(MAPPING_KEYS)}")
+        raise _fail(
+            source, ", ".join(map(str, unknown)), f"unknown section; use {', '.join(MAPPING_KEYS)}"
+        )
     dd = load_data_dictionary(dictionary_path)
     columns = {
         _text(local): _known_column(dd, source, f"columns: {local}", name)
@@ -314,13 +320,19 @@ def _convert_units(values: pd.Series, factor: float) -> pd.Series:
     return converted.where(numbers.notna(), values)
 
 
-def _rename_columns(frame: pd.DataFrame, mapping: RegistryMapping) -> tuple[pd.DataFrame, list[dict]]:
+def _rename_columns(
+    frame: pd.DataFrame, mapping: RegistryMapping
+) -> tuple[pd.DataFrame, list[dict]]:
     notes = []
     renames = {}
     for local, name in mapping.columns.items():
         if local in frame.columns and local != name:
             renames[local] = name
-            notes.append(_note(name, name, local, np.arange(len(frame)), f"column renamed by {mapping.source}"))
+            notes.append(
+                _note(
+                    name, name, local, np.arange(len(frame)), f"column renamed by {mapping.source}"
+                )
+            )
     return frame.rename(columns=renames), notes
 
 
@@ -335,7 +347,9 @@ def _column_notes(column: str, before: pd.Series, after: pd.Series, why: str) ->
     return notes
 
 
-def apply_mapping(frame: pd.DataFrame, mapping: RegistryMapping) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_mapping(
+    frame: pd.DataFrame, mapping: RegistryMapping
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rename columns, translate codes, rewrite dates as ISO and convert units, on text cells.
 
     Parameters
@@ -369,14 +383,63 @@ def apply_mapping(frame: pd.DataFrame, mapping: RegistryMapping) -> tuple[pd.Dat
     for column, formats in mapping.dates.items():
         if column in out.columns:
             after = _map_dates(out[column], formats)
-            notes += _column_notes(column, out[column], after, f"date read as {' or '.join(formats)}")
+            notes += _column_notes(
+                column, out[column], after, f"date read as {' or '.join(formats)}"
+            )
             out[column] = after
     for column, table in mapping.codes.items():
         if column in out.columns:
             after = out[column].map(lambda v, t=table: t.get(v, v) if isinstance(v, str) else v)
-            notes += _column_notes(column, out[column], after, f"code translated by {mapping.source}")
+            notes += _column_notes(
+                column, out[column], after, f"code translated by {mapping.source}"
+            )
             out[column] = after
     return out, pd.DataFrame(notes, columns=list(PROBLEM_COLUMNS))
+
+
+def annotate_problems(problems: pd.DataFrame, mapping: RegistryMapping) -> pd.DataFrame:
+    """Say in the problems what the mapping expected, where it covers the column.
+
+    A date the declared format cannot read, a code the mapping does not list, a number that was
+    converted before it failed its range: the hint names the mapping's entry to look at.
+
+    Parameters
+    ----------
+    problems
+        ``RegistryError.problems`` of a mapped file.
+    mapping
+        The mapping that was applied.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``expected`` and ``hint`` rewritten on those rows.
+
+    Example
+    -------
+    >>> annotate_problems(pd.DataFrame(columns=list(PROBLEM_COLUMNS)), RegistryMapping()).empty
+    True
+    """
+    out = problems.copy()
+    for column, formats in mapping.dates.items():
+        rows = out["column"].eq(column) & out["check"].eq("type")
+        out.loc[rows, "expected"] = (
+            f"a date written {' or '.join(formats)} (dates: in {mapping.source})"
+        )
+        out.loc[rows, "hint"] = "no such calendar date, or not in the declared format"
+    for column, table in mapping.codes.items():
+        rows = out["column"].eq(column) & out["check"].eq("allowed")
+        listed = ", ".join(table)
+        extra = f"not a code of codes: {column} in {mapping.source} ({listed}) either"
+        out.loc[rows, "hint"] = out.loc[rows, "hint"].map(
+            lambda h, e=extra: f"{h}; {e}" if h else e
+        )
+    for column, (unit, target) in mapping.units.items():
+        rows = out["column"].eq(column) & out["check"].eq("range")
+        out.loc[rows, "hint"] = (
+            f"the file's value in {unit}, converted to {target} (units: in {mapping.source})"
+        )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,19 +496,23 @@ def check_registry(
     >>> check_registry(DATA_DIR / "registry.csv").valid  # doctest: +SKIP
     True
     """
-    from helpers.schema import load_registry
+    from helpers.schema import load_registry_with_notes
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            registry = load_registry(path, mapping=mapping, dictionary_path=dictionary_path)
+            _, notes = load_registry_with_notes(
+                path, mapping=mapping, dictionary_path=dictionary_path
+            )
         except RegistryError as exc:
             notes = exc.problems["check"].eq(NOTE_CHECK)
             return CheckResult(
-                False, exc.problems[~notes].reset_index(drop=True),
-                exc.problems[notes].reset_index(drop=True), exc.source, exc.row_numbering,
+                False,
+                exc.problems[~notes].reset_index(drop=True),
+                exc.problems[notes].reset_index(drop=True),
+                exc.source,
+                exc.row_numbering,
             )
-    notes = registry.attrs.get("mapping_notes", pd.DataFrame(columns=list(PROBLEM_COLUMNS)))
     empty = pd.DataFrame(columns=list(PROBLEM_COLUMNS))
     return CheckResult(True, empty, notes, Path(path).name, "")
 
@@ -527,7 +594,9 @@ def problems_html(report: pd.DataFrame, title: str) -> str:
     """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in report.columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in r) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in r)
+        + "</tr>"
         for r in report.itertuples(index=False)
     )
     style = (
@@ -612,33 +681,55 @@ def write_check_report(result: CheckResult, report_dir: str | Path) -> list[Path
 #: dictionary not named here keep their dictionary names and codes in the export.
 EXAMPLE_MAPPING: dict = {
     "columns": {
-        "Patient No": "patient_id", "Age at PM": "age_at_pm_years", "Sex": "sex",
-        "Primary site": "primary_site", "PM elsewhere": "first_pm_elsewhere",
-        "Histology": "histology", "Primary size (cm)": "primary_tumor_size_cm",
+        "Patient No": "patient_id",
+        "Age at PM": "age_at_pm_years",
+        "Sex": "sex",
+        "Primary site": "primary_site",
+        "PM elsewhere": "first_pm_elsewhere",
+        "Histology": "histology",
+        "Primary size (cm)": "primary_tumor_size_cm",
         "Date of surgery": "date_primary_surgery",
-        "Date lung mets": "date_lung_metastasis_diagnosis", "Date of PM": "date_first_pm",
-        "Two-stage PM": "two_stage_pm", "Laterality": "lung_metastasis_distribution",
-        "No. of mets": "lung_metastasis_number", "Largest lesion (cm)": "largest_lung_lesion_mm",
-        "Procedure": "resection_type", "Margin": "resection_status",
-        "Chemo pre": "chemotherapy_before_pm", "Chemo post": "chemotherapy_after_pm",
-        "Clavien-Dindo": "clavien_dindo_grade", "LOS": "postoperative_stay_days",
-        "Status": "vital_status", "Last contact": "date_last_contact",
-        "Date of death": "date_of_death", "Cause of death": "cause_of_death",
+        "Date lung mets": "date_lung_metastasis_diagnosis",
+        "Date of PM": "date_first_pm",
+        "Two-stage PM": "two_stage_pm",
+        "Laterality": "lung_metastasis_distribution",
+        "No. of mets": "lung_metastasis_number",
+        "Largest lesion (cm)": "largest_lung_lesion_mm",
+        "Procedure": "resection_type",
+        "Margin": "resection_status",
+        "Chemo pre": "chemotherapy_before_pm",
+        "Chemo post": "chemotherapy_after_pm",
+        "Clavien-Dindo": "clavien_dindo_grade",
+        "LOS": "postoperative_stay_days",
+        "Status": "vital_status",
+        "Last contact": "date_last_contact",
+        "Date of death": "date_of_death",
+        "Cause of death": "cause_of_death",
     },
     "codes": {
         "sex": {"M": "male", "F": "female"},
         "primary_site": {
-            "TW": "trunk_wall", "EXT": "extremities", "ORG": "parenchymal_organ",
-            "MED": "mediastinum", "RP": "retroperitoneum", "HN": "head_and_neck",
+            "TW": "trunk_wall",
+            "EXT": "extremities",
+            "ORG": "parenchymal_organ",
+            "MED": "mediastinum",
+            "RP": "retroperitoneum",
+            "HN": "head_and_neck",
         },
         "first_pm_elsewhere": {"Y": "yes", "N": "no"},
         "histology": {
-            "SS": "synovial_sarcoma", "UPS": "undifferentiated_pleomorphic_sarcoma",
-            "MFS": "myxofibrosarcoma", "LMS": "leiomyosarcoma",
+            "SS": "synovial_sarcoma",
+            "UPS": "undifferentiated_pleomorphic_sarcoma",
+            "MFS": "myxofibrosarcoma",
+            "LMS": "leiomyosarcoma",
         },
         "two_stage_pm": {"Y": "yes", "N": "no"},
         "lung_metastasis_distribution": {"uni": "unilateral", "bi": "bilateral"},
-        "resection_type": {"WW": "wide_wedge_resection", "SEG": "segmentectomy", "LOB": "lobectomy"},
+        "resection_type": {
+            "WW": "wide_wedge_resection",
+            "SEG": "segmentectomy",
+            "LOB": "lobectomy",
+        },
         "resection_status": {"R0": "r0", "R1": "r1", "R2": "r2"},
         "chemotherapy_before_pm": {"1": "yes", "0": "no"},
         "chemotherapy_after_pm": {"1": "yes", "0": "no"},
@@ -758,16 +849,20 @@ def _validation(spec, max_row: int):
     from openpyxl.worksheet.datavalidation import DataValidation
 
     if spec.allowed is not None:
-        return DataValidation(type="list", formula1=f"=lists!${{col}}$2:${{col}}${len(spec.allowed) + 1}")
+        return DataValidation(
+            type="list", formula1=f"=lists!${{col}}$2:${{col}}${len(spec.allowed) + 1}"
+        )
     kinds = {"integer": "whole", "number": "decimal", "date": "date"}
     if spec.type not in kinds or (spec.minimum is None and spec.maximum is None):
         return None
+
     def limit(value, fallback):
         if value is None:
             return fallback
         if isinstance(value, pd.Timestamp):
             return f"DATE({value.year},{value.month},{value.day})"
         return f"{value:g}"
+
     low, high = limit(spec.minimum, "-1E+300"), limit(spec.maximum, "1E+300")
     return DataValidation(type=kinds[spec.type], operator="between", formula1=low, formula2=high)
 
@@ -779,6 +874,34 @@ def _input_message(spec) -> tuple[str, str]:
     empty = " May be empty." if spec.nullable else " Required."
     text = f"{spec.meaning}{unit}{fmt}{rng}{empty}"
     return spec.name[:32], text[:255]  # Excel's limits for the title and the message
+
+
+def _template_column(sheet, lists, i: int, spec, rows: int) -> None:
+    """Header, width, date format, drop-down codes and validation of the ``i``-th column."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    letter = get_column_letter(i)
+    sheet.cell(row=1, column=i, value=spec.name).font = Font(bold=True)
+    sheet.column_dimensions[letter].width = max(12, min(len(spec.name) + 2, 40))
+    if spec.type == "date":
+        for r in range(2, rows + 2):
+            sheet.cell(row=r, column=i).number_format = "yyyy-mm-dd"
+    if spec.allowed is not None:
+        lists.cell(row=1, column=i, value=spec.name)
+        for r, code in enumerate(spec.allowed, start=2):
+            lists.cell(row=r, column=i, value=code)
+    rule = _validation(spec, rows) or DataValidation(type=None)
+    if rule.formula1 and "{col}" in rule.formula1:
+        rule.formula1 = rule.formula1.replace("{col}", letter)
+    rule.promptTitle, rule.prompt = _input_message(spec)
+    rule.showInputMessage = True
+    rule.showErrorMessage = rule.type is not None
+    rule.allow_blank = True
+    rule.error = f"Expected: {spec.allowed_or_range or spec.type}"
+    sheet.add_data_validation(rule)
+    rule.add(f"{letter}2:{letter}{rows + 1}")
 
 
 def write_template(
@@ -811,7 +934,6 @@ def write_template(
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     from helpers.schema import data_dictionary_table
 
@@ -822,30 +944,7 @@ def write_template(
     lists = book.create_sheet("lists")
     lists.sheet_state = "hidden"
     for i, spec in enumerate(dd.columns, start=1):
-        letter = get_column_letter(i)
-        sheet.cell(row=1, column=i, value=spec.name).font = Font(bold=True)
-        sheet.column_dimensions[letter].width = max(12, min(len(spec.name) + 2, 40))
-        if spec.type == "date":
-            for r in range(2, rows + 2):
-                sheet.cell(row=r, column=i).number_format = "yyyy-mm-dd"
-        if spec.allowed is not None:
-            lists.cell(row=1, column=i, value=spec.name)
-            for r, code in enumerate(spec.allowed, start=2):
-                lists.cell(row=r, column=i, value=code)
-        rule = _validation(spec, rows)
-        if rule is None:
-            from openpyxl.worksheet.datavalidation import DataValidation
-
-            rule = DataValidation(type=None)
-        if rule.formula1 and "{col}" in rule.formula1:
-            rule.formula1 = rule.formula1.replace("{col}", letter)
-        rule.promptTitle, rule.prompt = _input_message(spec)
-        rule.showInputMessage = True
-        rule.showErrorMessage = rule.type is not None
-        rule.allow_blank = True
-        rule.error = f"Expected: {spec.allowed_or_range or spec.type}"
-        sheet.add_data_validation(rule)
-        rule.add(f"{letter}2:{letter}{rows + 1}")
+        _template_column(sheet, lists, i, spec, rows)
     sheet.freeze_panes = "A2"
     readable = book.create_sheet("dictionary", 1)
     table = data_dictionary_table(dictionary_path)
@@ -878,7 +977,9 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("file", help="registry file (CSV, Excel or Parquet)")
     chk.add_argument("--mapping", default=None, help="registry mapping (YAML)")
     chk.add_argument("--report", required=True, help="folder for problems.csv/.html, summary.txt")
-    sub.add_parser("example-export", help="rewrite data/example_hospital_export.csv and its mapping")
+    sub.add_parser(
+        "example-export", help="rewrite data/example_hospital_export.csv and its mapping"
+    )
     for p in (tpl, chk):
         p.add_argument("--dictionary", default=str(DATA_DICTIONARY_PATH), help="data dictionary")
     return parser
