@@ -998,6 +998,9 @@ def run_collection(
         "parameters": resolved,
         "parameters_set": {k: v for k, v in given.items()},
         "registry": {"path": str(registry), "sha256": registry_sha256(registry)},
+        "registry_mapping": (
+            {"path": mapping, "sha256": registry_sha256(Path(mapping))} if mapping else None
+        ),
         "notebooks_dir": str(notebook_cwd),
         "kernel": "shared (reset between notebooks)" if shared_kernel else "fresh per notebook",
         "python": sys.version.split()[0],
