@@ -12,7 +12,7 @@ GRID   ?= sweeps/cutoffs.yaml
 WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lab sweep registry bench clean
+.PHONY: help setup run test lab sweep registry template check bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,8 +38,16 @@ lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) with WORKERS parallel runs
 	$(PY) -m helpers.batch sweep --grid $(GRID) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
 
-registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings
+registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings (and the example hospital export)
 	$(PY) -m helpers.synthetic
+	$(PY) -m helpers.registry example-export
+
+template: $(STAMP) ## write the fill-in Excel template from the data dictionary to $(OUTPUT)/registry_template.xlsx
+	$(PY) -m helpers.registry template --output $(OUTPUT)/registry_template.xlsx
+
+check: $(STAMP) ## check FILE=export.csv [MAPPING=mapping.yaml] without analysis; report in $(OUTPUT)/check
+	@test -n "$(FILE)" || { echo "usage: make check FILE=export.csv [MAPPING=mapping.yaml]"; exit 2; }
+	$(PY) -m helpers.registry check "$(FILE)" $(if $(MAPPING),--mapping "$(MAPPING)") --report $(OUTPUT)/check
 
 bench: $(STAMP) ## run the benchmarks (they print numbers; nothing is asserted)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -106,6 +106,8 @@ class Parameter:
         Bounds of a ``float`` parameter; ``exclusive`` makes them strict.
     is_path
         A file or folder; passed to notebooks as an absolute path.
+    optional
+        The empty string is allowed and means "none" (kept as ``""``, never made a path).
     """
 
     name: str
@@ -117,6 +119,7 @@ class Parameter:
     maximum: float | None = None
     exclusive: bool = False
     is_path: bool = False
+    optional: bool = False
 
 
 #: The declared parameters (CONTRIBUTING.md): the only names the runner accepts.
@@ -124,6 +127,7 @@ PARAMETERS: dict[str, Parameter] = {
     p.name: p
     for p in (
         Parameter("registry_path", str, "../data/registry.csv", "registry file (CSV, Excel or Parquet)", is_path=True),
+        Parameter("registry_mapping", str, "", "registry mapping for local names and codes (YAML); empty: none", is_path=True, optional=True),
         Parameter("output_dir", str, "../outputs", "the run folder", is_path=True),
         Parameter("landmark_months", float, 60, "landmark of the survival rates (months)", minimum=0, exclusive=True),
         Parameter("alpha", float, 0.05, "significance level (CIs and the selection rule)", minimum=0, maximum=1, exclusive=True),
@@ -182,6 +186,8 @@ def _coerce(spec: Parameter, value: object) -> tuple[object, str | None]:
     if spec.kind is str:
         if isinstance(value, Path):
             value = str(value)
+        if spec.optional and value == "":
+            return value, None
         if not isinstance(value, str) or value == "":
             return value, f"{spec.name}: expected a non-empty string, found {value!r}"
         if spec.allowed is not None and value not in spec.allowed:
@@ -373,11 +379,11 @@ def resolve_parameters(
     for name, spec in PARAMETERS.items():
         if name in params:
             value = params[name]
-            if spec.is_path:
+            if spec.is_path and value != "":
                 value = str((base / Path(str(value)).expanduser()).resolve())
         else:
             value = spec.default
-            if spec.is_path:
+            if spec.is_path and value != "":
                 value = str((NOTEBOOKS_DIR / str(value)).resolve())
         out[name] = value
     return out
@@ -971,6 +977,9 @@ def run_collection(
     registry = Path(str(resolved["registry_path"]))
     if not registry.is_file():
         raise ParameterError(f"registry_path: file not found: {registry}")
+    mapping = str(resolved.get("registry_mapping") or "")
+    if mapping and not Path(mapping).is_file():
+        raise ParameterError(f"registry_mapping: file not found: {mapping}")
     notebooks = list_notebooks(notebooks_dir, only)
     check_kernels(notebooks)
     declared = {nb: set(pm.inspect_notebook(str(nb)).keys()) for nb in notebooks}
@@ -992,6 +1001,9 @@ def run_collection(
         "parameters": resolved,
         "parameters_set": {k: v for k, v in given.items()},
         "registry": {"path": str(registry), "sha256": registry_sha256(registry)},
+        "registry_mapping": (
+            {"path": mapping, "sha256": registry_sha256(Path(mapping))} if mapping else None
+        ),
         "notebooks_dir": str(notebook_cwd),
         "kernel": "shared (reset between notebooks)" if shared_kernel else "fresh per notebook",
         "python": sys.version.split()[0],

@@ -1465,7 +1465,10 @@ def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
 
 
 def load_registry(
-    path: str | Path, *, dictionary_path: str | Path = DATA_DICTIONARY_PATH
+    path: str | Path,
+    *,
+    mapping: Any = None,
+    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
 ) -> pd.DataFrame:
     """Read a registry file and validate it against the data dictionary.
 
@@ -1481,6 +1484,12 @@ def load_registry(
         A ``.csv`` (UTF-8, comma-separated; a BOM is fine), ``.xlsx``/``.xlsm`` (first sheet,
         read with openpyxl; ``.xls`` needs the optional ``xlrd``) or ``.parquet`` file. The
         reader is chosen by extension.
+    mapping
+        A registry mapping for local column names, codes, date formats and units (a YAML file,
+        a dict or a ``helpers.registry.RegistryMapping``; see :mod:`helpers.registry`), applied
+        to the text cells before validation. ``None`` or ``""``: no mapping. Every value it
+        changed is a note (``check == "mapped"``): in ``RegistryError.problems`` after the
+        problems (a valid file's notes: :func:`load_registry_with_notes`).
     dictionary_path
         The data dictionary; the shipped ``data/data_dictionary.yaml`` by default.
 
@@ -1520,6 +1529,40 @@ def load_registry(
     >>> registry = load_registry(DATA_DIR / "registry.csv")  # doctest: +SKIP
     >>> registry["vital_status"].eq("dead").sum()  # doctest: +SKIP
     """
+    return load_registry_with_notes(path, mapping=mapping, dictionary_path=dictionary_path)[0]
+
+
+def load_registry_with_notes(
+    path: str | Path,
+    *,
+    mapping: Any = None,
+    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`load_registry`, also returning the registry mapping's notes.
+
+    Parameters
+    ----------
+    path, mapping, dictionary_path
+        As for :func:`load_registry`.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.DataFrame)
+        The validated registry, and one note per column renamed and per distinct value the
+        mapping changed (columns of ``RegistryError.problems``, ``check == "mapped"``; empty
+        without a mapping).
+
+    Raises
+    ------
+    RegistryError
+        As :func:`load_registry`.
+
+    Example
+    -------
+    >>> registry, notes = load_registry_with_notes(DATA_DIR / "registry.csv")
+    >>> notes.empty
+    True
+    """
     path = Path(path)
     if not path.exists():
         _raise_file_problem(
@@ -1533,7 +1576,7 @@ def load_registry(
         _raise_file_problem(path, "file_exists", "a registry file", f"{path} is a folder")
     dictionary = load_data_dictionary(dictionary_path)
     raw = _read_text_table(path)
-    frame = raw.frame
+    frame, notes, checked = _mapped(raw.frame, mapping, dictionary_path)
     header_problems = _problems_frame(list(raw.problems))
 
     extra = [c for c in frame.columns if c not in dictionary.names and not c.startswith("(unnamed")]
@@ -1564,6 +1607,26 @@ def load_registry(
                 problems["check"].eq("column_present") & problems["hint"].isna(), "hint"
             ] = "the file seems to use ';' between values; save it with ',' as separator"
         problems = _order_problems(problems, list(dictionary.names))
+        if checked is not None:
+            from helpers.registry import annotate_problems
+
+            problems = annotate_problems(problems, checked)
         message = _format_report(problems, path.name, raw.row_numbering, raw.row_word)
+        if len(notes):
+            message += f"\n({len(notes)} notes on values the mapping changed are in .problems)"
+            problems = _problems_frame(pd.concat([problems, notes], ignore_index=True))
         raise RegistryError(message, problems, source=path.name, row_numbering=raw.row_numbering)
-    return _typed(frame, dictionary)
+    return _typed(frame, dictionary), notes
+
+
+def _mapped(
+    frame: pd.DataFrame, mapping: Any, dictionary_path: str | Path
+) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """The frame after the registry mapping (none: unchanged), its notes, the checked mapping."""
+    if mapping is None or mapping == "":
+        return frame, _problems_frame([]), None
+    from helpers.registry import apply_mapping, load_mapping  # the mapping builds on this module
+
+    checked = load_mapping(mapping, dictionary_path=dictionary_path)
+    out, notes = apply_mapping(frame, checked)
+    return out, _problems_frame(notes), checked

@@ -1,0 +1,1032 @@
+"""Bring your own registry: a mapping for local names and codes, a fill-in template, a check.
+
+A hospital export rarely uses the data dictionary's names and codes. A *registry mapping* (a
+small YAML file) says how to read it; ``load_registry(path, mapping=...)`` applies it before
+validation. ``python -m helpers.registry`` offers three commands:
+
+``template --output FILE.xlsx``
+    An Excel workbook generated from ``data/data_dictionary.yaml``: a fill-in sheet with drop-down
+    lists, date and number validation and an input message per column, and the dictionary.
+``check FILE [--mapping M] --report DIR``
+    Validates without any analysis; writes ``problems.csv``, ``problems.html`` (sortable,
+    filterable, no server) and ``summary.txt``. Exit 0 valid, 1 invalid, 2 usage error.
+``example-export``
+    Rewrites ``data/example_hospital_export.csv`` and its mapping from ``data/registry.csv``.
+
+The mapping format
+------------------
+Every key is optional; names on the right of ``columns`` and every key of ``codes``, ``dates``
+and ``units`` are *dictionary* column names::
+
+    columns:            # local column name: dictionary column name
+      Sex: sex
+      Margin: resection_status
+    codes:              # per dictionary column, local code: dictionary code (null = empty cell)
+      sex: {M: male, F: female}
+      resection_status: {R0: r0, R1: r1, R2: r2}
+    dates:              # per date column, or `default` for every date column
+      default: "%d/%m/%Y"              # a strftime format, or `excel_serial`, or a list of them
+      date_of_death: excel_serial       # days since 1899-12-30, as Excel stores dates
+    units:              # per number/integer column: the unit the file uses
+      largest_lung_lesion_mm: cm       # converted to the dictionary's unit (mm)
+
+Values the mapping does not name are left as they are: a value that is already a dictionary code
+passes, anything else is reported by validation with the usual hints. Nothing is guessed. Every
+value the mapping changed is reported as a note (``check == "mapped"``). A mapping naming an
+unknown dictionary column, code, unit or date format is itself an error naming the entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import math
+import sys
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from helpers import DATA_DIR
+from helpers.schema import (
+    DATA_DICTIONARY_PATH,
+    PROBLEM_COLUMNS,
+    DataDictionary,
+    RegistryError,
+    load_data_dictionary,
+)
+
+#: The mapping's date format for Excel serial day numbers (days since 1899-12-30).
+EXCEL_SERIAL: str = "excel_serial"
+#: Day 0 of Excel's serial dates (1900 date system, with its leap-year bug absorbed).
+EXCEL_EPOCH: datetime = datetime(1899, 12, 30)
+#: Unit conversions a mapping may ask for: (file unit, dictionary unit) -> factor.
+UNIT_FACTORS: dict[tuple[str, str], float] = {
+    ("cm", "mm"): 10.0,
+    ("mm", "cm"): 0.1,
+    ("m", "cm"): 100.0,
+    ("m", "mm"): 1000.0,
+    ("weeks", "days"): 7.0,
+}
+#: ``check`` of a note: a value the mapping changed (not a problem).
+NOTE_CHECK: str = "mapped"
+#: The example hospital export and its mapping, made from the shipped registry.
+EXAMPLE_EXPORT_PATH: Path = DATA_DIR / "example_hospital_export.csv"
+EXAMPLE_MAPPING_PATH: Path = DATA_DIR / "example_hospital_mapping.yaml"
+MAPPING_KEYS: tuple[str, ...] = ("columns", "codes", "dates", "units")
+
+
+# --------------------------------------------------------------------------------------------
+# The mapping
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryMapping:
+    """How to read a local registry export (see the module docstring for the YAML format).
+
+    Attributes
+    ----------
+    columns
+        Local column name -> dictionary column name.
+    codes
+        Dictionary column -> {local code: dictionary code, or ``None`` for an empty cell}.
+    dates
+        Dictionary date column -> formats tried in order (strftime or ``"excel_serial"``).
+    units
+        Dictionary column -> (the unit the file uses, the dictionary's unit).
+    source
+        Where the mapping came from (a file name), for notes and messages.
+    """
+
+    columns: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    dates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    units: dict[str, tuple[str, str]] = field(default_factory=dict)
+    source: str = "mapping"
+
+
+class MappingError(ValueError):
+    """A registry mapping refers to unknown columns, codes, units or formats."""
+
+
+def _fail(source: str, entry: str, what: str) -> MappingError:
+    return MappingError(f"registry mapping {source}: {entry}: {what}")
+
+
+def _known_column(dd: DataDictionary, source: str, entry: str, name: object) -> str:
+    if not isinstance(name, str) or name not in dd.names:
+        raise _fail(
+            source,
+            entry,
+            f"{name!r} is not a column of the data dictionary; known: {', '.join(dd.names)}",
+        )
+    return name
+
+
+def _check_codes(dd: DataDictionary, source: str, raw: object) -> dict[str, dict[str, str | None]]:
+    out: dict[str, dict[str, str | None]] = {}
+    for column, table in _as_mapping(source, "codes", raw).items():
+        spec = dd.column(_known_column(dd, source, f"codes: {column}", column))
+        for local, code in _as_mapping(source, f"codes: {column}", table).items():
+            entry = f"codes: {column}: {local}"
+            if code is None:
+                if not spec.nullable:
+                    raise _fail(source, entry, f"{column} may not be empty, so null is not allowed")
+            elif spec.allowed is not None and str(code) not in spec.allowed:
+                raise _fail(
+                    source,
+                    entry,
+                    f"{code!r} is not a code of {column}; allowed: {', '.join(spec.allowed)}",
+                )
+            elif spec.allowed is None and spec.type != "string":
+                raise _fail(source, entry, f"{column} is a {spec.type} column, not a category")
+            out.setdefault(column, {})[_text(local)] = None if code is None else str(code)
+    return out
+
+
+def _check_dates(dd: DataDictionary, source: str, raw: object) -> dict[str, tuple[str, ...]]:
+    given = _as_mapping(source, "dates", raw)
+    date_columns = [c.name for c in dd.columns if c.type == "date"]
+    out: dict[str, tuple[str, ...]] = {}
+    for column, formats in given.items():
+        if column != "default":
+            spec = dd.column(_known_column(dd, source, f"dates: {column}", column))
+            if spec.type != "date":
+                raise _fail(source, f"dates: {column}", f"{column} is a {spec.type} column")
+        listed = tuple(formats) if isinstance(formats, list) else (formats,)
+        for fmt in listed:
+            if not isinstance(fmt, str) or (fmt != EXCEL_SERIAL and "%" not in fmt):
+                raise _fail(
+                    source,
+                    f"dates: {column}",
+                    f"{fmt!r} is neither a strftime format (e.g. '%d/%m/%Y') nor {EXCEL_SERIAL!r}",
+                )
+        out[column] = listed
+    default = out.pop("default", None)
+    if default is not None:
+        out = {c: out.get(c, default) for c in date_columns}
+    return out
+
+
+def _check_units(dd: DataDictionary, source: str, raw: object) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for column, unit in _as_mapping(source, "units", raw).items():
+        spec = dd.column(_known_column(dd, source, f"units: {column}", column))
+        entry = f"units: {column}"
+        if spec.type not in ("number", "integer"):
+            raise _fail(source, entry, f"{column} is a {spec.type} column, not a measurement")
+        if (str(unit), str(spec.unit)) not in UNIT_FACTORS:
+            known = ", ".join(f"{a} -> {b}" for a, b in UNIT_FACTORS)
+            raise _fail(
+                source,
+                entry,
+                f"no conversion from {unit!r} to the dictionary's unit "
+                f"{spec.unit!r}; known conversions: {known}",
+            )
+        out[column] = (str(unit), str(spec.unit))
+    return out
+
+
+def _as_mapping(source: str, entry: str, raw: object) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise _fail(source, entry, f"expected a mapping (name: value), found {raw!r}")
+    return dict(raw)
+
+
+def _text(value: object) -> str:
+    """YAML reads ``1``, ``yes`` and ``1.5`` as numbers and booleans; codes are text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def load_mapping(
+    mapping: str | Path | Mapping | RegistryMapping,
+    *,
+    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
+) -> RegistryMapping:
+    """Read and check a registry mapping against the data dictionary.
+
+    Parameters
+    ----------
+    mapping
+        A YAML file, an already-parsed mapping (dict), or a :class:`RegistryMapping`.
+    dictionary_path
+        The data dictionary the mapping's right-hand names refer to.
+
+    Returns
+    -------
+    RegistryMapping
+
+    Raises
+    ------
+    MappingError
+        Naming the entry: an unknown section, an unknown dictionary column, a code that is not
+        one of the column's allowed values, a date format that is not a format, a unit without a
+        known conversion, or two local columns renamed to the same dictionary column.
+
+    Example
+    -------
+    >>> load_mapping({"codes": {"sex": {"M": "male"}}}).codes
+    {'sex': {'M': 'male'}}
+    """
+    if isinstance(mapping, RegistryMapping):
+        return mapping
+    source = "mapping"
+    if isinstance(mapping, str | Path):
+        path = Path(mapping)
+        source = path.name
+        try:
+            mapping = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError as exc:
+            raise MappingError(f"registry mapping: no file at {path}") from exc
+        except yaml.YAMLError as exc:
+            raise MappingError(f"registry mapping {source}: not valid YAML: {exc}") from exc
+    doc = _as_mapping(source, "the file", mapping)
+    unknown = [k for k in doc if k not in MAPPING_KEYS]
+    if unknown:
+        raise _fail(
+            source, ", ".join(map(str, unknown)), f"unknown section; use {', '.join(MAPPING_KEYS)}"
+        )
+    dd = load_data_dictionary(dictionary_path)
+    columns = {
+        _text(local): _known_column(dd, source, f"columns: {local}", name)
+        for local, name in _as_mapping(source, "columns", doc.get("columns")).items()
+    }
+    repeated = sorted({n for n in columns.values() if list(columns.values()).count(n) > 1})
+    if repeated:
+        raise _fail(source, "columns", f"several local columns map to {', '.join(repeated)}")
+    return RegistryMapping(
+        columns=columns,
+        codes=_check_codes(dd, source, doc.get("codes")),
+        dates=_check_dates(dd, source, doc.get("dates")),
+        units=_check_units(dd, source, doc.get("units")),
+        source=source,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Applying a mapping to a text frame
+# --------------------------------------------------------------------------------------------
+
+
+def _note(column: str, expected: str, found: str, rows: np.ndarray, hint: str) -> dict:
+    return {
+        "column": column,
+        "patient_id": None,
+        "row": None,
+        "check": NOTE_CHECK,
+        "expected": expected,
+        "found": found,
+        "hint": f"{hint}; {len(rows)} row{'s' if len(rows) != 1 else ''}",
+    }
+
+
+def _parse_one_date(text: str, formats: Sequence[str]) -> str | None:
+    for fmt in formats:
+        try:
+            if fmt == EXCEL_SERIAL:
+                serial = float(text)
+                if not serial.is_integer() or not 1 <= serial <= 2958465:
+                    continue
+                day = EXCEL_EPOCH + timedelta(days=int(serial))
+            else:
+                day = datetime.strptime(text, fmt)
+            return day.strftime("%Y-%m-%d")
+        except ValueError:
+            continue
+    return None
+
+
+def _map_dates(values: pd.Series, formats: Sequence[str]) -> pd.Series:
+    distinct = pd.Series(values.dropna().unique(), dtype=object)
+    parsed = {v: _parse_one_date(str(v), formats) for v in distinct}
+    return values.map(lambda v: parsed.get(v) or v if isinstance(v, str) else v)
+
+
+def _convert_units(values: pd.Series, factor: float) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    converted = (numbers * factor).map(lambda x: f"{round(x, 9):.10g}" if math.isfinite(x) else x)
+    return converted.where(numbers.notna(), values)
+
+
+def _rename_columns(
+    frame: pd.DataFrame, mapping: RegistryMapping
+) -> tuple[pd.DataFrame, list[dict]]:
+    notes = []
+    renames = {}
+    for local, name in mapping.columns.items():
+        if local in frame.columns and local != name:
+            renames[local] = name
+            notes.append(
+                _note(
+                    name, name, local, np.arange(len(frame)), f"column renamed by {mapping.source}"
+                )
+            )
+    return frame.rename(columns=renames), notes
+
+
+def _column_notes(column: str, before: pd.Series, after: pd.Series, why: str) -> list[dict]:
+    changed = before.notna() & (before.astype(object) != after.astype(object))
+    notes = []
+    if not changed.any():
+        return notes
+    pairs = pd.DataFrame({"found": before[changed], "expected": after[changed].fillna("(empty)")})
+    for (found, expected), group in pairs.groupby(["found", "expected"], sort=True):
+        notes.append(_note(column, str(expected), str(found), group.index.to_numpy(), why))
+    return notes
+
+
+def apply_mapping(
+    frame: pd.DataFrame, mapping: RegistryMapping
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rename columns, translate codes, rewrite dates as ISO and convert units, on text cells.
+
+    Parameters
+    ----------
+    frame
+        The registry as text (every cell a string or missing), local column names.
+    mapping
+        A checked mapping (:func:`load_mapping`).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, pandas.DataFrame)
+        The frame in dictionary names and codes (values the mapping does not cover are left
+        unchanged, for validation to report), and the notes: one row per column renamed and per
+        distinct value changed (``check == "mapped"``, the count of rows in ``hint``), in the
+        columns of ``RegistryError.problems``.
+
+    Example
+    -------
+    >>> m = load_mapping({"columns": {"Sex": "sex"}, "codes": {"sex": {"M": "male"}}})
+    >>> out, notes = apply_mapping(pd.DataFrame({"Sex": ["M", "female"]}), m)
+    >>> out["sex"].tolist(), notes["found"].tolist()
+    (['male', 'female'], ['Sex', 'M'])
+    """
+    out, notes = _rename_columns(frame, mapping)
+    for column, (unit, target) in mapping.units.items():
+        if column in out.columns:
+            after = _convert_units(out[column], UNIT_FACTORS[(unit, target)])
+            notes += _column_notes(column, out[column], after, f"{unit} converted to {target}")
+            out[column] = after
+    for column, formats in mapping.dates.items():
+        if column in out.columns:
+            after = _map_dates(out[column], formats)
+            notes += _column_notes(
+                column, out[column], after, f"date read as {' or '.join(formats)}"
+            )
+            out[column] = after
+    for column, table in mapping.codes.items():
+        if column in out.columns:
+            after = out[column].map(lambda v, t=table: t.get(v, v) if isinstance(v, str) else v)
+            notes += _column_notes(
+                column, out[column], after, f"code translated by {mapping.source}"
+            )
+            out[column] = after
+    return out, pd.DataFrame(notes, columns=list(PROBLEM_COLUMNS))
+
+
+def annotate_problems(problems: pd.DataFrame, mapping: RegistryMapping) -> pd.DataFrame:
+    """Say in the problems what the mapping expected, where it covers the column.
+
+    A date the declared format cannot read, a code the mapping does not list, a number that was
+    converted before it failed its range: the hint names the mapping's entry to look at.
+
+    Parameters
+    ----------
+    problems
+        ``RegistryError.problems`` of a mapped file.
+    mapping
+        The mapping that was applied.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``expected`` and ``hint`` rewritten on those rows.
+
+    Example
+    -------
+    >>> annotate_problems(pd.DataFrame(columns=list(PROBLEM_COLUMNS)), RegistryMapping()).empty
+    True
+    """
+    out = problems.copy()
+    for column, formats in mapping.dates.items():
+        rows = out["column"].eq(column) & out["check"].eq("type")
+        out.loc[rows, "expected"] = (
+            f"a date written {' or '.join(formats)} (dates: in {mapping.source})"
+        )
+        out.loc[rows, "hint"] = "no such calendar date, or not in the declared format"
+    for column, table in mapping.codes.items():
+        rows = out["column"].eq(column) & out["check"].eq("allowed")
+        listed = ", ".join(table)
+        extra = f"not a code of codes: {column} in {mapping.source} ({listed}) either"
+        out.loc[rows, "hint"] = out.loc[rows, "hint"].map(
+            lambda h, e=extra: f"{h}; {e}" if h else e
+        )
+    for column, (unit, target) in mapping.units.items():
+        rows = out["column"].eq(column) & out["check"].eq("range")
+        out.loc[rows, "hint"] = (
+            f"the file's value in {unit}, converted to {target} (units: in {mapping.source})"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The check a data manager runs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What :func:`check_registry` found.
+
+    Attributes
+    ----------
+    valid
+        The file (after the mapping) passes every check.
+    problems
+        The problems (columns of ``RegistryError.problems``); empty when valid.
+    notes
+        The mapping's notes (``check == "mapped"``); empty without a mapping.
+    source, row_numbering
+        The file name and what the ``row`` column counts.
+    """
+
+    valid: bool
+    problems: pd.DataFrame
+    notes: pd.DataFrame
+    source: str
+    row_numbering: str
+
+
+def check_registry(
+    path: str | Path,
+    mapping: str | Path | Mapping | RegistryMapping | None = None,
+    *,
+    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
+) -> CheckResult:
+    """Validate a registry file (after an optional mapping) without any analysis.
+
+    Parameters
+    ----------
+    path
+        The registry file (CSV, Excel or Parquet).
+    mapping
+        A registry mapping (file or dict), or ``None``.
+    dictionary_path
+        The data dictionary.
+
+    Returns
+    -------
+    CheckResult
+
+    Example
+    -------
+    >>> check_registry(DATA_DIR / "registry.csv").valid  # doctest: +SKIP
+    True
+    """
+    from helpers.schema import load_registry_with_notes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _, notes = load_registry_with_notes(
+                path, mapping=mapping, dictionary_path=dictionary_path
+            )
+        except RegistryError as exc:
+            notes = exc.problems["check"].eq(NOTE_CHECK)
+            return CheckResult(
+                False,
+                exc.problems[~notes].reset_index(drop=True),
+                exc.problems[notes].reset_index(drop=True),
+                exc.source,
+                exc.row_numbering,
+            )
+    empty = pd.DataFrame(columns=list(PROBLEM_COLUMNS))
+    return CheckResult(True, empty, notes, Path(path).name, "")
+
+
+def summarise_problems(result: CheckResult) -> str:
+    """``summary.txt``: counts of problems by column and check, and of the mapping's notes.
+
+    Parameters
+    ----------
+    result
+        A :class:`CheckResult`.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> summarise_problems(check_registry(DATA_DIR / "registry.csv")).splitlines()[0]  # doctest: +SKIP
+    'registry.csv: valid (0 problems)'
+    """
+    n = len(result.problems)
+    state = "valid" if result.valid else "NOT valid"
+    lines = [f"{result.source}: {state} ({n} problem{'s' if n != 1 else ''})"]
+    if result.row_numbering:
+        lines.append(f"row: {result.row_numbering}")
+    if n:
+        counts = result.problems.groupby(["column", "check"], sort=False).size()
+        lines.append("")
+        lines.append("problems by column and check:")
+        width = max(len(f"{c} / {k}") for c, k in counts.index)
+        lines += [f"  {f'{c} / {k}':<{width}}  {v}" for (c, k), v in counts.items()]
+    if len(result.notes):
+        counts = result.notes.groupby("column", sort=False).size()
+        lines += ["", "values changed by the mapping (notes, not problems), by column:"]
+        lines += [f"  {c}  {v}" for c, v in counts.items()]
+    return "\n".join(lines) + "\n"
+
+
+_SCRIPT = """
+document.querySelectorAll('th').forEach((th, i) => th.addEventListener('click', () => {
+  const body = th.closest('table').tBodies[0];
+  const dir = th.dataset.dir === 'asc' ? -1 : 1; th.dataset.dir = dir > 0 ? 'asc' : 'desc';
+  const key = r => r.cells[i].textContent;
+  const num = s => s !== '' && !isNaN(s);
+  [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
+    return dir * (num(x) && num(y) ? x - y : x.localeCompare(y)); })
+    .forEach(r => body.appendChild(r));
+}));
+document.getElementById('filter').addEventListener('input', e => {
+  const q = e.target.value.toLowerCase();
+  document.querySelectorAll('tbody tr').forEach(r =>
+    r.style.display = r.textContent.toLowerCase().includes(q) ? '' : 'none');
+});
+"""
+
+
+def problems_html(report: pd.DataFrame, title: str) -> str:
+    """A self-contained HTML page of the report: click a header to sort, type to filter.
+
+    Plain HTML with a 15-line inline script, so that it opens from disk in any browser with no
+    server, no network and nothing to install (a data manager's machine).
+
+    Parameters
+    ----------
+    report
+        The rows to show (:func:`report_frame`).
+    title
+        The page title.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> "<table" in problems_html(pd.DataFrame({"column": ["sex"]}), "check")
+    True
+    """
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in report.columns)
+    rows = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in r)
+        + "</tr>"
+        for r in report.itertuples(index=False)
+    )
+    style = (
+        "body{font-family:sans-serif}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+        "th{cursor:pointer;background:#eee}"
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{style}</style></head><body><h1>{html.escape(title)}</h1>"
+        "<p>Click a column header to sort; type to filter. Patient-level data: keep it where the "
+        "registry itself is kept.</p><input id='filter' placeholder='filter rows'>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        f"<script>{_SCRIPT}</script></body></html>\n"
+    )
+
+
+def report_frame(result: CheckResult) -> pd.DataFrame:
+    """Problems first, then the mapping's notes, with a leading ``kind`` column.
+
+    Parameters
+    ----------
+    result
+        A :class:`CheckResult`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind`` (``problem`` or ``note``), ``column``, ``patient_id``, ``row``, ``check``,
+        ``expected``, ``found``, ``hint``.
+
+    Example
+    -------
+    >>> list(report_frame(check_registry(DATA_DIR / "registry.csv")).columns)[:2]  # doctest: +SKIP
+    ['kind', 'column']
+    """
+    parts = [
+        frame.assign(kind=kind)
+        for frame, kind in ((result.problems, "problem"), (result.notes, "note"))
+        if len(frame)
+    ]
+    if not parts:
+        return pd.DataFrame(columns=["kind", *PROBLEM_COLUMNS])
+    out = pd.concat(parts, ignore_index=True)
+    return out[["kind", *PROBLEM_COLUMNS]]
+
+
+def write_check_report(result: CheckResult, report_dir: str | Path) -> list[Path]:
+    """Write ``problems.csv``, ``problems.html`` and ``summary.txt`` into ``report_dir``.
+
+    Parameters
+    ----------
+    result
+        A :class:`CheckResult`.
+    report_dir
+        The folder (created if absent). Only here is anything written.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The three files.
+
+    Example
+    -------
+    >>> write_check_report(check_registry("export.csv"), "report")  # doctest: +SKIP
+    """
+    folder = Path(report_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    report = report_frame(result)
+    files = [folder / "problems.csv", folder / "problems.html", folder / "summary.txt"]
+    report.to_csv(files[0], index=False)
+    files[1].write_text(problems_html(report, f"Registry check: {result.source}"), encoding="utf-8")
+    files[2].write_text(summarise_problems(result), encoding="utf-8")
+    return files
+
+
+# --------------------------------------------------------------------------------------------
+# The example hospital export (the shipped registry in local dress)
+# --------------------------------------------------------------------------------------------
+
+#: The example hospital's column names, codes, date formats and units (made up). Columns of the
+#: dictionary not named here keep their dictionary names and codes in the export.
+EXAMPLE_MAPPING: dict = {
+    "columns": {
+        "Patient No": "patient_id",
+        "Age at PM": "age_at_pm_years",
+        "Sex": "sex",
+        "Primary site": "primary_site",
+        "PM elsewhere": "first_pm_elsewhere",
+        "Histology": "histology",
+        "Primary size (cm)": "primary_tumor_size_cm",
+        "Date of surgery": "date_primary_surgery",
+        "Date lung mets": "date_lung_metastasis_diagnosis",
+        "Date of PM": "date_first_pm",
+        "Two-stage PM": "two_stage_pm",
+        "Laterality": "lung_metastasis_distribution",
+        "No. of mets": "lung_metastasis_number",
+        "Largest lesion (cm)": "largest_lung_lesion_mm",
+        "Procedure": "resection_type",
+        "Margin": "resection_status",
+        "Chemo pre": "chemotherapy_before_pm",
+        "Chemo post": "chemotherapy_after_pm",
+        "Clavien-Dindo": "clavien_dindo_grade",
+        "LOS": "postoperative_stay_days",
+        "Status": "vital_status",
+        "Last contact": "date_last_contact",
+        "Date of death": "date_of_death",
+        "Cause of death": "cause_of_death",
+    },
+    "codes": {
+        "sex": {"M": "male", "F": "female"},
+        "primary_site": {
+            "TW": "trunk_wall",
+            "EXT": "extremities",
+            "ORG": "parenchymal_organ",
+            "MED": "mediastinum",
+            "RP": "retroperitoneum",
+            "HN": "head_and_neck",
+        },
+        "first_pm_elsewhere": {"Y": "yes", "N": "no"},
+        "histology": {
+            "SS": "synovial_sarcoma",
+            "UPS": "undifferentiated_pleomorphic_sarcoma",
+            "MFS": "myxofibrosarcoma",
+            "LMS": "leiomyosarcoma",
+        },
+        "two_stage_pm": {"Y": "yes", "N": "no"},
+        "lung_metastasis_distribution": {"uni": "unilateral", "bi": "bilateral"},
+        "resection_type": {
+            "WW": "wide_wedge_resection",
+            "SEG": "segmentectomy",
+            "LOB": "lobectomy",
+        },
+        "resection_status": {"R0": "r0", "R1": "r1", "R2": "r2"},
+        "chemotherapy_before_pm": {"1": "yes", "0": "no"},
+        "chemotherapy_after_pm": {"1": "yes", "0": "no"},
+        "clavien_dindo_grade": {"0": "none"},
+        "vital_status": {"A": "alive", "D": "dead"},
+        "cause_of_death": {"DOD": "sarcoma", "DOC": "other", "UNK": "unknown"},
+    },
+    "dates": {"default": "%d/%m/%Y", "date_of_death": EXCEL_SERIAL},
+    "units": {"largest_lung_lesion_mm": "cm"},
+}
+
+_MAPPING_HEADER = """\
+# Registry mapping of the (made-up) Example Hospital export, data/example_hospital_export.csv.
+# Written by `python -m helpers.registry example-export` from helpers.registry.EXAMPLE_MAPPING;
+# copy it as a start for your own hospital's mapping. Use it with
+#   python -m helpers.registry check data/example_hospital_export.csv \\
+#       --mapping data/example_hospital_mapping.yaml --report outputs/check
+#   load_registry(path, mapping="data/example_hospital_mapping.yaml")
+#
+# columns: local column name -> data dictionary column name
+# codes:   per dictionary column, local code -> dictionary code (null: an empty cell)
+# dates:   per dictionary date column (or `default`): a strftime format such as "%d/%m/%Y",
+#          or excel_serial (days since 1899-12-30), or a list of them tried in order
+# units:   per dictionary number column: the unit the file uses (converted to the dictionary's)
+# Values the mapping does not name are left as they are and validated as usual.
+"""
+
+
+def _dress_column(values: pd.Series, column: str, mapping: RegistryMapping) -> pd.Series:
+    """One dictionary column in the example hospital's form (the inverse of the mapping)."""
+    out = values
+    if column in mapping.units:
+        unit, target = mapping.units[column]
+        out = _convert_units(out, UNIT_FACTORS[(target, unit)])
+    if column in mapping.dates:
+        fmt = mapping.dates[column][0]
+        days = pd.to_datetime(out, format="%Y-%m-%d")
+        if fmt == EXCEL_SERIAL:
+            out = ((days - pd.Timestamp(EXCEL_EPOCH)).dt.days).astype("Int64").astype(str)
+        else:
+            out = days.dt.strftime(fmt)
+        out = out.where(values.notna(), None)
+    if column in mapping.codes:
+        inverse = {code: local for local, code in mapping.codes[column].items()}
+        out = out.map(lambda v: inverse.get(v, v) if isinstance(v, str) else v)
+    return out
+
+
+def make_example_export(
+    registry_text: pd.DataFrame, mapping: Mapping | RegistryMapping = EXAMPLE_MAPPING
+) -> pd.DataFrame:
+    """The registry in a hospital's local dress: the exact inverse of ``mapping``.
+
+    Parameters
+    ----------
+    registry_text
+        A registry in dictionary form, every cell text (``pd.read_csv(..., dtype=str)``).
+    mapping
+        The local dress; :data:`EXAMPLE_MAPPING` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same rows; local column names, codes, date formats and units. Reading it back with the
+        mapping gives the registry again.
+
+    Example
+    -------
+    >>> reg = pd.DataFrame({"sex": ["male"], "largest_lung_lesion_mm": ["15.0"]})
+    >>> make_example_export(reg).to_dict("records")
+    [{'Sex': 'M', 'Largest lesion (cm)': '1.5'}]
+    """
+    checked = load_mapping(mapping)
+    local_name = {name: local for local, name in checked.columns.items()}
+    out = pd.DataFrame(index=registry_text.index)
+    for column in registry_text.columns:
+        out[local_name.get(column, column)] = _dress_column(registry_text[column], column, checked)
+    return out
+
+
+def write_example_export(
+    registry_path: str | Path = DATA_DIR / "registry.csv",
+    export_path: str | Path = EXAMPLE_EXPORT_PATH,
+    mapping_path: str | Path = EXAMPLE_MAPPING_PATH,
+) -> list[Path]:
+    """Write the example hospital export and its mapping YAML (deterministic: same input, same bytes).
+
+    Parameters
+    ----------
+    registry_path
+        The registry in dictionary form (the shipped one by default).
+    export_path, mapping_path
+        Where to write the export (CSV) and the mapping (YAML).
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Example
+    -------
+    >>> write_example_export()  # doctest: +SKIP
+    """
+    text = pd.read_csv(registry_path, dtype=str, keep_default_na=False, na_values=[""])
+    make_example_export(text).to_csv(export_path, index=False, lineterminator="\n")
+    body = yaml.safe_dump(EXAMPLE_MAPPING, sort_keys=False, allow_unicode=True, width=100)
+    Path(mapping_path).write_text(_MAPPING_HEADER + "\n" + body, encoding="utf-8")
+    return [Path(export_path), Path(mapping_path)]
+
+
+# --------------------------------------------------------------------------------------------
+# The fill-in template (Excel)
+# --------------------------------------------------------------------------------------------
+
+
+def _validation(spec, max_row: int):
+    """The openpyxl data validation of one column (``None`` for free text)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    if spec.allowed is not None:
+        return DataValidation(
+            type="list", formula1=f"=lists!${{col}}$2:${{col}}${len(spec.allowed) + 1}"
+        )
+    kinds = {"integer": "whole", "number": "decimal", "date": "date"}
+    if spec.type not in kinds or (spec.minimum is None and spec.maximum is None):
+        return None
+
+    def limit(value, fallback):
+        if value is None:
+            return fallback
+        if isinstance(value, pd.Timestamp):
+            return f"DATE({value.year},{value.month},{value.day})"
+        return f"{value:g}"
+
+    low, high = limit(spec.minimum, "-1E+300"), limit(spec.maximum, "1E+300")
+    return DataValidation(type=kinds[spec.type], operator="between", formula1=low, formula2=high)
+
+
+def _input_message(spec) -> tuple[str, str]:
+    unit = f" Unit: {spec.unit}." if spec.unit and spec.unit != "date" else ""
+    fmt = " A date (YYYY-MM-DD)." if spec.type == "date" else ""
+    rng = f" Allowed: {spec.allowed_or_range}." if spec.allowed_or_range else ""
+    empty = " May be empty." if spec.nullable else " Required."
+    text = f"{spec.meaning}{unit}{fmt}{rng}{empty}"
+    return spec.name[:32], text[:255]  # Excel's limits for the title and the message
+
+
+def _template_column(sheet, lists, i: int, spec, rows: int) -> None:
+    """Header, width, date format, drop-down codes and validation of the ``i``-th column."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    letter = get_column_letter(i)
+    sheet.cell(row=1, column=i, value=spec.name).font = Font(bold=True)
+    sheet.column_dimensions[letter].width = max(12, min(len(spec.name) + 2, 40))
+    if spec.type == "date":
+        for r in range(2, rows + 2):
+            sheet.cell(row=r, column=i).number_format = "yyyy-mm-dd"
+    if spec.allowed is not None:
+        lists.cell(row=1, column=i, value=spec.name)
+        for r, code in enumerate(spec.allowed, start=2):
+            lists.cell(row=r, column=i, value=code)
+    rule = _validation(spec, rows) or DataValidation(type=None)
+    if rule.formula1 and "{col}" in rule.formula1:
+        rule.formula1 = rule.formula1.replace("{col}", letter)
+    rule.promptTitle, rule.prompt = _input_message(spec)
+    rule.showInputMessage = True
+    rule.showErrorMessage = rule.type is not None
+    rule.allow_blank = True
+    rule.error = f"Expected: {spec.allowed_or_range or spec.type}"
+    sheet.add_data_validation(rule)
+    rule.add(f"{letter}2:{letter}{rows + 1}")
+
+
+def write_template(
+    output: str | Path, *, dictionary_path: str | Path = DATA_DICTIONARY_PATH, rows: int = 1000
+) -> Path:
+    """Write the fill-in Excel workbook generated from the data dictionary.
+
+    Sheet ``registry``: the header row (frozen), one data validation per column for ``rows`` rows
+    (drop-down lists of every category column's codes, whole numbers, decimals and dates within
+    the dictionary's ranges) with an input message giving the column's meaning and unit. Sheet
+    ``dictionary``: the dictionary in readable form. Sheet ``lists`` (hidden): the codes the
+    drop-downs read. Written with openpyxl; nothing in it is maintained by hand.
+
+    Parameters
+    ----------
+    output
+        The ``.xlsx`` file to write.
+    dictionary_path
+        The data dictionary.
+    rows
+        How many patient rows carry the validation.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Example
+    -------
+    >>> write_template("registry_template.xlsx")  # doctest: +SKIP
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from helpers.schema import data_dictionary_table
+
+    dd = load_data_dictionary(dictionary_path)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "registry"
+    lists = book.create_sheet("lists")
+    lists.sheet_state = "hidden"
+    for i, spec in enumerate(dd.columns, start=1):
+        _template_column(sheet, lists, i, spec, rows)
+    sheet.freeze_panes = "A2"
+    readable = book.create_sheet("dictionary", 1)
+    table = data_dictionary_table(dictionary_path)
+    readable.append(list(table.columns))
+    for record in table.itertuples(index=False):
+        readable.append(["" if pd.isna(v) else str(v) for v in record])
+    for cell in readable[1]:
+        cell.font = Font(bold=True)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book.save(out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.registry",
+        description="Bring your own registry: fill-in template, registry check, example export.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    tpl = sub.add_parser("template", help="write the fill-in Excel workbook")
+    tpl.add_argument("--output", required=True, help="the .xlsx file to write")
+    tpl.add_argument("--rows", type=int, default=1000, help="patient rows with validation")
+    chk = sub.add_parser("check", help="validate a registry file without any analysis")
+    chk.add_argument("file", help="registry file (CSV, Excel or Parquet)")
+    chk.add_argument("--mapping", default=None, help="registry mapping (YAML)")
+    chk.add_argument("--report", required=True, help="folder for problems.csv/.html, summary.txt")
+    sub.add_parser(
+        "example-export", help="rewrite data/example_hospital_export.csv and its mapping"
+    )
+    for p in (tpl, chk):
+        p.add_argument("--dictionary", default=str(DATA_DICTIONARY_PATH), help="data dictionary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code (0 valid / done, 1 invalid, 2 usage).
+
+    Parameters
+    ----------
+    argv
+        Arguments (``sys.argv[1:]`` by default).
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> main(["check", "data/registry.csv", "--report", "outputs/check"])  # doctest: +SKIP
+    0
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        if args.command == "template":
+            path = write_template(args.output, dictionary_path=args.dictionary, rows=args.rows)
+            print(f"wrote {path}")
+            return 0
+        if args.command == "example-export":
+            for path in write_example_export():
+                print(f"wrote {path}")
+            return 0
+        if not Path(args.file).is_file():
+            print(f"error: no registry file at {args.file}", file=sys.stderr)
+            return 2
+        result = check_registry(args.file, args.mapping or None, dictionary_path=args.dictionary)
+    except (MappingError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    files = write_check_report(result, args.report)
+    print(summarise_problems(result), end="")
+    print("report: " + ", ".join(str(f) for f in files))
+    return 0 if result.valid else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
