@@ -515,3 +515,44 @@ def spline_vs_dichotomy(
             }
         )
     return pd.DataFrame(rows)
+
+
+#: What each realism check protects: the lesson a registry that fails it would teach wrongly.
+LESSONS: dict[str, str] = {
+    "ph_global_p": "reading a Cox hazard ratio as a constant ratio of death rates at every moment "
+    "(the proportional-hazards assumption fails in this registry)",
+    "ph_min_term_p": "reading each Table 3 hazard ratio as constant over follow-up",
+    "max_deaths_in": "the shape of the survival curve (deaths cluster in a few days, a drop a "
+    "clinician would read as a perioperative catastrophe)",
+    "earliest_death_days": "perioperative mortality (deaths within a month of surgery)",
+    "deaths_within": "early mortality after metastasectomy",
+    "other_cause_deaths": "the difference between all-cause and disease-specific survival "
+    "(no other-cause deaths, so both endpoints give the same answer)",
+    "chemo_before_pm": "confounding by indication (chemotherapy is unrelated to prognosis here)",
+}
+
+
+def lessons_at_risk(checks: pd.DataFrame) -> pd.DataFrame:
+    """The lessons a registry cannot teach because it fails a realism check.
+
+    Parameters
+    ----------
+    checks
+        Output of :func:`realism_checks`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``check, value, lesson``: one row per failed check (empty when every check passes).
+
+    Example
+    -------
+    >>> t = pd.DataFrame({"check": ["other_cause_deaths"], "value": [0], "limit": [">= 2"], "passed": [False]})
+    >>> lessons_at_risk(t)["lesson"].str.startswith("the difference").tolist()
+    [True]
+    """
+    failed = checks.loc[~checks["passed"], ["check", "value"]].copy()
+    failed["lesson"] = [
+        next(text for key, text in LESSONS.items() if c.startswith(key)) for c in failed["check"]
+    ]
+    return failed.reset_index(drop=True)
