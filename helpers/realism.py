@@ -34,6 +34,7 @@ import patsy
 from scipy import stats
 
 from helpers.cox import CoxWarning, fit_cox, test_proportional_hazards
+from helpers.synthetic import cox_design, factor_design
 
 #: Histologies treated as higher-risk / chemotherapy-sensitive in practice.
 CHEMO_SENSITIVE_HISTOLOGIES: tuple[str, ...] = (
@@ -43,16 +44,6 @@ CHEMO_SENSITIVE_HISTOLOGIES: tuple[str, ...] = (
     "sarcoma_with_bcor_genetic_alterations",
     "extraskeletal_osteosarcoma",
 )
-
-#: The Table 3 terms as 0/1 columns (1 = risk level), built by :func:`table3_design`.
-TABLE3_TERMS: tuple[str, ...] = (
-    "dfi_lt_12_months",
-    "ups",
-    "multiple_metastases",
-    "lesion_ge_20_mm",
-    "non_curative",
-)
-
 
 #: Columns :func:`realism_checks` reads.
 REALISM_COLUMNS: tuple[str, ...] = (
@@ -68,6 +59,12 @@ REALISM_COLUMNS: tuple[str, ...] = (
     "largest_lung_lesion_mm",
     "resection_status",
     "chemotherapy_before_pm",
+    "chemotherapy_after_pm",
+    "age_at_pm_years",
+    "sex",
+    "primary_site",
+    "primary_tumor_size_cm",
+    "resection_type",
 )
 
 
@@ -92,39 +89,6 @@ class RealismThresholds:
     early_max_deaths: int = 1
     min_other_cause_deaths: int = 2
     chemo_min_difference: float = 0.15
-
-
-def table3_design(cohort: pd.DataFrame, *, dfi_column: str = "dfi_months") -> pd.DataFrame:
-    """The five Table 3 risk indicators at the paper's cut-offs.
-
-    Parameters
-    ----------
-    cohort
-        Analysed patients with the registry's covariate columns and ``dfi_column`` (months).
-    dfi_column
-        Disease-free interval in months.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Int columns :data:`TABLE3_TERMS`, same index as ``cohort``.
-
-    Example
-    -------
-    >>> d = pd.DataFrame({"dfi_months": [3.0, 30.0], "histology": ["x", "undifferentiated_pleomorphic_sarcoma"],
-    ...                   "lung_metastasis_number": [1, 3], "largest_lung_lesion_mm": [25, 8],
-    ...                   "resection_status": ["r0", "r2"]})
-    >>> table3_design(d).to_numpy().tolist()
-    [[1, 0, 0, 1, 0], [0, 1, 1, 0, 1]]
-    """
-    cols = {
-        "dfi_lt_12_months": cohort[dfi_column] < 12,
-        "ups": cohort["histology"].eq("undifferentiated_pleomorphic_sarcoma"),
-        "multiple_metastases": cohort["lung_metastasis_number"] > 1,
-        "lesion_ge_20_mm": cohort["largest_lung_lesion_mm"] >= 20,
-        "non_curative": cohort["resection_status"].ne("r0"),
-    }
-    return pd.DataFrame({k: v.astype(int) for k, v in cols.items()}, index=cohort.index)
 
 
 def death_days(cohort: pd.DataFrame) -> np.ndarray:
@@ -167,12 +131,11 @@ def max_deaths_in_window(days: np.ndarray, window_days: int) -> int:
 
 
 def _ph_rows(cohort: pd.DataFrame, th: RealismThresholds, ties: str) -> list[dict]:
-    df = table3_design(cohort).assign(
-        time=cohort["time_months"].to_numpy(), event=cohort["event"].to_numpy()
-    )
+    design = cox_design(factor_design(cohort))
+    df = design.assign(time=cohort["time_months"].to_numpy(), event=cohort["event"].to_numpy())
     with warnings.catch_warnings():  # the events-per-parameter caveat is not what is checked
         warnings.simplefilter("ignore", CoxWarning)
-        fit = fit_cox(df, "time", "event", list(TABLE3_TERMS), ties=ties)
+        fit = fit_cox(df, "time", "event", list(design.columns), ties=ties)
     zph = test_proportional_hazards(fit, "km")
     glob = float(zph.loc[zph["term"].eq("GLOBAL"), "p_value"].iloc[0])
     terms = zph.loc[zph["term"].ne("GLOBAL")]

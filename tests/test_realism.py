@@ -44,12 +44,6 @@ def test_death_days_ignores_survivors():
     assert realism.death_days(df).tolist() == [40, 365]
 
 
-def test_table3_design_matches_generator_design(shipped):
-    ours = realism.table3_design(shipped).to_numpy()
-    theirs = synthetic.cox_design(synthetic.factor_design(shipped)).to_numpy()
-    np.testing.assert_array_equal(ours, theirs)
-
-
 def test_realism_checks_layout(shipped):
     table = realism.realism_checks(shipped)
     assert list(table.columns) == ["check", "value", "limit", "passed"]
