@@ -136,3 +136,21 @@ def test_efron_dfi18_run(efron_18_run: Path) -> None:
     # ... and the Breslow fit of the same model would not have matched: the ties reached the fit.
     breslow = expected_table3(dfi_cutoff_months=18, ties="breslow")
     assert not np.allclose(table3["hr"], breslow["hr"], rtol=1e-6)
+
+
+def test_default_run_states_the_ph_verdict_from_the_test(default_run: Path) -> None:
+    """The proportional-hazards verdict in words follows the cox.zph p-values written to disk."""
+    ph = pd.read_csv(default_run / "tables" / "table3_ph_test.csv")
+    nb = nbformat.read(default_run / NOTEBOOK.name, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("ph_terms = "))
+    text = "".join(o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
+    holds = bool((ph["p_value"] >= 0.05).all())
+    assert text.startswith("**Verdict:** ")
+    assert ("no evidence against proportional hazards" in text) == holds
+    assert ("proportional hazards are rejected" in text) == (not holds)
+    global_p = ph.set_index("term").loc["GLOBAL", "p_value"]
+    assert f"GLOBAL p = {global_p:.3f}" in text
+    for term in ph.loc[(ph["term"] != "GLOBAL") & (ph["p_value"] < 0.05), "term"]:
+        assert term in text
+    closing = "".join(o.get("data", {}).get("text/markdown", "") for o in nb.cells[-1].outputs)
+    assert text.removeprefix("**Verdict:** ").rstrip(".") in closing

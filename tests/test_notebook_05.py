@@ -37,7 +37,9 @@ def test_committed_notebook_is_clean() -> None:
     committed_parameters_cell(NOTEBOOK, ("registry_path", "output_dir", "seed", "n_iterations"))
 
 
-def test_default_run_scorecard_matches_provenance(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
+def test_default_run_scorecard_matches_provenance(
+    default_run: tuple[Path, nbformat.NotebookNode],
+) -> None:
     output_dir, _ = default_run
     card = pd.read_csv(output_dir / "tables" / "synthetic_scorecard.csv")
     assert {"group", "statistic", "published", "value", "within_tolerance"} <= set(card.columns)
@@ -76,3 +78,27 @@ def test_non_default_parameters(tmp_path: Path) -> None:
     params = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert params and "n_iterations = 300" in params[0].source
     assert (tmp_path / "nb05_other" / "tables" / "synthetic_scorecard.csv").exists()
+
+
+def test_default_run_realism_checks(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
+    """The realism table equals the helper's on the shipped file, and the text states it."""
+    from helpers import realism, synthetic
+
+    output_dir, nb = default_run
+    saved = pd.read_csv(output_dir / "tables" / "synthetic_realism_checks.csv")
+    expected = realism.realism_checks(synthetic.analysed_cohort(pd.read_csv(REGISTRY_CSV)))
+    assert saved["check"].tolist() == expected["check"].tolist()
+    assert saved["passed"].tolist() == expected["passed"].tolist()
+    texts = [
+        "".join(o.get("data", {}).get("text/markdown", "") for o in c.outputs)
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
+    n_pass = int(expected["passed"].sum())
+    assert any(
+        t.startswith(f"This registry passes {n_pass} of {len(expected)} realism checks")
+        for t in texts
+    )
+    box = next(t for t in texts if "What this registry cannot teach" in t)
+    for lesson in realism.lessons_at_risk(expected)["lesson"]:
+        assert lesson in box
