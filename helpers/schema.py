@@ -1563,17 +1563,7 @@ def load_registry_with_notes(
     >>> notes.empty
     True
     """
-    path = Path(path)
-    if not path.exists():
-        _raise_file_problem(
-            path,
-            "file_exists",
-            "an existing registry file",
-            f"no file at {path}",
-            "check the path (relative paths in notebooks start from notebooks/)",
-        )
-    if path.is_dir():
-        _raise_file_problem(path, "file_exists", "a registry file", f"{path} is a folder")
+    path = _require_file(Path(path))
     dictionary = load_data_dictionary(dictionary_path)
     raw = _read_text_table(path)
     frame, notes, checked = _mapped(raw.frame, mapping, dictionary_path)
@@ -1589,17 +1579,7 @@ def load_registry_with_notes(
             stacklevel=2,
         )
 
-    schema = build_registry_schema(dictionary, list(frame.columns), cross_column=False)
-    parts: list[pd.DataFrame] = [header_problems]
-    try:
-        with warnings.catch_warnings():
-            # pandera's own concatenation of failure cases triggers a pandas FutureWarning
-            warnings.simplefilter("ignore", FutureWarning)
-            schema.validate(frame, lazy=True)
-    except SchemaErrors as exc:
-        parts += _collect_problems(exc.failure_cases, frame, raw.rows, dictionary)
-    parts += _cross_column_problems(frame, raw.rows, dictionary)
-    parts = [p for p in parts if len(p)]
+    parts = _validation_problems(frame, raw.rows, dictionary, header_problems)
     if parts:
         problems = _problems_frame(pd.concat(parts, ignore_index=True))
         if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
@@ -1617,6 +1597,38 @@ def load_registry_with_notes(
             problems = _problems_frame(pd.concat([problems, notes], ignore_index=True))
         raise RegistryError(message, problems, source=path.name, row_numbering=raw.row_numbering)
     return _typed(frame, dictionary), notes
+
+
+def _require_file(path: Path) -> Path:
+    """``path`` if it is an existing file; otherwise a :class:`RegistryError` saying what is wrong."""
+    if not path.exists():
+        _raise_file_problem(
+            path,
+            "file_exists",
+            "an existing registry file",
+            f"no file at {path}",
+            "check the path (relative paths in notebooks start from notebooks/)",
+        )
+    if path.is_dir():
+        _raise_file_problem(path, "file_exists", "a registry file", f"{path} is a folder")
+    return path
+
+
+def _validation_problems(
+    frame: pd.DataFrame, rows: Any, dictionary: Any, header_problems: pd.DataFrame
+) -> list[pd.DataFrame]:
+    """The non-empty problem frames of the header, the column schema and the cross-column rules."""
+    schema = build_registry_schema(dictionary, list(frame.columns), cross_column=False)
+    parts: list[pd.DataFrame] = [header_problems]
+    try:
+        with warnings.catch_warnings():
+            # pandera's own concatenation of failure cases triggers a pandas FutureWarning
+            warnings.simplefilter("ignore", FutureWarning)
+            schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        parts += _collect_problems(exc.failure_cases, frame, rows, dictionary)
+    parts += _cross_column_problems(frame, rows, dictionary)
+    return [p for p in parts if len(p)]
 
 
 def _mapped(
