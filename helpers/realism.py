@@ -33,6 +33,7 @@ import pandas as pd
 import patsy
 from scipy import stats
 
+from helpers.cohort import _require_columns
 from helpers.cox import CoxWarning, fit_cox, test_proportional_hazards
 from helpers.synthetic import cox_design, factor_design
 
@@ -66,15 +67,6 @@ REALISM_COLUMNS: tuple[str, ...] = (
     "primary_tumor_size_cm",
     "resection_type",
 )
-
-
-def _require_columns(df: pd.DataFrame, columns: tuple[str, ...]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"realism checks need the columns {missing}, which the cohort lacks "
-            f"(found: {list(df.columns)})"
-        )
 
 
 @dataclass(frozen=True)
@@ -265,7 +257,7 @@ def realism_checks(
     >>> from helpers.synthetic import REGISTRY_PATH, analysed_cohort
     >>> checks = realism_checks(analysed_cohort(pd.read_csv(REGISTRY_PATH)))  # doctest: +SKIP
     """
-    _require_columns(cohort, REALISM_COLUMNS)
+    _require_columns(cohort, REALISM_COLUMNS, "realism checks")
     th = thresholds or RealismThresholds()
     chemo = chemotherapy_indication(cohort)
     diff = float(chemo["proportion"].iloc[0] - chemo["proportion"].iloc[1])
