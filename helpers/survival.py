@@ -21,8 +21,13 @@ Conventions (all as R ``survival`` 3.x):
 - Beyond the last observed time the curve is undefined unless it has already reached 0; such a
   landmark gives NaN and is flagged, rather than carrying the last value forward silently.
 - Pointwise bands follow R ``survfit_confint``: the ``"log-log"`` band is undefined (NaN) where
-  S = 1 and every band is NaN where S = 0. At a landmark before any event the band is (1, 1), as
-  R's ``summary.survfit(times=)`` prints it.
+  S = 1 and every band is NaN where S = 0. At a landmark before the curve's first observation
+  the band is (1, 1), as R's ``summary.survfit(times=)`` prints it; from the first observation
+  until the first event the ``"log-log"`` band is NaN/NaN (R's NA), ``"log"`` and ``"plain"`` (1, 1).
+- Times closer than a relative tolerance of ``sqrt(machine eps)`` are merged first (R's default
+  ``timefix=TRUE``, ``aeqSurv``); every public function takes ``timefix=False`` to turn it off.
+- :func:`prepare_screen` builds the screen once for resampling; its ``refit`` runs the same
+  per-factor code as :func:`screen_factors`.
 """
 
 from __future__ import annotations
