@@ -1,12 +1,20 @@
 """Stage 5: the multivariable Cox model (Table 3) and its proportional-hazards test.
 
-Three public functions:
+Public functions:
 
 - :func:`select_for_multivariable` applies the paper's entry rule (log-rank ``p < alpha`` in the
   univariate screen enters the multivariable model) to a Table-2-layout frame, visibly.
 - :func:`fit_cox` fits a Cox proportional-hazards model with Efron (R's default) or Breslow
   (SPSS's, the paper's) handling of tied event times and returns a :class:`CoxResult`.
 - :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test.
+- :func:`prepare_cox` builds the design once; :meth:`CoxDesign.refit` refits it on row subsets
+  (bootstrap) with the same core as :func:`fit_cox`.
+
+Terms that the risk sets cannot identify (constant within every risk set at every event time, or
+a linear combination of other terms there) are found as R's ``coxph`` finds them (``cholesky2``
+on the information matrix of the centred, scaled covariates) and reported as NA with a flag and a
+:class:`CoxWarning`; the other terms are fitted without them. Near-equal times are merged first
+(R's ``timefix=TRUE``).
 
 Why the partial likelihood is maximised here and not by a library
 -----------------------------------------------------------------

@@ -21,8 +21,13 @@ Conventions (all as R ``survival`` 3.x):
 - Beyond the last observed time the curve is undefined unless it has already reached 0; such a
   landmark gives NaN and is flagged, rather than carrying the last value forward silently.
 - Pointwise bands follow R ``survfit_confint``: the ``"log-log"`` band is undefined (NaN) where
-  S = 1 and every band is NaN where S = 0. At a landmark before any event the band is (1, 1), as
-  R's ``summary.survfit(times=)`` prints it.
+  S = 1 and every band is NaN where S = 0. At a landmark before the curve's first observation
+  the band is (1, 1), as R's ``summary.survfit(times=)`` prints it; from the first observation
+  until the first event the ``"log-log"`` band is NaN/NaN (R's NA), ``"log"`` and ``"plain"`` (1, 1).
+- Times closer than a relative tolerance of ``sqrt(machine eps)`` are merged first (R's default
+  ``timefix=TRUE``, ``aeqSurv``); every public function takes ``timefix=False`` to turn it off.
+- :func:`prepare_screen` builds the screen once for resampling; its ``refit`` runs the same
+  per-factor code as :func:`screen_factors`.
 """
 
 from __future__ import annotations
@@ -700,7 +705,7 @@ def _chisq(observed: np.ndarray, expected: np.ndarray, variance: np.ndarray) -> 
     if keep.sum() < 2:
         return 0.0, 0
     diff = (observed - expected)[keep][1:]
-    v = variance[np.ix_(keep, keep)][1:, 1:]
+    v = (variance if keep.all() else variance[np.ix_(keep, keep)])[1:, 1:]
     if diff.size == 1:
         chi = float(diff[0] ** 2 / v[0, 0]) if v[0, 0] > 0 else float("nan")
     else:
@@ -873,6 +878,23 @@ SCREEN_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _level_medians(surv: np.ndarray, uniq: np.ndarray, last_idx: np.ndarray) -> np.ndarray:
+    """:func:`_r_median` of each level's curve up to its last observation (-1: no patients).
+
+    Vectorised for the usual case; a curve that sits exactly at 0.5 goes through
+    :func:`_r_median` itself (the midpoint rule).
+    """
+    cols = np.arange(surv.shape[1])
+    keep = (surv < 0.5 + _R_TOL) & (cols <= last_idx[:, None])
+    has = keep.any(axis=1)
+    first = np.argmax(keep, axis=1)
+    med = np.where(has, uniq[first], np.nan)
+    flat = has & (np.abs(surv[np.arange(len(first)), first] - 0.5) < _R_TOL)
+    for i in np.flatnonzero(flat):
+        med[i] = _r_median(surv[i, : last_idx[i] + 1], uniq[: last_idx[i] + 1])
+    return med
+
+
 def _screen_one(
     codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float
 ) -> dict[str, Any]:
@@ -891,25 +913,23 @@ def _screen_one(
     p = float(special.chdtrc(dof, chi)) if dof > 0 else float("nan")  # chi2.sf's core
     surv, gw = _km_from_counts(n_risk, n_ev)
     last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
-    last_fu = np.where(present, uniq[np.clip(last_idx, 0, None)], np.nan)
+    last_ok = np.maximum(last_idx, 0)
+    last_fu = np.where(present, uniq[last_ok], np.nan)
     if lm_idx >= 0:
         s_lm, gw_lm = surv[:, lm_idx], gw[:, lm_idx]
     else:
         s_lm, gw_lm = np.ones(n_lv), np.zeros(n_lv)
-    s_last = surv[np.arange(n_lv), np.clip(last_idx, 0, None)]
+    s_last = surv[np.arange(n_lv), last_ok]
     beyond = present & (landmark > last_fu)
     s_lm = np.where(~present | (beyond & (s_last > 0)), np.nan, s_lm)
     first_idx = np.where(present, np.argmax(n_obs > 0, axis=1), m)
     lo, hi = _landmark_bands(s_lm, gw_lm, conf_type, z, lm_idx < first_idx)
     k = int(np.searchsorted(uniq, landmark, side="left"))  # at risk at the landmark: time >= it
     at_risk = n_risk[:, k].astype(int) if k < m else np.zeros(n_lv, dtype=int)
-    medians = [
-        _r_median(surv[i, : last_idx[i] + 1], uniq[: last_idx[i] + 1]) if present[i] else np.nan
-        for i in range(n_lv)
-    ]
     return {
         "n": n.astype(int), "events": events.astype(int), "survival_pct": 100 * s_lm,
-        "survival_ci_low": 100 * lo, "survival_ci_high": 100 * hi, "median": medians,
+        "survival_ci_low": 100 * lo, "survival_ci_high": 100 * hi,
+        "median": _level_medians(surv, uniq, last_idx),
         "p_value": p, "chisq": chi if dof > 0 else np.nan, "dof": dof,
         "n_at_risk_landmark": at_risk, "last_followup": last_fu,
         "flag_few_events": events < FEW_EVENTS, "flag_zero_events": events == 0,

@@ -203,3 +203,18 @@ def test_three_level_factor_with_missing_covariate_matches_r(ties):
     np.testing.assert_allclose(res.table["se"], ref["se"], rtol=REL)
     np.testing.assert_allclose([res.log_likelihood_null, res.log_likelihood], ref["loglik"], rtol=REL)
     assert any("missing" in m for m in msgs)
+
+
+def test_property_infinite_estimates_always_flagged():
+    """Monotone likelihood (one level dies before anyone else): flagged and named, every time."""
+    rng = np.random.default_rng(31)
+    for _ in range(30):
+        k, n = int(rng.integers(2, 6)), int(rng.integers(10, 30))
+        early = pd.DataFrame({"t": rng.uniform(0.1, 0.9, k), "e": 1, "g": "b"})
+        late = pd.DataFrame({"t": rng.uniform(1, 20, n), "e": rng.integers(0, 2, n), "g": "a"})
+        d = pd.concat([early, late], ignore_index=True).assign(x=rng.normal(size=k + n))
+        for ties in ("breslow", "efron"):
+            res, msgs = _fit(d, ["g", "x"], ties, categorical={"g": "a"})
+            row = res.table.set_index("term").loc["g[b]"]
+            assert row["flag"], (ties, row)
+            assert any("g[b]" in m for m in msgs)
