@@ -620,6 +620,19 @@ def _alive(df: pd.DataFrame) -> pd.Series:
     return df["vital_status"].eq("alive")
 
 
+def _complicated(df: pd.DataFrame) -> pd.Series:
+    """A complication is recorded (a grade other than none; an empty grade is its own problem)."""
+    return df["clavien_dindo_grade"].notna() & df["clavien_dindo_grade"].ne("none")
+
+
+def _r2(df: pd.DataFrame) -> pd.Series:
+    return df["resection_status"].eq("r2")
+
+
+def _not_r2(df: pd.DataFrame) -> pd.Series:
+    return df["resection_status"].notna() & df["resection_status"].ne("r2")
+
+
 #: The cross-column rules of the data dictionary (its ``rule`` keys), as code.
 CROSS_COLUMN_RULES: tuple[CrossColumnRule, ...] = (
     CrossColumnRule(
@@ -693,6 +706,34 @@ CROSS_COLUMN_RULES: tuple[CrossColumnRule, ...] = (
         lambda df: ~(_alive(df) & df["cause_of_death"].notna()),
     ),
     CrossColumnRule(
+        "r2_has_reason",
+        "r2_reason",
+        ("r2_reason", "resection_status"),
+        "an r2_reason when resection_status is r2",
+        lambda df: ~(_r2(df) & df["r2_reason"].isna()),
+    ),
+    CrossColumnRule(
+        "non_r2_has_no_reason",
+        "r2_reason",
+        ("r2_reason", "resection_status"),
+        "an empty r2_reason when resection_status is not r2",
+        lambda df: ~(_not_r2(df) & df["r2_reason"].notna()),
+    ),
+    CrossColumnRule(
+        "complication_has_kind",
+        "complication_kind",
+        ("complication_kind", "clavien_dindo_grade"),
+        "a complication_kind when clavien_dindo_grade is not none",
+        lambda df: ~(_complicated(df) & df["complication_kind"].isna()),
+    ),
+    CrossColumnRule(
+        "no_complication_has_no_kind",
+        "complication_kind",
+        ("complication_kind", "clavien_dindo_grade"),
+        "an empty complication_kind when clavien_dindo_grade is none",
+        lambda df: ~(df["clavien_dindo_grade"].eq("none") & df["complication_kind"].notna()),
+    ),
+    CrossColumnRule(
         "bilateral_has_two_or_more",
         "lung_metastasis_distribution",
         ("lung_metastasis_distribution", "lung_metastasis_number"),
@@ -762,6 +803,21 @@ _ALIASES: dict[str, str] = {
     "4b": "IVb",
     "5": "V",
     "no_complication": "none",
+    "air_leak": "prolonged_air_leak",
+    "prolonged_air_leakage": "prolonged_air_leak",
+    "hemothorax": "bleeding",
+    "haemothorax": "bleeding",
+    "hemorrhage": "bleeding",
+    "haemorrhage": "bleeding",
+    "pneumonia": "pneumonia_atelectasis",
+    "atelectasis": "pneumonia_atelectasis",
+    "atrial_fibrillation": "arrhythmia",
+    "af": "arrhythmia",
+    "wound": "wound_complication",
+    "wound_infection": "wound_complication",
+    "dissemination": "pleural_dissemination",
+    "pleural": "pleural_dissemination",
+    "debulking": "intentional_debulking",
     "disease": "sarcoma",
     "tumour": "sarcoma",
     "tumor": "sarcoma",

@@ -32,6 +32,9 @@ How the file is made, in four steps (all driven by one seeded ``numpy.random.Gen
    deterministic whatever the number of processes.
 4. **Dates** (:func:`build_registry`): times in days become dates of first PM, last contact and
    death; every follow-up ends on or before the data cut-off.
+5. **Perioperative details** (:func:`add_perioperative_details`): the reason of each R2 resection
+   and the kind of each complication, last and from a random stream of their own, so that they
+   change no other column.
 
 The evaluator inside the search (:class:`VectorisedEvaluator`) is hand-written numpy: lifelines
 and statsmodels evaluate about 2-3 candidate cohorts per second, far too slow for the hundreds of
@@ -86,9 +89,11 @@ REGISTRY_COLUMNS: tuple[str, ...] = (
     "largest_lung_lesion_mm",
     "resection_type",
     "resection_status",
+    "r2_reason",
     "chemotherapy_before_pm",
     "chemotherapy_after_pm",
     "clavien_dindo_grade",
+    "complication_kind",
     "postoperative_stay_days",
     "vital_status",
     "date_last_contact",
@@ -567,6 +572,107 @@ def _make_excluded(rng: np.random.Generator) -> pd.DataFrame:
     exc["clavien_dindo_grade"] = "none"
     exc["postoperative_stay_days"] = rng.integers(2, 6, size=k)
     return exc
+
+
+#: Columns filled last, by :func:`add_perioperative_details`, from their own random stream.
+PERIOPERATIVE_DETAIL_COLUMNS: tuple[str, ...] = ("r2_reason", "complication_kind")
+
+#: The kinds of complication the paper reports for its cohort (section 3.2), longest stay first:
+#: a prolonged air leak (the usual cause of a long stay after a wedge resection) and a
+#: postoperative haemothorax, both managed conservatively.
+PUBLISHED_COMPLICATION_KINDS: tuple[str, ...] = ("prolonged_air_leak", "bleeding")
+#: The paper's reason of every R2 resection: pleural dissemination found at operation.
+PUBLISHED_R2_REASON = "pleural_dissemination"
+
+#: Kind of the worst complication by its Clavien-Dindo grade, for complications the paper does not
+#: describe (a rough mix of published pulmonary-metastasectomy and wedge-resection series:
+#: minor complications are mostly air leaks; treated ones pneumonia and arrhythmia; interventions
+#: mostly for bleeding and air leaks).
+_KIND_BY_GRADE: dict[str, dict[str, float]] = {
+    "I": {"prolonged_air_leak": 0.5, "pneumonia_atelectasis": 0.15, "arrhythmia": 0.1,
+          "bleeding": 0.1, "wound_complication": 0.1, "other": 0.05},
+    "II": {"prolonged_air_leak": 0.2, "pneumonia_atelectasis": 0.3, "arrhythmia": 0.25,
+           "bleeding": 0.1, "wound_complication": 0.05, "other": 0.1},
+    "III+": {"prolonged_air_leak": 0.3, "pneumonia_atelectasis": 0.15, "arrhythmia": 0.05,
+             "bleeding": 0.3, "chylothorax": 0.1, "other": 0.1},
+}
+#: Reason of an R2 resection the paper does not describe.
+_R2_REASONS: dict[str, float] = {"pleural_dissemination": 0.6, "unresectable_residual_nodule": 0.25,
+                                 "intentional_debulking": 0.05, "other": 0.1}
+
+
+def _draw(rng: np.random.Generator, weights: dict[str, float], size: int) -> np.ndarray:
+    """``size`` draws from the categorical distribution ``weights`` (object array)."""
+    keys = list(weights)
+    p = np.array([weights[k] for k in keys], dtype=float)
+    return np.asarray(keys, dtype=object)[rng.choice(len(keys), size=size, p=p / p.sum())]
+
+
+def add_perioperative_details(registry: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Fill ``r2_reason`` and ``complication_kind`` of a generated registry.
+
+    The analysed cohort's R2 resections take the paper's reason (pleural dissemination); its
+    complicated patients take the paper's kinds (:data:`PUBLISHED_COMPLICATION_KINDS`), the
+    longest stay first (ties in random order). Any other R2 resection or complication (excluded
+    patients, cohorts of other settings) is drawn: reasons from :data:`_R2_REASONS`, kinds from
+    the grade's row of :data:`_KIND_BY_GRADE`. Non-R2 rows and rows without a complication stay
+    empty, as the data dictionary's rules demand. The draws use their own random stream
+    (``default_rng([seed, 4])``), so the columns can be added without changing any other.
+
+    Parameters
+    ----------
+    registry
+        A registry in dictionary form (``resection_status``, ``clavien_dindo_grade``,
+        ``postoperative_stay_days``, ``primary_site``, ``first_pm_elsewhere``).
+    seed
+        The generator's seed (:attr:`SyntheticSettings.seed`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the two columns, in :data:`REGISTRY_COLUMNS` order (other columns after).
+
+    Example
+    -------
+    >>> reg = pd.DataFrame({"primary_site": ["extremities"] * 3, "first_pm_elsewhere": "no",
+    ...     "resection_status": ["r0", "r2", "r0"], "clavien_dindo_grade": ["none", "none", "I"],
+    ...     "postoperative_stay_days": [3, 4, 9]})
+    >>> add_perioperative_details(reg, 1)[["r2_reason", "complication_kind"]].fillna("").values.tolist()
+    [['', ''], ['pleural_dissemination', ''], ['', 'prolonged_air_leak']]
+    """
+    rng = np.random.default_rng([seed, 4])
+    out = registry.copy()
+    eligible = out["primary_site"].isin(["trunk_wall", "extremities"]) & out[
+        "first_pm_elsewhere"
+    ].eq("no")
+    r2 = out["resection_status"].eq("r2").to_numpy()
+    reason = np.full(len(out), None, dtype=object)
+    reason[r2 & eligible.to_numpy()] = PUBLISHED_R2_REASON
+    other_r2 = r2 & ~eligible.to_numpy()
+    reason[other_r2] = _draw(rng, _R2_REASONS, int(other_r2.sum()))
+    out["r2_reason"] = reason
+    out["complication_kind"] = _complication_kinds(out, eligible.to_numpy(), rng)
+    order = [c for c in REGISTRY_COLUMNS if c in out.columns]
+    return out[order + [c for c in out.columns if c not in order]]
+
+
+def _complication_kinds(
+    registry: pd.DataFrame, eligible: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Kinds of complication: the paper's for the cohort (longest stay first), drawn otherwise."""
+    grade = registry["clavien_dindo_grade"].to_numpy(dtype=object)
+    kind = np.full(len(registry), None, dtype=object)
+    cohort = np.flatnonzero(eligible & (grade != "none"))
+    cohort = cohort[rng.permutation(len(cohort))]
+    stay = registry["postoperative_stay_days"].to_numpy(dtype=float)[cohort]
+    cohort = cohort[np.argsort(-stay, kind="stable")]
+    published = cohort[: len(PUBLISHED_COMPLICATION_KINDS)]
+    kind[published] = PUBLISHED_COMPLICATION_KINDS[: len(published)]
+    drawn = np.setdiff1d(np.flatnonzero(grade != "none"), published)
+    for i in drawn:
+        row = grade[i] if grade[i] in ("I", "II") else "III+"
+        kind[i] = _draw(rng, _KIND_BY_GRADE[row], 1)[0]
+    return kind
 
 
 # --------------------------------------------------------------------------------------------
@@ -1806,9 +1912,14 @@ def _assign_dates(
 
 
 def _format(registry: pd.DataFrame) -> pd.DataFrame:
-    """Registry in the dictionary's column order, dates as ISO strings, empty cells for missing."""
+    """Registry in the dictionary's column order, dates as ISO strings, empty cells for missing.
+
+    The columns of :data:`PERIOPERATIVE_DETAIL_COLUMNS` are left to :func:`add_perioperative_details`.
+    """
     out = pd.DataFrame(index=registry.index)
     for col in REGISTRY_COLUMNS:
+        if col in PERIOPERATIVE_DETAIL_COLUMNS:
+            continue
         v = registry[col]
         if col.startswith("date_"):
             v = pd.to_datetime(v).dt.strftime("%Y-%m-%d")
@@ -1858,7 +1969,7 @@ def build_registry(settings: SyntheticSettings | None = None, *, workers: int = 
     -------
     >>> reg = build_registry(SyntheticSettings(n_iterations=0, n_start_draws=1)).registry
     >>> reg.shape
-    (95, 24)
+    (95, 26)
     """
     st = settings or SyntheticSettings()
     targets = load_targets()
@@ -1875,7 +1986,8 @@ def build_registry(settings: SyntheticSettings | None = None, *, workers: int = 
     both["_order"] = np.arange(len(both))
     both = both.sort_values(["date_first_pm", "_order"], kind="stable").reset_index(drop=True)
     both["patient_id"] = [f"SYN-{i + 1:03d}" for i in range(len(both))]
-    registry = _format(both)
+    # Last, from a stream of their own: the two columns change no other column.
+    registry = add_perioperative_details(_format(both), st.seed)
     analysed = both.loc[both["_order"] < len(eligible)]
     provenance = _provenance(st, cal, registry, targets, int(analysed["_lost_to_follow_up"].sum()))
     return SyntheticRegistry(registry, cal, provenance)

@@ -333,6 +333,61 @@ CELL_CASES: list[tuple[str, Mutation, dict]] = [
         ),
     ),
     (
+        "contradiction: R2 resection without its reason",
+        lambda f: _set(f, "P009", "r2_reason", None),
+        dict(
+            column="r2_reason",
+            check="r2_has_reason",
+            patients=["P009"],
+            expected="an r2_reason when resection_status is r2",
+            found="r2_reason empty, resection_status 'r2'",
+        ),
+    ),
+    (
+        "contradiction: R0 resection with an R2 reason",
+        lambda f: _set(f, "P004", "r2_reason", "pleural_dissemination"),
+        dict(
+            column="r2_reason",
+            check="non_r2_has_no_reason",
+            patients=["P004"],
+            expected="an empty r2_reason when resection_status is not r2",
+            found="r2_reason 'pleural_dissemination', resection_status 'r0'",
+        ),
+    ),
+    (
+        "contradiction: R1 resection with an R2 reason",
+        lambda f: _set(f, "P006", "r2_reason", "other"),
+        dict(
+            column="r2_reason",
+            check="non_r2_has_no_reason",
+            patients=["P006"],
+            expected="an empty r2_reason when resection_status is not r2",
+            found="resection_status 'r1'",
+        ),
+    ),
+    (
+        "contradiction: complication graded without its kind",
+        lambda f: _set(f, "P003", "complication_kind", None),
+        dict(
+            column="complication_kind",
+            check="complication_has_kind",
+            patients=["P003"],
+            expected="a complication_kind when clavien_dindo_grade is not none",
+            found="complication_kind empty, clavien_dindo_grade 'II'",
+        ),
+    ),
+    (
+        "contradiction: kind of complication without a complication",
+        lambda f: _set(f, "P007", "complication_kind", "bleeding"),
+        dict(
+            column="complication_kind",
+            check="no_complication_has_no_kind",
+            patients=["P007"],
+            expected="an empty complication_kind when clavien_dindo_grade is none",
+            found="complication_kind 'bleeding', clavien_dindo_grade 'none'",
+        ),
+    ),
+    (
         "contradiction: bilateral with a single metastasis",
         lambda f: _set(f, "P006", "lung_metastasis_number", "1"),
         dict(
@@ -368,6 +423,11 @@ ALLOWED_CASES = [
     ("vital_status", "P009", "Alive", "alive"),
     ("histology", "P010", "UPS", "undifferentiated_pleomorphic_sarcoma"),
     ("sex", "P011", "male ", "male"),
+    ("complication_kind", "P003", "air leak", "prolonged_air_leak"),
+    ("complication_kind", "P003", "Hemothorax", "bleeding"),
+    ("complication_kind", "P003", "Pneumonia", "pneumonia_atelectasis"),
+    ("r2_reason", "P009", "Pleural dissemination", "pleural_dissemination"),
+    ("r2_reason", "P009", "debulking", "intentional_debulking"),
 ]
 
 
@@ -666,3 +726,47 @@ def test_many_different_bad_values_are_capped_per_check(tmp_path):
     lines = [ln for ln in block.splitlines() if ln.startswith("  ")]
     assert len(lines) == MESSAGE_LIST_LIMIT + 1
     assert lines[-1] == f"  ... and {36 - MESSAGE_LIST_LIMIT} more different values (see .problems)"
+
+
+def test_optional_detail_columns_may_be_absent(tmp_path):
+    frame = valid_registry_frame().drop(columns=["r2_reason", "complication_kind"])
+    registry = load_registry(_write(frame, tmp_path))
+    assert len(registry) == len(frame)
+    assert "r2_reason" not in registry.columns and "complication_kind" not in registry.columns
+
+
+def test_detail_rules_name_every_patient_at_fault(tmp_path):
+    frame = valid_registry_frame()
+    for pid in ("P002", "P011"):
+        _set(frame, pid, "resection_status", "r2")
+    for pid in ("P005", "P012"):
+        _set(frame, pid, "clavien_dindo_grade", "IIIa")
+    err = _error(_write(frame, tmp_path))
+    assert_reported(
+        err, column="r2_reason", check="r2_has_reason", patients=["P002", "P011"],
+        expected="an r2_reason when resection_status is r2", found="r2_reason empty",
+    )  # fmt: skip
+    assert_reported(
+        err, column="complication_kind", check="complication_has_kind",
+        patients=["P005", "P012"], expected="a complication_kind when clavien_dindo_grade is not none",
+        found="clavien_dindo_grade 'IIIa'",
+    )  # fmt: skip
+
+
+def test_unknown_detail_code_lists_the_allowed_codes(tmp_path):
+    frame = valid_registry_frame()
+    _set(frame, "P003", "complication_kind", "xyz")
+    err = _error(_write(frame, tmp_path))
+    assert_reported(
+        err, column="complication_kind", check="allowed", patients=["P003"],
+        expected="one of: prolonged_air_leak, pneumonia_atelectasis, arrhythmia, bleeding",
+        found="'xyz'",
+    )  # fmt: skip
+
+
+def test_empty_grade_is_reported_once_not_as_a_missing_kind(tmp_path):
+    frame = valid_registry_frame()
+    _set(frame, "P005", "clavien_dindo_grade", None)
+    err = _error(_write(frame, tmp_path))
+    assert set(err.problems["check"]) == {"not_nullable"}
+    assert set(err.problems["column"]) == {"clavien_dindo_grade"}

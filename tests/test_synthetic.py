@@ -207,6 +207,68 @@ def test_perioperative_text_numbers(cohort: pd.DataFrame) -> None:
     assert (_median(stay), stay.min(), stay.max()) == (3, 2, 13)
 
 
+def test_perioperative_details_match_the_paper(raw: pd.DataFrame, cohort: pd.DataFrame) -> None:
+    kinds = cohort.loc[cohort["clavien_dindo_grade"].ne("none"), "complication_kind"]
+    assert sorted(kinds) == ["bleeding", "prolonged_air_leak"]  # section 3.2
+    longest = cohort.loc[cohort["postoperative_stay_days"].idxmax()]
+    assert longest["complication_kind"] == "prolonged_air_leak"
+    r2 = cohort["resection_status"].eq("r2")
+    assert r2.sum() == 3 and cohort.loc[r2, "r2_reason"].eq("pleural_dissemination").all()
+    assert raw.loc[raw["resection_status"].ne("r2"), "r2_reason"].eq("").all()
+    assert raw.loc[raw["clavien_dindo_grade"].eq("none"), "complication_kind"].eq("").all()
+
+
+def test_perioperative_details_are_the_last_draw(raw: pd.DataFrame) -> None:
+    """The shipped columns are what the generator's last step gives on the rest of the file."""
+    seed = json.loads(PROVENANCE.read_text(encoding="utf-8"))["seed"]
+    rest = raw.drop(columns=list(synthetic.PERIOPERATIVE_DETAIL_COLUMNS))
+    again = synthetic.add_perioperative_details(rest, seed).fillna("")
+    pd.testing.assert_frame_equal(again, raw)
+    assert list(rest.columns) == [c for c in raw.columns if c in rest.columns]
+
+
+def _many_patients(n: int = 400) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame({
+        "primary_site": rng.choice(["extremities", "trunk_wall", "retroperitoneum"], size=n),
+        "first_pm_elsewhere": rng.choice(["no", "yes"], size=n, p=[0.9, 0.1]),
+        "resection_status": rng.choice(["r0", "r1", "r2"], size=n, p=[0.8, 0.1, 0.1]),
+        "clavien_dindo_grade": rng.choice(["none", "I", "II", "IIIa", "IVa"], size=n,
+                                          p=[0.6, 0.15, 0.15, 0.05, 0.05]),
+        "postoperative_stay_days": rng.integers(2, 20, size=n),
+    })  # fmt: skip
+
+
+def test_perioperative_details_follow_the_dictionary_rules() -> None:
+    from helpers.schema import CROSS_COLUMN_RULES, load_data_dictionary
+
+    before = _many_patients()
+    out = synthetic.add_perioperative_details(before, 3)
+    pd.testing.assert_frame_equal(out[before.columns], before)  # nothing else changes
+    assert list(out.columns) == [  # dictionary order
+        "primary_site", "first_pm_elsewhere", "resection_status", "r2_reason",
+        "clavien_dindo_grade", "complication_kind", "postoperative_stay_days",
+    ]  # fmt: skip
+    dd = load_data_dictionary()
+    for name in synthetic.PERIOPERATIVE_DETAIL_COLUMNS:
+        assert set(out[name].dropna()) <= set(dd.column(name).allowed)
+    for rule in CROSS_COLUMN_RULES:
+        if set(rule.columns) <= set(out.columns):
+            assert rule.passes(out).all(), rule.id
+    # R2 resections outside the analysed cohort draw their reason; grade III+ never a wound.
+    eligible = out["primary_site"].ne("retroperitoneum") & out["first_pm_elsewhere"].eq("no")
+    assert out.loc[out["resection_status"].eq("r2") & ~eligible, "r2_reason"].nunique() > 1
+    major = out["clavien_dindo_grade"].isin(["IIIa", "IVa"])
+    assert not out.loc[major, "complication_kind"].eq("wound_complication").any()
+
+
+def test_perioperative_details_have_their_own_seeded_stream() -> None:
+    frame = _many_patients()
+    a = synthetic.add_perioperative_details(frame, 11)
+    pd.testing.assert_frame_equal(a, synthetic.add_perioperative_details(frame, 11))
+    assert not a.equals(synthetic.add_perioperative_details(frame, 12))
+
+
 # ------------------------------------------------------------------ Table 2 group sizes
 
 
