@@ -3,13 +3,19 @@
 The table has the same tidy shape as Table 1 (``variable, level, n, percent, median, min,
 max``) plus ``percent_1dp`` (the percentage to one decimal, as the paper prints lobectomy,
 7.6 %). Percentages use :func:`helpers.describe.percent_half_up` so they round as Table 1 does.
+The reason of each R2 resection (``r2_reason``) and the kind of each complication
+(``complication_kind``) are optional registry columns: without them their rows count the
+patients as ``not_recorded``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from helpers.describe import percent_half_up, round_half_up
+from helpers.schema import load_data_dictionary
 
 CLAVIEN_DINDO_ORDER = ("none", "I", "II", "IIIa", "IIIb", "IVa", "IVb", "V")
 MAJOR_GRADES = ("IIIa", "IIIb", "IVa", "IVb", "V")
@@ -18,6 +24,8 @@ PERIOPERATIVE_COLUMNS = (
     "resection_type", "two_stage_pm", "resection_status", "clavien_dindo_grade",
     "postoperative_stay_days", "chemotherapy_before_pm", "chemotherapy_after_pm",
 )
+#: Optional registry columns the table reports when present (data dictionary codes).
+DETAIL_COLUMNS = ("r2_reason", "complication_kind")
 
 #: Key of ``published_targets.json["perioperative"]`` -> (variable, level, column) of the table.
 PUBLISHED_KEYS: dict[str, tuple[str, str, str]] = {
@@ -42,7 +50,11 @@ PUBLISHED_KEYS: dict[str, tuple[str, str, str]] = {
     "two_stage_pm_n": ("two_stage_pm", "yes", "n"),
     "curative_resection_n": ("resection_status", "r0", "n"),
     "r2_n": ("resection_status", "r2", "n"),
+    "r2_reason": ("r2_reason", "pleural_dissemination", "n"),
     "complications_n": ("clavien_dindo_grade", "any", "n"),
+    "complication_prolonged_air_leak_n": ("complication_kind", "prolonged_air_leak", "n"),
+    "complication_postoperative_hemothorax_n": ("complication_kind", "bleeding", "n"),
+    "complications_managed_conservatively_n": ("clavien_dindo_grade", "grade_1_or_2", "n"),
     "complications_pct": ("clavien_dindo_grade", "any", "percent"),
     "clavien_dindo_grade_3_4_n": ("clavien_dindo_grade", "grade_3_or_more", "n"),
     "postoperative_hospital_stay_days_median": ("postoperative_stay_days", "", "median"),
@@ -61,13 +73,43 @@ PUBLISHED_KEYS: dict[str, tuple[str, str, str]] = {
 NOT_REPRODUCIBLE: dict[str, str] = {
     "curative_resection_pct": "misprint: 63/66 = 95.45 % rounds to 95, the paper prints 96 "
     "(as in Table 1's R0 row)",
-    "r2_reason": "the registry has no column for the reason of an R2 resection",
-    "complication_prolonged_air_leak_n": "the registry has no column for the kind of complication",
-    "complication_postoperative_hemothorax_n": "the registry has no column for the kind of "
-    "complication",
-    "complications_managed_conservatively_n": "the registry does not record how a complication "
-    "was managed (grade <= II implies no intervention under anaesthesia)",
 }
+
+#: Published keys printed as words, with the key of the count the words stand for: "all 3" R2
+#: resections had pleural dissemination, so the count is the R2 count.
+COUNT_IN_WORDS: dict[str, str] = {"r2_reason": "r2_n"}
+
+
+def published_number(key: str, targets: Mapping) -> float:
+    """The number a section 3.2 target stands for (``targets``: the ``perioperative`` mapping).
+
+    Parameters
+    ----------
+    key
+        A key of ``targets``.
+    targets
+        ``load_published()["perioperative"]``.
+
+    Returns
+    -------
+    float
+        The printed number, or for a target printed in words (:data:`COUNT_IN_WORDS`) the count
+        it stands for.
+
+    Example
+    -------
+    >>> published_number("r2_reason", {"r2_reason": "all 3 ...", "r2_n": 3})
+    3.0
+    """
+    value = targets[key]
+    if isinstance(value, str):
+        return float(targets[COUNT_IN_WORDS[key]])
+    return float(value)
+
+
+def _detail_codes(column: str) -> tuple[str, ...]:
+    """The data dictionary's codes of an optional detail column."""
+    return tuple(load_data_dictionary().column(column).allowed or ())
 
 
 class PerioperativeError(ValueError):
@@ -82,13 +124,37 @@ def _check(cohort: pd.DataFrame, id_column: str) -> None:
         bad = cohort.loc[cohort[column].isna(), id_column].tolist()
         if bad:
             raise PerioperativeError(f"column {column!r} is missing for patient(s) {bad}")
-    grades = set(cohort["clavien_dindo_grade"]) - set(CLAVIEN_DINDO_ORDER)
-    if grades:
-        ids = cohort.loc[cohort["clavien_dindo_grade"].isin(grades), id_column].tolist()
-        raise PerioperativeError(
-            f"column 'clavien_dindo_grade' has unknown value(s) {sorted(grades)} "
-            f"for patient(s) {ids}"
-        )
+    _check_codes(cohort, id_column)
+
+
+def _check_codes(cohort: pd.DataFrame, id_column: str) -> None:
+    """Grades and detail codes must be the data dictionary's (the message names the patients)."""
+    known = {"clavien_dindo_grade": CLAVIEN_DINDO_ORDER}
+    known.update({c: _detail_codes(c) for c in DETAIL_COLUMNS if c in cohort.columns})
+    for column, codes in known.items():
+        unknown = set(cohort[column].dropna()) - set(codes)
+        if unknown:
+            ids = cohort.loc[cohort[column].isin(unknown), id_column].tolist()
+            raise PerioperativeError(
+                f"column {column!r} has unknown value(s) {sorted(unknown)} for patient(s) {ids}"
+            )
+    _check_details_apply(cohort, id_column)
+
+
+def _check_details_apply(cohort: pd.DataFrame, id_column: str) -> None:
+    """A reason only for an R2 resection, a kind only for a complication (the dictionary's rules)."""
+    applies = {"r2_reason": ("resection_status", lambda s: s.eq("r2"), "an R2 resection"),
+               "complication_kind": ("clavien_dindo_grade", lambda s: s.ne("none"),
+                                     "a complication (grade other than none)")}
+    for column, (other, when, what) in applies.items():
+        if column not in cohort.columns or other not in cohort.columns:
+            continue
+        stray = cohort[column].notna() & ~when(cohort[other])
+        if stray.any():
+            raise PerioperativeError(
+                f"column {column!r} is filled without {what} for patient(s) "
+                f"{cohort.loc[stray, id_column].tolist()}"
+            )
 
 
 def _count(variable: str, level: str, mask: pd.Series) -> dict:
@@ -101,6 +167,18 @@ def _count(variable: str, level: str, mask: pd.Series) -> dict:
 def _spread(variable: str, values: pd.Series) -> dict:
     return {"variable": variable, "level": "", "median": float(values.median()),
             "min": float(values.min()), "max": float(values.max())}
+
+
+def _detail_rows(cohort: pd.DataFrame, column: str, concerned: pd.Series) -> list[dict]:
+    """One count per code of an optional detail column among the concerned patients.
+
+    ``not_recorded`` counts concerned patients without a value (all of them when the registry
+    has no such column).
+    """
+    values = cohort[column] if column in cohort.columns else pd.Series(pd.NA, index=cohort.index)
+    rows = [_count(column, code, concerned & values.eq(code).fillna(False))
+            for code in _detail_codes(column)]
+    return rows + [_count(column, "not_recorded", concerned & values.isna())]
 
 
 def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_id") -> pd.DataFrame:
@@ -118,9 +196,13 @@ def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_
     pandas.DataFrame
         Columns ``variable, level, n, percent, percent_1dp, median, min, max``. Count rows
         (``n`` and percentages of the analysed n) and median/range rows (``level`` empty).
-        ``clavien_dindo_grade`` lists every grade, then ``any`` (grade >= I) and
-        ``grade_3_or_more``; ``chemotherapy`` has ``preoperative`` and ``postoperative`` (each
-        including ``both``), ``both`` and ``none``, as Table 1.
+        ``clavien_dindo_grade`` lists every grade, then ``any`` (grade >= I), ``grade_1_or_2``
+        (managed without surgical, endoscopic or radiological intervention: the Clavien-Dindo
+        definition of grades I-II) and ``grade_3_or_more``; ``r2_reason`` counts the R2
+        resections by reason and ``complication_kind`` the complicated patients by kind (each
+        code of the data dictionary, then ``not_recorded``); ``chemotherapy`` has
+        ``preoperative`` and ``postoperative`` (each including ``both``), ``both`` and
+        ``none``, as Table 1.
 
     Raises
     ------
@@ -145,10 +227,13 @@ def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_
     rows += [_count("two_stage_pm", "yes", c["two_stage_pm"].eq("yes"))]
     rows += [_count("resection_status", lvl, c["resection_status"].eq(lvl))
              for lvl in ("r0", "r1", "r2")]
+    rows += _detail_rows(c, "r2_reason", c["resection_status"].eq("r2"))
     rows += [_count("clavien_dindo_grade", lvl, grade.eq(lvl)) for lvl in CLAVIEN_DINDO_ORDER]
     rows += [_count("clavien_dindo_grade", "any", grade.ne("none")),
-             _count("clavien_dindo_grade", "grade_3_or_more", grade.isin(MAJOR_GRADES)),
-             _spread("postoperative_stay_days", c["postoperative_stay_days"])]
+             _count("clavien_dindo_grade", "grade_1_or_2", grade.isin(("I", "II"))),
+             _count("clavien_dindo_grade", "grade_3_or_more", grade.isin(MAJOR_GRADES))]
+    rows += _detail_rows(c, "complication_kind", grade.ne("none"))
+    rows += [_spread("postoperative_stay_days", c["postoperative_stay_days"])]
     rows += [_count("chemotherapy", "preoperative", before),
              _count("chemotherapy", "postoperative", after),
              _count("chemotherapy", "both", before & after),
@@ -157,6 +242,12 @@ def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_
                                         "median", "min", "max"])
     table[["n", "percent"]] = table[["n", "percent"]].astype("Int64")
     return table
+
+
+def _listed(rows: pd.DataFrame) -> str:
+    """"1 prolonged air leak, 1 bleeding" from count rows (levels with n > 0)."""
+    return ", ".join(f"{int(r.n)} {str(r.level).replace('_', ' ')}"
+                     for r in rows.itertuples() if r.n > 0)
 
 
 def safety_sentence(table: pd.DataFrame) -> str:
@@ -170,8 +261,9 @@ def safety_sentence(table: pd.DataFrame) -> str:
     Returns
     -------
     str
-        E.g. "2 of 66 patients (3 %) had a perioperative complication, worst Clavien-Dindo
-        grade II; none of grade III or more. Postoperative stay: median 3 (2-13) days."
+        E.g. "2 of 66 patients (3 %) had a perioperative complication (1 prolonged air leak,
+        1 bleeding), worst Clavien-Dindo grade II; none of grade III or more. Postoperative
+        stay: median 3 (2-13) days."
     """
     grades = table[table["variable"] == "clavien_dindo_grade"].set_index("level")
     n_total = int(grades.loc["none", "n"] + grades.loc["any", "n"])
@@ -180,7 +272,76 @@ def safety_sentence(table: pd.DataFrame) -> str:
     worst = f"worst Clavien-Dindo grade {present[-1]}" if present else "no Clavien-Dindo grade"
     major = ("none of grade III or more" if n_major == 0
              else f"{n_major} of grade III or more")
+    kinds = _listed(table[table["variable"] == "complication_kind"])
     stay = table[table["variable"] == "postoperative_stay_days"].iloc[0]
     return (f"{n_any} of {n_total} patients ({int(grades.loc['any', 'percent'])} %) had a "
-            f"perioperative complication, {worst}; {major}. Postoperative stay: median "
-            f"{stay['median']:g} ({stay['min']:g}-{stay['max']:g}) days.")
+            f"perioperative complication{f' ({kinds})' if kinds else ''}, {worst}; {major}. "
+            f"Postoperative stay: median {stay['median']:g} ({stay['min']:g}-{stay['max']:g}) days.")
+
+
+def residual_tumour_sentence(table: pd.DataFrame) -> str:
+    """The computed sentence on curative resection and the R2 cases, from a perioperative table.
+
+    Parameters
+    ----------
+    table
+        Output of :func:`make_perioperative_table`.
+
+    Returns
+    -------
+    str
+        E.g. "Curative (R0) resection in 63 of 66 patients (95 %); R1 in 0; R2 in 3 (3 pleural
+        dissemination)."
+    """
+    status = table[table["variable"] == "resection_status"].set_index("level")
+    n_total = int(status["n"].sum())
+    reasons = _listed(table[table["variable"] == "r2_reason"])
+    r2 = int(status.loc["r2", "n"])
+    return (f"Curative (R0) resection in {int(status.loc['r0', 'n'])} of {n_total} patients "
+            f"({int(status.loc['r0', 'percent'])} %); R1 in {int(status.loc['r1', 'n'])}; "
+            f"R2 in {r2}{f' ({reasons})' if reasons else ''}.")
+
+
+def complications_by_grade(cohort: pd.DataFrame, *, id_column: str = "patient_id") -> pd.DataFrame:
+    """Complicated patients counted by Clavien-Dindo grade and kind of complication.
+
+    Parameters
+    ----------
+    cohort
+        The analysed cohort (``clavien_dindo_grade``; ``complication_kind`` when recorded).
+    id_column
+        Patient-id column (names patients in error messages).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``grade, kind, n``, one row per combination that occurs, grades in
+        Clavien-Dindo order (``kind`` is ``not_recorded`` where the registry has none).
+
+    Raises
+    ------
+    PerioperativeError
+        As :func:`make_perioperative_table`.
+
+    Example
+    -------
+    >>> frame = pd.DataFrame({"patient_id": ["A", "B"], "clavien_dindo_grade": ["II", "none"],
+    ...                       "complication_kind": ["bleeding", None]})
+    >>> complications_by_grade(frame).to_dict("records")
+    [{'grade': 'II', 'kind': 'bleeding', 'n': 1}]
+    """
+    missing = [c for c in ("clavien_dindo_grade", id_column) if c not in cohort.columns]
+    if missing:
+        raise PerioperativeError(f"cohort lacks column(s): {', '.join(missing)}")
+    empty = cohort.loc[cohort["clavien_dindo_grade"].isna(), id_column].tolist()
+    if empty:
+        raise PerioperativeError(f"column 'clavien_dindo_grade' is missing for patient(s) {empty}")
+    _check_codes(cohort, id_column)
+    done = cohort[cohort["clavien_dindo_grade"].ne("none")]
+    kind = done.get("complication_kind", pd.Series(None, index=done.index, dtype=object))
+    frame = pd.DataFrame({"grade": pd.Categorical(done["clavien_dindo_grade"],
+                                                  categories=CLAVIEN_DINDO_ORDER[1:]),
+                          "kind": kind.fillna("not_recorded").astype(str)})
+    counts = frame.groupby(["grade", "kind"], observed=True).size().reset_index(name="n")
+    counts["grade"] = counts["grade"].astype(str)
+    return counts

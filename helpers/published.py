@@ -13,13 +13,19 @@ Three layers:
   :func:`write_scorecard`;
 - :func:`audit_paper`: the paper's internal inconsistencies, *computed* from the published
   numbers (sums, roundings, interval symmetry, study window, implied chi-square), so that a
-  corrected transcription would make the finding disappear.
+  corrected transcription would make the finding disappear; it includes the text against its
+  tables (:func:`audit_text_vs_tables`).
+
+The scorecard scores the numbers of the text too (``text_results``: groups ``text_abstract``,
+``text_3.1`` ... ``text_4``): a text number that repeats a table cell is re-scored by that
+table's own scorer, so the rule is the cell's and no second tolerance table exists.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,7 +41,9 @@ from helpers.describe import round_half_up  # re-exported: published numbers pri
 PUBLISHED_PATH: Path = DATA_DIR / "published_targets.json"
 
 #: Run tables the scorecard reads (``<output_dir>/tables/<name>.csv``).
-RUN_TABLES: tuple[str, ...] = ("table1", "km_overall", "table2", "table3", "perioperative")
+RUN_TABLES: tuple[str, ...] = (
+    "table1", "km_overall", "table2", "table3", "perioperative", "cohort_flow",
+)
 
 TABLE1_COLUMNS = ["variable", "level", "n", "percent", "median", "min", "max"]
 TABLE2_COLUMNS = [
@@ -933,7 +941,7 @@ def audit_paper(
                 finding=finding,
             )
         )
-    out = pd.DataFrame(rows + audit_text_vs_table1(pub), columns=AUDIT_COLUMNS)
+    out = pd.DataFrame(rows + audit_text_vs_tables(pub), columns=AUDIT_COLUMNS)
     out["consistent"] = out["consistent"].astype(bool)
     return out
 
@@ -1003,13 +1011,174 @@ def audit_text_vs_table1(published: Mapping | None = None) -> list[dict]:
             if text_field not in entry:
                 continue
             text, table = float(entry[text_field]), float(cell[table_field])
-            ok = _text_agrees(text, table)
-            rows.append(_audit_row(
-                check="text_vs_table1", table="text", variable=variable, level=level,
-                quantity=f"{entry['section']} {entry['quantity']} {text_field}", printed=text,
-                computed=table, consistent=ok, severity="ok" if ok else "P",
-                finding=f"text {text:g} vs Table 1 {table_field} {table:g}"
-                + ("" if ok else ": the paper's text and its Table 1 disagree")))
+            rows.append(_text_check(
+                "text_vs_table1", "Table 1", entry, text_field, variable, level, text, table,
+                _text_agrees(text, table), f"text {text:g} vs Table 1 {table_field} {table:g}"))
+    return rows
+
+
+#: ``text_results`` quantity -> the Table 2 row whose 5-year survival the text repeats.
+TEXT_VS_TABLE2_SURVIVAL: dict[str, tuple[str, str]] = {
+    "five_year_dss_pct_complete_resection": ("curative_resection", "yes"),
+}
+#: ``text_results`` quantity -> the factor whose cut-off the text prints (its level keys in Tables
+#: 2 and 3 carry the cut-off, e.g. ``lt_12_months``).
+TEXT_CUTOFFS: dict[str, str] = {
+    "dfi_cutoff_months_independent_factor": "disease_free_interval",
+    "largest_lesion_cutoff_mm_independent_factor": "largest_lung_lesion_size",
+}
+
+
+def _alpha(pub: Mapping) -> float:
+    return float(pub.get("study_design", {}).get("significance_level", 0.05))
+
+
+def _text_check(check: str, table: str, entry: Mapping, field: str, variable: str, level: str,
+                text: float, cell: float, ok: bool, finding: str) -> dict:
+    """An audit row comparing one text number with one table cell (severity ``P`` if not ok)."""
+    return _audit_row(
+        check=check, table="text", variable=variable, level=level,
+        quantity=f"{entry['section']} {entry['quantity']} {field}", printed=text, computed=cell,
+        consistent=ok, severity="ok" if ok else "P",
+        finding=finding + ("" if ok else f": the paper's text and its {table} disagree"))
+
+
+def _table2_rows_of(variable: str, level: str | None) -> list[tuple[str, str]]:
+    """Table 2 (variable, level) rows counting exactly the Table 1 cell (variable, level)."""
+    return [key for key, cell in _TABLE2_FROM_TABLE1.items()
+            if cell is not None and cell == (variable, [level])]
+
+
+def audit_text_vs_tables(published: Mapping | None = None) -> list[dict]:
+    """The paper's text against its Tables 1, 2 and 3 (the ``text_vs_table*`` checks).
+
+    Parameters
+    ----------
+    published
+        Output of :func:`load_published` (default: the shipped file).
+
+    Returns
+    -------
+    list of dict
+        The rows of :func:`audit_text_vs_table1`, :func:`audit_text_vs_table2` and
+        :func:`audit_text_vs_table3`, in that order.
+    """
+    pub = _resolve(published)
+    return audit_text_vs_table1(pub) + audit_text_vs_table2(pub) + audit_text_vs_table3(pub)
+
+
+def audit_text_vs_table2(published: Mapping | None = None) -> list[dict]:
+    """Check ``text_results`` that repeat a Table 2 cell against it (check ``text_vs_table2``).
+
+    Three kinds of repeat: a count the text prints (e.g. 38 men, 54 wedge resections) against
+    each Table 2 group that counts the same patients (the Table 1 to Table 2 domain mapping of
+    ``table2_vs_table1``); a 5-year survival (:data:`TEXT_VS_TABLE2_SURVIVAL`); and a cut-off
+    (:data:`TEXT_CUTOFFS`) against the Table 2 level that carries it.
+
+    Parameters
+    ----------
+    published
+        Output of :func:`load_published` (default: the shipped file).
+
+    Returns
+    -------
+    list of dict
+        Rows of :data:`AUDIT_COLUMNS` (``table`` is ``text``); a disagreement has severity ``P``.
+    """
+    pub = _resolve(published)
+    t2 = {(r["variable"], r["level"]): r for r in pub["table2"]}
+    rows = []
+    for entry in pub.get("text_results", []):
+        spec = TEXT_VS_TABLE1.get(entry["quantity"])
+        fields = [] if spec is None else [f for f, c in spec[2].items() if c == "n" and f in entry]
+        for field in fields:
+            for key in _table2_rows_of(spec[0], spec[1]):
+                text, cell = float(entry[field]), float(t2[key]["n"])
+                rows.append(_text_check("text_vs_table2", "Table 2", entry, field, *key, text,
+                                        cell, text == cell, f"text {text:g} vs Table 2 n {cell:g}"))
+        if entry["quantity"] in TEXT_VS_TABLE2_SURVIVAL:
+            key = TEXT_VS_TABLE2_SURVIVAL[entry["quantity"]]
+            text, cell = float(entry["value"]), float(t2[key]["five_year_survival_pct"])
+            rows.append(_text_check("text_vs_table2", "Table 2", entry, "value", *key, text, cell,
+                                    _text_agrees(text, cell),
+                                    f"text {text:g} % vs Table 2 5-year survival {cell:g} %"))
+    return rows + _text_cutoffs_vs(pub, "table2", "Table 2") + _text_univariate_vs_table2(pub)
+
+
+def _text_univariate_vs_table2(pub: Mapping) -> list[dict]:
+    """The text's list of univariate prognostic factors against the Table 2 p-values."""
+    named = set(pub.get("table2_meta", {}).get("significant_in_univariate_per_text", []))
+    alpha, rows = _alpha(pub), []
+    entry = {"section": "3.3", "quantity": "univariate_factors"}
+    for test in pub["table2_tests"] if named else []:
+        says = test["comparison_id"] in named
+        significant = test["p_value"] < alpha or (
+            test["p_value_operator"] == "<" and test["p_value"] <= alpha)
+        rows.append(_text_check(
+            "text_vs_table2", "Table 2", entry, "listed", test["comparison_id"], "",
+            float(says), float(significant), says == significant,
+            f"text {'names' if says else 'does not name'} it; Table 2 p "
+            f"{test['p_value_reported_as']} ({'<' if significant else '>='} {alpha:g})"))
+    return rows
+
+
+def _cutoff_of(level: str) -> float | None:
+    """The number in a level key (``lt_12_months`` -> 12), None without one."""
+    found = re.search(r"\d+(?:\.\d+)?", level)
+    return float(found.group()) if found else None
+
+
+def _text_cutoffs_vs(pub: Mapping, table: str, name: str) -> list[dict]:
+    """Each printed cut-off (:data:`TEXT_CUTOFFS`) against the levels of ``table`` that carry one.
+
+    For Table 3 the text also calls the factor independent, so its printed p must be below the
+    study's significance level.
+    """
+    rows, alpha = [], _alpha(pub)
+    for entry in pub.get("text_results", []):
+        variable = TEXT_CUTOFFS.get(entry["quantity"])
+        cells = [r for r in pub[table] if r["variable"] == variable and _cutoff_of(r["level"])]
+        for r in cells:
+            text, cell = float(entry["value"]), _cutoff_of(r["level"])
+            ok, finding = text == cell, f"text cut-off {text:g} vs {name} level {r['level']}"
+            if table == "table3":
+                ok = ok and r["p_value"] < alpha
+                finding += f" (p {r['p_value_reported_as']}; the text calls it independent)"
+            rows.append(_text_check(f"text_vs_{table}", name, entry, "value", variable,
+                                    r["level"], text, cell, ok, finding))
+    return rows
+
+
+def audit_text_vs_table3(published: Mapping | None = None) -> list[dict]:
+    """Check the text against Table 3 (check ``text_vs_table3``).
+
+    The cut-offs the abstract prints for its independent factors (:data:`TEXT_CUTOFFS`) against
+    the Table 3 levels, with the printed p below the significance level; and the text's list of
+    independent factors (``table3_meta.independent_factors_per_text``) against the Table 3 rows
+    with p below it (one row per Table 3 covariate).
+
+    Parameters
+    ----------
+    published
+        Output of :func:`load_published` (default: the shipped file).
+
+    Returns
+    -------
+    list of dict
+        Rows of :data:`AUDIT_COLUMNS` (``table`` is ``text``); a disagreement has severity ``P``.
+    """
+    pub = _resolve(published)
+    alpha = _alpha(pub)
+    named = set(pub.get("table3_meta", {}).get("independent_factors_per_text", []))
+    entry = {"section": "3.3", "quantity": "independent_factors"}
+    rows = _text_cutoffs_vs(pub, "table3", "Table 3")
+    for r in pub["table3"] if named else []:
+        says, significant = r["variable"] in named, r["p_value"] < alpha
+        rows.append(_text_check(
+            "text_vs_table3", "Table 3", entry, "listed", r["variable"], r["level"],
+            float(says), float(significant), says == significant,
+            f"text {'names' if says else 'does not name'} it independent; Table 3 p "
+            f"{r['p_value_reported_as']} ({'<' if significant else '>='} {alpha:g})"))
     return rows
 
 
@@ -1104,6 +1273,10 @@ def fidelity_scorecard(
     ``perioperative``            section 3.2: every reproducible n, percent, median,
                                  min, max equal at the printed precision; the rest
                                  ``not_scored`` with the reason
+    ``text_<section>``           every number of the text: the rule of the cell it
+                                 repeats (``_printed``: its stretch rule); flow
+                                 counts equal; cut-offs of independent factors
+                                 significant in our Table 3; the rest ``not_scored``
     ===========================  ===================================================
 
     Rows are matched on ``(variable, level)``; a run with non-default cut-offs carries other
@@ -1143,6 +1316,7 @@ def fidelity_scorecard(
     rows += _score_table3(tables.get("table3"), pub, issues, alpha)
     rows += _score_overall(tables.get("km_overall"), pub, issues)
     rows += _score_perioperative(tables.get("perioperative"), pub)
+    rows += _score_text(tables, pub, issues, alpha)
     card = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
     card["passed"] = card["passed"].astype("boolean")
     card["stretch"] = card["stretch"].astype(bool)
@@ -1738,7 +1912,7 @@ def _printed_decimals(value: float) -> int:
 
 def _score_perioperative(frame: pd.DataFrame | None, pub: Mapping) -> list[dict]:
     """Section 3.2 targets: equal at the printed precision (round half up), or not scored."""
-    from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
+    from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS, published_number
 
     ours = None
     if frame is not None:
@@ -1761,10 +1935,206 @@ def _score_perioperative(frame: pd.DataFrame | None, pub: Mapping) -> list[dict]
         if mine is None:
             rows.append(_score_row(**base, status="missing"))
             continue
-        decimals = _printed_decimals(float(printed))
+        number = published_number(key, pub["perioperative"])
+        decimals = _printed_decimals(number)
         value = round_half_up(_num(mine[column]), decimals)
-        passed = value == float(printed)
+        passed = value == number
+        base["published"] = number
         rows.append(_score_row(**base, ours=_num(mine[column]), ours_printed=f"{value:g}",
-                               diff=value - float(printed), status=_status(passed),
+                               diff=value - number, status=_status(passed),
                                passed=bool(passed)))
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# the numbers of the paper's text (abstract, sections 3.1-3.3 and 4)
+# --------------------------------------------------------------------------------------------
+
+_PERI_COUNT = {"n": "{}_n", "percent": "{}_pct"}
+_PERI_SPREAD = {"median": "{}_median", "min": "{}_min", "max": "{}_max"}
+#: ``text_results`` quantity -> {text field: ``perioperative`` key} (section 3.2 and its repeats).
+TEXT_VS_PERIOPERATIVE: dict[str, dict[str, str]] = {
+    "unilateral": {f: k.format("unilateral") for f, k in _PERI_COUNT.items()},
+    "solitary": {f: k.format("solitary") for f, k in _PERI_COUNT.items()},
+    "bilateral_pm": {"n": "bilateral_pm_n"},
+    "lung_metastases_resected": {
+        f: k.format("lung_metastases_resected") for f, k in _PERI_SPREAD.items()},
+    "max_lung_tumor_diameter_mm": {
+        f: k.format("max_lung_tumor_diameter_mm") for f, k in _PERI_SPREAD.items()},
+    "wedge_resection": {f: k.format("wedge_resection") for f, k in _PERI_COUNT.items()},
+    "segmentectomy": {f: k.format("segmentectomy") for f, k in _PERI_COUNT.items()},
+    "lobectomy": {"n": "lobectomy_n", "percent": "lobectomy_pct_text"},
+    "two_stage_pm": {"n": "two_stage_pm_n"},
+    "curative_resection": {f: k.format("curative_resection") for f, k in _PERI_COUNT.items()},
+    "r2_with_pleural_dissemination": {"n": "r2_reason"},
+    "chemotherapy_before_pm": {
+        f: k.format("preoperative_chemotherapy") for f, k in _PERI_COUNT.items()},
+    "chemotherapy_after_pm": {
+        f: k.format("postoperative_chemotherapy") for f, k in _PERI_COUNT.items()},
+    "perioperative_complications": {f: k.format("complications") for f, k in _PERI_COUNT.items()},
+    "prolonged_air_leak": {"n": "complication_prolonged_air_leak_n"},
+    "postoperative_hemothorax": {"n": "complication_postoperative_hemothorax_n"},
+    "clavien_dindo_grade_3_4": {"n": "clavien_dindo_grade_3_4_n"},
+    "postoperative_hospital_stay_days": {
+        f: k.format("postoperative_hospital_stay_days") for f, k in _PERI_SPREAD.items()},
+    "no_perioperative_chemotherapy": {"percent": "no_perioperative_chemotherapy_pct"},
+}
+#: ``text_results`` quantity -> {text field: key of ``overall``} (Figure 1 and follow-up).
+TEXT_VS_OVERALL: dict[str, dict[str, str]] = {
+    "median_dss_months": {"value": "median_dss_months", "ci95_low": "median_dss_ci95_low",
+                          "ci95_high": "median_dss_ci95_high"},
+    "five_year_dss_pct": {"value": "five_year_dss_pct"},
+    "median_follow_up_months": {"value": "median_follow_up_months"},
+    "follow_up_months": {"median": "median_follow_up_months"},
+}
+#: ``text_results`` quantity -> cohort-flow reasons whose exclusions it counts (``screened`` and
+#: ``analysed``: the patients remaining at that step).
+TEXT_VS_FLOW: dict[str, tuple[str, ...]] = {
+    "n_patients": ("analysed",),
+    "screened_n": ("screened",),
+    "analysed_n": ("analysed",),
+    "excluded_primary_site_n": ("primary_in_parenchymal_organs", "primary_in_mediastinum",
+                                "primary_in_retroperitoneum", "primary_in_head_and_neck"),
+    "excluded_parenchymal_organs_n": ("primary_in_parenchymal_organs",),
+    "excluded_mediastinum_n": ("primary_in_mediastinum",),
+    "excluded_retroperitoneum_n": ("primary_in_retroperitoneum",),
+    "excluded_head_and_neck_n": ("primary_in_head_and_neck",),
+    "excluded_initial_pm_other_hospital_n": ("initial_pm_at_another_hospital",),
+}
+#: (``text_results`` quantity, field) the registry cannot reproduce, with the reason.
+TEXT_NOT_SCORED: dict[tuple[str, str], str] = {
+    ("follow_up_months", "min"): "the run tables report the median follow-up, not its range",
+    ("study_period_years", "start"): "a design choice (the eligibility window), not a result",
+    ("study_period_years", "end"): "a design choice (the eligibility window), not a result",
+    ("year_molecular_targeted_drugs_introduced_at_institution", "value"): "the hospital's "
+    "history: the registry records no treatment era",
+}
+_TEXT_META = ("section", "quantity", "note", "as_printed")
+
+
+def _text_numbers(entry: Mapping) -> list[tuple[str, float]]:
+    """(field, number) of one ``text_results`` entry."""
+    return [(f, float(v)) for f, v in entry.items()
+            if f not in _TEXT_META and isinstance(v, int | float) and not isinstance(v, bool)]
+
+
+def _score_text(
+    tables: Mapping[str, pd.DataFrame], pub: Mapping, issues: Mapping, alpha: float
+) -> list[dict]:
+    """Every number of ``text_results``, scored by the rule of the table cell it repeats.
+
+    A repeated cell is re-scored by that table's own scorer on a copy of the targets holding the
+    text's number, so the rule (and any stretch row) is the cell's, never a copy of it. Numbers
+    that repeat no cell are cohort-flow counts (equal) or the cut-offs of the factors the text
+    calls independent (our Table 3 row at that cut-off has p < ``alpha``); the rest are listed
+    ``not_scored`` with the reason.
+    """
+    rows = []
+    for entry in pub.get("text_results", []):
+        for field, value in _text_numbers(entry):
+            found = _score_text_number(entry, field, value, tables, pub, issues, alpha)
+            for row in found:
+                own = row["target_group"] == "text" or row["status"] == "not_scored"
+                same = "" if own else f"same rule as {row['target_group']}"
+                row["note"] = "; ".join(x for x in (same, row.get("note") or "") if x)
+                group = f"text_{entry['section']}" + ("_printed" if row["stretch"] else "")
+                row.update(target_group=group, quantity=f"{entry['quantity']}.{field}")
+            rows += found
+    return rows
+
+
+def _score_text_number(
+    entry: Mapping, field: str, value: float, tables: Mapping, pub: Mapping, issues: Mapping,
+    alpha: float,
+) -> list[dict]:
+    """The scorecard rows of one text number (see :func:`_score_text`)."""
+    q = entry["quantity"]
+    if (q, field) in TEXT_NOT_SCORED or (q, field) == ("follow_up_months", "max"):
+        return [_text_not_scored(q, field, value, pub)]
+    if field in TEXT_VS_PERIOPERATIVE.get(q, {}):
+        key = TEXT_VS_PERIOPERATIVE[q][field]
+        printed = int(value) if value.is_integer() else value
+        return _score_perioperative(tables.get("perioperative"), {"perioperative": {key: printed}})
+    if field in TEXT_VS_OVERALL.get(q, {}):
+        one = {**pub, "overall": {**pub["overall"], TEXT_VS_OVERALL[q][field]: value}}
+        want = {"median_dss_months": "median_months", "median_dss_ci95_low": "median_ci_low",
+                "median_dss_ci95_high": "median_ci_high", "five_year_dss_pct": "survival_5y_pct",
+                "median_follow_up_months": "median_followup_months"}[TEXT_VS_OVERALL[q][field]]
+        return [r for r in _score_overall(tables.get("km_overall"), one, issues)
+                if r["quantity"] == want]
+    if q in TEXT_VS_TABLE1 and field in TEXT_VS_TABLE1[q][2]:
+        return _score_text_vs_table1(q, field, value, tables, pub, issues)
+    if q in TEXT_VS_TABLE2_SURVIVAL:
+        key = TEXT_VS_TABLE2_SURVIVAL[q]
+        cell = next(r for r in pub["table2"] if (r["variable"], r["level"]) == key)
+        one = {"table2": [{**cell, "five_year_survival_pct": value}], "table2_tests": []}
+        return [r for r in _score_table2(tables.get("table2"), one, issues, alpha)
+                if r["quantity"] == "survival_5y_pct"]
+    if q in TEXT_VS_FLOW:
+        return [_score_text_flow(q, value, tables.get("cohort_flow"))]
+    if q in TEXT_CUTOFFS:
+        return [_score_text_cutoff(q, value, tables.get("table3"), alpha)]
+    return [_text_not_scored(q, field, value, pub)]
+
+
+def _score_text_vs_table1(
+    q: str, field: str, value: float, tables: Mapping, pub: Mapping, issues: Mapping
+) -> list[dict]:
+    """A text number repeating a Table 1 cell, scored by :func:`_score_table1` on that cell."""
+    variable, level, fields = TEXT_VS_TABLE1[q]
+    cell = next(r for r in pub["table1"]
+                if r["variable"] == variable and r.get("level") == level)
+    kept = {k: v for k, v in cell.items() if k not in ("n", "percent", "median", "min", "max")}
+    one = {"table1": [{**kept, fields[field]: value}]}
+    return [r for r in _score_table1(tables.get("table1"), one, issues)
+            if r["quantity"] == fields[field] and r["variable"] == variable]
+
+
+def _text_not_scored(q: str, field: str, value: float, pub: Mapping) -> dict:
+    reason = TEXT_NOT_SCORED.get((q, field), "no rule: the number repeats no run table")
+    if (q, field) == ("follow_up_months", "max"):
+        audit = audit_paper(pub)
+        window = audit.loc[audit["check"] == "followup_vs_window", "finding"]
+        reason = ("impossible within the study window, a finding of the audit "
+                  f"(followup_vs_window: {window.iloc[0] if len(window) else 'not checked'})")
+    return _score_row(target_group="text", table="text", variable=q, level=np.nan,
+                      quantity=field, published=value, published_printed=f"{value:g}",
+                      status="not_scored", note=f"not scored: {reason}")
+
+
+def _score_text_flow(q: str, value: float, flow: pd.DataFrame | None) -> dict:
+    """A cohort-flow count of the text against ``tables/cohort_flow.csv`` (equal)."""
+    base = dict(target_group="text", table="cohort_flow", variable="cohort_flow",
+                level=",".join(TEXT_VS_FLOW[q]), published=value, published_printed=f"{value:g}",
+                tolerance=0.0, rule="equal (a count of patients)")
+    if flow is None:
+        return _score_row(**base, status="missing")
+    _require(flow, "cohort_flow", ["reason", "n_excluded", "n_remaining"])
+    reasons = TEXT_VS_FLOW[q]
+    column = "n_remaining" if reasons[0] in ("screened", "analysed") else "n_excluded"
+    picked = flow.loc[flow["reason"].isin(reasons), column]
+    if picked.empty:
+        return _score_row(**base, status="unmatched")
+    ours = float(picked.sum())
+    return _score_row(**base, ours=ours, ours_printed=f"{ours:g}", diff=ours - value,
+                      status=_status(ours == value), passed=ours == value)
+
+
+def _score_text_cutoff(q: str, value: float, table3: pd.DataFrame | None, alpha: float) -> dict:
+    """A cut-off of a factor the text calls independent: our Table 3 row there has p < alpha."""
+    variable = TEXT_CUTOFFS[q]
+    base = dict(target_group="text", table="table3", variable=variable, level=np.nan,
+                published=value, published_printed=f"{value:g}",
+                rule=f"our Table 3 row at this cut-off has p < {alpha:g} (an independent factor)",
+                note="the text's claim, not a printed p: Table 3's p is scored in table3_p")
+    if table3 is None:
+        return _score_row(**base, status="missing")
+    rows = table3[table3["variable"].eq(variable)
+                  & table3["level"].map(lambda lv: _cutoff_of(str(lv)) == value)]
+    if rows.empty:
+        return _score_row(**{**base, "note": "our Table 3 has no level at this cut-off "
+                             "(another cut-off in use)"}, status="unmatched")
+    p = _num(rows["p_value"].iloc[0])
+    passed = bool(p < alpha)
+    return _score_row(**{**base, "level": rows["level"].iloc[0]}, ours=p,
+                      ours_printed=format_p(p, 3), status=_status(passed), passed=passed)

@@ -82,6 +82,18 @@ def test_flow_and_overall_numbers(run: batch.RunResult) -> None:
     assert km["n"] == 66 and 24 <= km["events"] <= 39
 
 
+def test_report_scores_the_papers_text(run: batch.RunResult) -> None:
+    card = pd.read_csv(run.output_dir / "tables" / "fidelity_scorecard.csv")
+    text = card[card["target_group"].str.startswith("text_") & ~card["stretch"]]
+    assert {"text_abstract", "text_3.1", "text_3.2", "text_3.3", "text_4"} <= set(text["target_group"])
+    assert set(text["status"]) == {"pass", "not_scored"}
+    assert text.loc[text["status"] == "not_scored", "note"].notna().all()
+    audit = pd.read_csv(run.output_dir / "tables" / "paper_audit.csv")
+    assert {"text_vs_table1", "text_vs_table2", "text_vs_table3"} <= set(audit["check"])
+    executed = (run.output_dir / "notebooks" / "04-reproduction-report.ipynb").read_text()
+    assert "The paper's text: " in executed
+
+
 def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
     """Notebook 04 alone on an empty run folder: says what is missing, still summarises a sweep."""
     sweep = tmp_path / "sweep-x" / "tables"

@@ -152,3 +152,13 @@ def test_default_run_perioperative_matches_section_3_2(default_run: Path) -> Non
     stay = rows.loc[("postoperative_stay_days", "")]
     assert (stay["median"], stay["min"], stay["max"]) == (3, 2, 13)
     assert rows.loc[("chemotherapy", "none"), "percent"] == peri["no_perioperative_chemotherapy_pct"]
+    assert rows.loc[("r2_reason", "pleural_dissemination"), "n"] == peri["r2_n"]  # "all 3"
+    assert rows.loc[("complication_kind", "prolonged_air_leak"), "n"] == 1
+    assert rows.loc[("complication_kind", "bleeding"), "n"] == 1  # the haemothorax
+    assert rows.loc[("clavien_dindo_grade", "grade_1_or_2"), "n"] == 2  # managed conservatively
+
+
+def test_default_run_states_complications_by_kind_and_the_r2_reasons(default_run: Path) -> None:
+    text = (default_run / NOTEBOOK.name).read_text(encoding="utf-8")
+    assert "(1 prolonged air leak, 1 bleeding), worst Clavien-Dindo grade II" in text
+    assert "R2 in 3 (3 pleural dissemination)" in text

@@ -12,7 +12,10 @@ from helpers.perioperative import (
     NOT_REPRODUCIBLE,
     PUBLISHED_KEYS,
     PerioperativeError,
+    complications_by_grade,
     make_perioperative_table,
+    published_number,
+    residual_tumour_sentence,
     safety_sentence,
 )
 
@@ -86,6 +89,16 @@ def test_no_complication_sentence() -> None:
          r"postoperative_stay_days.*\['B'\]"),
         (pd.DataFrame([patient("A", clavien_dindo_grade="3")]), r"clavien_dindo_grade.*\['A'\]"),
         (pd.DataFrame(), "non-empty"),
+        (pd.DataFrame([patient("A", clavien_dindo_grade="I", complication_kind="air leak")]),
+         r"complication_kind.*'air leak'.*\['A'\]"),
+        (pd.DataFrame([patient("A", resection_status="r2", r2_reason="pleural"),
+                       patient("B", resection_status="r2", r2_reason="pleural")]),
+         r"r2_reason.*\['A', 'B'\]"),
+        (pd.DataFrame([patient("A", complication_kind="bleeding"),
+                       patient("B", clavien_dindo_grade="I", complication_kind="bleeding")]),
+         r"complication_kind.*without a complication.*\['A'\]"),
+        (pd.DataFrame([patient("A", resection_status="r1", r2_reason="other")]),
+         r"r2_reason.*without an R2 resection.*\['A'\]"),
     ],
 )
 def test_bad_input_names_column_and_patients(frame: pd.DataFrame, message: str) -> None:
@@ -96,7 +109,7 @@ def test_bad_input_names_column_and_patients(frame: pd.DataFrame, message: str) 
 @pytest.mark.parametrize("key", sorted(PUBLISHED_KEYS))
 def test_shipped_registry_matches_section_3_2(shipped_table: pd.DataFrame, key: str) -> None:
     variable, level, column = PUBLISHED_KEYS[key]
-    assert value(shipped_table, variable, level, column) == PERI[key]
+    assert value(shipped_table, variable, level, column) == published_number(key, PERI)
 
 
 def test_shipped_curative_percent_is_the_paper_misprint_corrected(shipped_table: pd.DataFrame) -> None:
@@ -106,10 +119,73 @@ def test_shipped_curative_percent_is_the_paper_misprint_corrected(shipped_table:
 
 def test_shipped_safety_sentence(shipped_table: pd.DataFrame) -> None:
     assert safety_sentence(shipped_table) == (
-        "2 of 66 patients (3 %) had a perioperative complication, worst Clavien-Dindo grade "
-        + f"{'II' if value(shipped_table, 'clavien_dindo_grade', 'II', 'n') else 'I'}; "
-        "none of grade III or more. Postoperative stay: median 3 (2-13) days."
+        "2 of 66 patients (3 %) had a perioperative complication (1 prolonged air leak, "
+        "1 bleeding), worst Clavien-Dindo grade II; none of grade III or more. "
+        "Postoperative stay: median 3 (2-13) days."
     )
+    assert residual_tumour_sentence(shipped_table) == (
+        "Curative (R0) resection in 63 of 66 patients (95 %); R1 in 0; "
+        "R2 in 3 (3 pleural dissemination)."
+    )
+
+
+def test_shipped_complications_by_grade_with_their_kind() -> None:
+    analysed = cohort.assemble_cohort(schema.load_registry(DATA_DIR / "registry.csv")).analysed
+    by_grade = complications_by_grade(analysed)
+    assert by_grade.to_dict("records") == [
+        {"grade": "I", "kind": "prolonged_air_leak", "n": 1},
+        {"grade": "II", "kind": "bleeding", "n": 1},
+    ]
+
+
+def test_details_counted_only_where_they_apply() -> None:
+    frame = pd.DataFrame([
+        patient("A", resection_status="r2", r2_reason="pleural_dissemination"),
+        patient("B", resection_status="r2", r2_reason=None),
+        patient("C", clavien_dindo_grade="IIIb", complication_kind="bleeding"),
+        patient("D", clavien_dindo_grade="I", complication_kind="prolonged_air_leak"),
+        patient("E", clavien_dindo_grade="II", complication_kind=None),
+    ])
+    table = make_perioperative_table(frame)
+    assert value(table, "r2_reason", "pleural_dissemination", "n") == 1
+    assert value(table, "r2_reason", "not_recorded", "n") == 1
+    assert value(table, "complication_kind", "bleeding", "n") == 1
+    assert value(table, "complication_kind", "not_recorded", "n") == 1
+    assert value(table, "clavien_dindo_grade", "grade_1_or_2", "n") == 2
+    sentence = safety_sentence(table)
+    assert "(1 prolonged air leak, 1 bleeding, 1 not recorded)" in sentence
+    assert residual_tumour_sentence(table).endswith(
+        "R2 in 2 (1 pleural dissemination, 1 not recorded)."
+    )
+    assert complications_by_grade(frame).to_dict("records") == [
+        {"grade": "I", "kind": "prolonged_air_leak", "n": 1},
+        {"grade": "II", "kind": "not_recorded", "n": 1},
+        {"grade": "IIIb", "kind": "bleeding", "n": 1},
+    ]
+
+
+def test_registry_without_the_detail_columns() -> None:
+    frame = pd.DataFrame([patient("A", resection_status="r2"), patient("B", clavien_dindo_grade="I")])
+    table = make_perioperative_table(frame)
+    assert value(table, "r2_reason", "not_recorded", "n") == 1
+    assert value(table, "complication_kind", "not_recorded", "n") == 1
+    assert table.loc[table["variable"] == "complication_kind", "n"].sum() == 1
+    assert complications_by_grade(frame)["kind"].tolist() == ["not_recorded"]
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame({"patient_id": ["A"]}), "clavien_dindo_grade"),
+        (pd.DataFrame({"patient_id": ["A", "B"], "clavien_dindo_grade": ["I", None]}),
+         r"clavien_dindo_grade.*\['B'\]"),
+        (pd.DataFrame({"patient_id": ["A"], "clavien_dindo_grade": ["I"],
+                       "complication_kind": ["wound"]}), r"complication_kind.*\['A'\]"),
+    ],
+)
+def test_complications_by_grade_bad_input(frame: pd.DataFrame, message: str) -> None:
+    with pytest.raises(PerioperativeError, match=message):
+        complications_by_grade(frame)
 
 
 def test_every_published_key_is_scored_or_has_a_reason() -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers import published as P
-from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
+from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS, published_number
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +46,28 @@ def perfect_run(paper: dict) -> dict[str, pd.DataFrame]:
         ]
     )
     return {"table1": t1, "table2": t2, "table3": t3.copy(), "km_overall": km,
-            "perioperative": perfect_perioperative(paper)}
+            "perioperative": perfect_perioperative(paper), "cohort_flow": perfect_flow(paper)}
+
+
+def perfect_flow(paper: dict) -> pd.DataFrame:
+    """tables/cohort_flow.csv as notebook 01 writes it, with the paper's counts."""
+    flow = paper["cohort_flow"]
+    rows = [(0, "screened", 0, flow["screened_n"])]
+    left = flow["screened_n"]
+    for x in flow["exclusions"]:
+        left -= x["n"]
+        step = 2 if x["reason"] == "initial_pm_at_another_hospital" else 1
+        rows.append((step, x["reason"], x["n"], left))
+    rows.append((3, "analysed", 0, left))
+    return pd.DataFrame(rows, columns=["step", "reason", "n_excluded", "n_remaining"])
 
 
 def perfect_perioperative(paper: dict) -> pd.DataFrame:
     """A section 3.2 table holding every reproducible printed number."""
     cells: dict[tuple[str, str], dict[str, object]] = {}
     for key, (variable, level, column) in PUBLISHED_KEYS.items():
-        cells.setdefault((variable, level), {})[column] = paper["perioperative"][key]
+        cells.setdefault((variable, level), {})[column] = published_number(
+            key, paper["perioperative"])
     return pd.DataFrame(
         [{"variable": v, "level": lv, **cols} for (v, lv), cols in cells.items()],
         columns=["variable", "level", "n", "percent", "percent_1dp", "median", "min", "max"],
@@ -181,6 +195,7 @@ KNOWN_ISSUES = {
     ("table1_percent", "resection_status"),
     ("table2_pair_sum", "pulmonary_resection_type"),
     ("table2_vs_table1", "pulmonary_resection_type"),
+    ("text_vs_table2", "pulmonary_resection_type"),  # the text's 54 wedge resections vs 44
     ("table2_p_vs_5y", "sex"),
     ("table3_ci_symmetry", "curative_resection"),
     ("followup_vs_window", None),
@@ -437,3 +452,154 @@ def test_text_vs_table1_finds_a_mismatch(
     bad = audit[(audit["check"] == "text_vs_table1") & ~audit["consistent"]]
     assert list(bad["quantity"]) == [expected]
     assert (bad["severity"] == "P").all() and bad["finding"].str.contains("disagree").all()
+
+
+# ----------------------------------------------------------------------------- the text
+
+
+def text_rows(card: pd.DataFrame) -> pd.DataFrame:
+    return card[card["target_group"].str.startswith("text_")].set_index("quantity")
+
+
+def test_every_text_number_is_scored_or_has_a_reason(paper: dict) -> None:
+    card = P.fidelity_scorecard(perfect_run(paper), paper)
+    text = card[card["target_group"].str.startswith("text_")]
+    numbers = {
+        f"{e['quantity']}.{f}"
+        for e in paper["text_results"] for f, v in e.items()
+        if f not in ("section", "quantity", "note", "as_printed") and isinstance(v, int | float)
+    }
+    main = text[~text["stretch"]]
+    assert set(main["quantity"]) == numbers
+    assert len(main) == sum(  # each number once per section it is printed in
+        1 for e in paper["text_results"] for f, v in e.items()
+        if f not in ("section", "quantity", "note", "as_printed") and isinstance(v, int | float))
+    assert set(text["status"]) == {"pass", "not_scored"}
+    not_scored = text[text["status"] == "not_scored"]
+    assert set(not_scored["quantity"]) == {
+        "curative_resection.percent", "follow_up_months.min", "follow_up_months.max",
+        "study_period_years.start", "study_period_years.end",
+        "year_molecular_targeted_drugs_introduced_at_institution.value",
+    }
+    assert not_scored["note"].str.len().gt(20).all()
+    assert "followup_vs_window" in not_scored.set_index("quantity").loc[
+        "follow_up_months.max", "note"]
+    groups = set(text["target_group"])
+    assert {"text_abstract", "text_3.1", "text_3.2", "text_3.3", "text_4"} <= groups
+
+
+def test_text_number_takes_the_rule_of_the_cell_it_repeats(paper: dict) -> None:
+    card = P.fidelity_scorecard(perfect_run(paper), paper)
+    text = card[card["target_group"].str.startswith("text_")]
+    for r in text[text["status"] == "pass"].itertuples():
+        if r.table in ("cohort_flow",) or r.note.startswith("the text's claim"):
+            continue
+        cell = card[(card["table"] == r.table) & (card["variable"] == r.variable)
+                    & ~card["target_group"].str.startswith("text_")
+                    & (card["rule"] == r.rule)]
+        assert len(cell), (r.quantity, r.rule)  # the same rule exists for the table cell
+        assert set(cell["tolerance"].fillna(-1)) == {-1 if pd.isna(r.tolerance) else r.tolerance}
+        assert any(r.note.startswith(f"same rule as {g}") for g in cell["target_group"])
+
+
+def test_text_rules_follow_the_table_tolerances(paper: dict, monkeypatch) -> None:
+    run = perfect_run(paper)
+    run["km_overall"].loc[0, "median_months"] = 49.2  # 1.2 months off
+    run["table2"].loc[run["table2"]["level"] == "yes", "survival_pct"] = 48.5
+    card = text_rows(P.fidelity_scorecard(run, paper))
+    assert card.loc["median_dss_months.value", "status"].tolist() == ["fail"] * 3  # ±0.5 months
+    survival = card.loc["five_year_dss_pct_complete_resection.value"]
+    assert survival.set_index("target_group")["status"].to_dict() == {
+        "text_4": "fail", "text_4_printed": "fail"}  # ±2 points; prints 49
+    monkeypatch.setitem(P.TOLERANCES, "overall_median", 1.5)
+    monkeypatch.setitem(P.TOLERANCES, "table2_survival_5y", 3.0)
+    card = text_rows(P.fidelity_scorecard(run, paper))
+    assert set(card.loc["median_dss_months.value", "status"]) == {"pass"}
+    assert set(card.loc["median_dss_months.value", "tolerance"]) == {1.5}
+    survival = card.loc["five_year_dss_pct_complete_resection.value"].set_index("target_group")
+    assert survival.loc["text_4", "status"] == "pass" and survival.loc["text_4", "tolerance"] == 3.0
+
+
+@pytest.mark.parametrize(
+    ("quantity", "field", "value", "other_group_passes"),
+    [("men_n", "value", 39, "table1"), ("liposarcoma", "percent", 16, "table1"),
+     ("lobectomy", "percent", 7.5, "perioperative"), ("prolonged_air_leak", "n", 2, "perioperative"),
+     ("five_year_dss_pct", "value", 44, "overall_5y"), ("screened_n", "value", 96, None)],
+)
+def test_a_changed_text_number_fails_alone(
+    paper: dict, quantity: str, field: str, value: float, other_group_passes: str | None
+) -> None:
+    changed = copy.deepcopy(paper)
+    entry = next(e for e in changed["text_results"] if e["quantity"] == quantity)
+    entry[field] = value
+    card = P.fidelity_scorecard(perfect_run(paper), changed)
+    fails = card[card["status"] == "fail"]
+    text_fails = fails[fails["target_group"].str.startswith("text_")]
+    assert list(text_fails["quantity"]) == [f"{quantity}.{field}"]
+    if other_group_passes:
+        assert not (fails["target_group"] == other_group_passes).any() or (
+            fails.loc[fails["target_group"] == other_group_passes, "paper_issue"] != "").all()
+
+
+def test_text_flow_and_cutoffs_against_the_run(paper: dict) -> None:
+    run = perfect_run(paper)
+    flow = run["cohort_flow"]
+    flow.loc[flow["reason"] == "primary_in_mediastinum", "n_excluded"] = 2
+    t3 = run["table3"]
+    t3.loc[t3["variable"] == "largest_lung_lesion_size", "p_value"] = 0.2
+    card = text_rows(P.fidelity_scorecard(run, paper))
+    assert card.loc["excluded_mediastinum_n.value", "status"] == "fail"
+    assert card.loc["excluded_primary_site_n.value", "status"] == "fail"  # the sum of four
+    assert card.loc["excluded_retroperitoneum_n.value", "status"] == "pass"
+    lesion = card.loc["largest_lesion_cutoff_mm_independent_factor.value"]
+    assert (lesion["status"], lesion["level"]) == ("fail", "ge_20_mm")
+    assert card.loc["dfi_cutoff_months_independent_factor.value", "status"] == "pass"
+    t3.loc[t3["variable"] == "disease_free_interval", "level"] = "lt_18_months"
+    del run["cohort_flow"]
+    card = text_rows(P.fidelity_scorecard(run, paper))
+    assert card.loc["dfi_cutoff_months_independent_factor.value", "status"] == "unmatched"
+    assert card.loc["screened_n.value", "status"] == "missing"
+
+
+def test_text_vs_tables_2_and_3_on_the_paper(paper: dict) -> None:
+    t2 = pd.DataFrame(P.audit_text_vs_table2(paper))
+    t3 = pd.DataFrame(P.audit_text_vs_table3(paper))
+    assert list(t2.columns) == P.AUDIT_COLUMNS and (t2["table"] == "text").all()
+    bad = t2[~t2["consistent"]]
+    assert list(bad["quantity"]) == ["3.2 wedge_resection n"]
+    assert (bad["printed"].item(), bad["computed"].item(), bad["severity"].item()) == (54, 44, "P")
+    assert "Table 2 disagree" in bad["finding"].item()
+    survival = t2[t2["quantity"] == "4 five_year_dss_pct_complete_resection value"]
+    assert survival["consistent"].item() and survival["level"].item() == "yes"
+    assert t3["consistent"].all() and len(t3) == 2 + len(paper["table3"])
+    assert set(t2.loc[t2["quantity"].str.contains("cutoff"), "level"]) == {
+        "lt_12_months", "ge_12_months", "lt_20_mm", "ge_20_mm"}
+    univariate = t2[t2["quantity"] == "3.3 univariate_factors listed"]
+    assert len(univariate) == len(paper["table2_tests"]) and univariate["consistent"].all()
+
+
+def test_text_vs_tables_2_and_3_find_mismatches(paper: dict) -> None:
+    changed = copy.deepcopy(paper)
+    for row in changed["table2"]:
+        if (row["variable"], row["level"]) == ("curative_resection", "yes"):
+            row["five_year_survival_pct"] = 48
+        if (row["variable"], row["level"]) == ("sex", "male"):
+            row["n"] = 37
+    for row in changed["table3"]:
+        if row["variable"] == "largest_lung_lesion_size":
+            row["p_value"], row["p_value_reported_as"] = 0.08, "0.08"
+    next(e for e in changed["text_results"]
+         if e["quantity"] == "dfi_cutoff_months_independent_factor")["value"] = 24
+    changed["table2_meta"]["significant_in_univariate_per_text"].remove("lung_metastasis_number")
+    audit = P.audit_paper(changed)
+    bad = audit[audit["check"].isin(["text_vs_table2", "text_vs_table3"]) & ~audit["consistent"]]
+    found = set(zip(bad["check"], bad["variable"], bad["level"], strict=True))
+    assert found >= {
+        ("text_vs_table2", "curative_resection", "yes"),
+        ("text_vs_table2", "sex", "male"),
+        ("text_vs_table2", "disease_free_interval", "lt_12_months"),
+        ("text_vs_table3", "disease_free_interval", "lt_12_months"),
+        ("text_vs_table3", "largest_lung_lesion_size", "ge_20_mm"),
+        ("text_vs_table2", "lung_metastasis_number", ""),
+    }
+    assert (bad["severity"] == "P").all()
