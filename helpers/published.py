@@ -1979,13 +1979,14 @@ TEXT_VS_PERIOPERATIVE: dict[str, dict[str, str]] = {
         f: k.format("postoperative_hospital_stay_days") for f, k in _PERI_SPREAD.items()},
     "no_perioperative_chemotherapy": {"percent": "no_perioperative_chemotherapy_pct"},
 }
-#: ``text_results`` quantity -> {text field: key of ``overall``} (Figure 1 and follow-up).
-TEXT_VS_OVERALL: dict[str, dict[str, str]] = {
-    "median_dss_months": {"value": "median_dss_months", "ci95_low": "median_dss_ci95_low",
-                          "ci95_high": "median_dss_ci95_high"},
-    "five_year_dss_pct": {"value": "five_year_dss_pct"},
-    "median_follow_up_months": {"value": "median_follow_up_months"},
-    "follow_up_months": {"median": "median_follow_up_months"},
+#: ``text_results`` quantity -> {text field: (key of ``overall``, the scorecard's quantity)}.
+TEXT_VS_OVERALL: dict[str, dict[str, tuple[str, str]]] = {
+    "median_dss_months": {"value": ("median_dss_months", "median_months"),
+                          "ci95_low": ("median_dss_ci95_low", "median_ci_low"),
+                          "ci95_high": ("median_dss_ci95_high", "median_ci_high")},
+    "five_year_dss_pct": {"value": ("five_year_dss_pct", "survival_5y_pct")},
+    "median_follow_up_months": {"value": ("median_follow_up_months", "median_followup_months")},
+    "follow_up_months": {"median": ("median_follow_up_months", "median_followup_months")},
 }
 #: ``text_results`` quantity -> cohort-flow reasons whose exclusions it counts (``screened`` and
 #: ``analysed``: the patients remaining at that step).
@@ -2050,23 +2051,23 @@ def _score_text_number(
     """The scorecard rows of one text number (see :func:`_score_text`)."""
     q = entry["quantity"]
     if (q, field) in TEXT_NOT_SCORED or (q, field) == ("follow_up_months", "max"):
-        return [_text_not_scored(q, field, value, pub)]
+        return [_text_not_scored(q, field, value, issues)]
     if field in TEXT_VS_PERIOPERATIVE.get(q, {}):
         key = TEXT_VS_PERIOPERATIVE[q][field]
         printed = int(value) if value.is_integer() else value
         return _score_perioperative(tables.get("perioperative"), {"perioperative": {key: printed}})
     if field in TEXT_VS_OVERALL.get(q, {}):
-        one = {**pub, "overall": {**pub["overall"], TEXT_VS_OVERALL[q][field]: value}}
-        want = {"median_dss_months": "median_months", "median_dss_ci95_low": "median_ci_low",
-                "median_dss_ci95_high": "median_ci_high", "five_year_dss_pct": "survival_5y_pct",
-                "median_follow_up_months": "median_followup_months"}[TEXT_VS_OVERALL[q][field]]
+        key, want = TEXT_VS_OVERALL[q][field]
+        one = {**pub, "overall": {**pub["overall"], key: value}}
         return [r for r in _score_overall(tables.get("km_overall"), one, issues)
                 if r["quantity"] == want]
     if q in TEXT_VS_TABLE1 and field in TEXT_VS_TABLE1[q][2]:
         return _score_text_vs_table1(q, field, value, tables, pub, issues)
     if q in TEXT_VS_TABLE2_SURVIVAL:
         key = TEXT_VS_TABLE2_SURVIVAL[q]
-        cell = next(r for r in pub["table2"] if (r["variable"], r["level"]) == key)
+        cell = next((r for r in pub["table2"] if (r["variable"], r["level"]) == key), None)
+        if cell is None:
+            return [_text_not_scored(q, field, value, issues)]
         one = {"table2": [{**cell, "five_year_survival_pct": value}], "table2_tests": []}
         return [r for r in _score_table2(tables.get("table2"), one, issues, alpha)
                 if r["quantity"] == "survival_5y_pct"]
@@ -2074,7 +2075,7 @@ def _score_text_number(
         return [_score_text_flow(q, value, tables.get("cohort_flow"))]
     if q in TEXT_CUTOFFS:
         return [_score_text_cutoff(q, value, tables.get("table3"), alpha)]
-    return [_text_not_scored(q, field, value, pub)]
+    return [_text_not_scored(q, field, value, issues)]
 
 
 def _score_text_vs_table1(
@@ -2082,21 +2083,24 @@ def _score_text_vs_table1(
 ) -> list[dict]:
     """A text number repeating a Table 1 cell, scored by :func:`_score_table1` on that cell."""
     variable, level, fields = TEXT_VS_TABLE1[q]
-    cell = next(r for r in pub["table1"]
-                if r["variable"] == variable and r.get("level") == level)
+    cell = next((r for r in pub["table1"]
+                 if r["variable"] == variable and r.get("level") == level), None)
+    if cell is None:
+        return [_text_not_scored(q, field, value, issues)]
     kept = {k: v for k, v in cell.items() if k not in ("n", "percent", "median", "min", "max")}
     one = {"table1": [{**kept, fields[field]: value}]}
     return [r for r in _score_table1(tables.get("table1"), one, issues)
             if r["quantity"] == fields[field] and r["variable"] == variable]
 
 
-def _text_not_scored(q: str, field: str, value: float, pub: Mapping) -> dict:
-    reason = TEXT_NOT_SCORED.get((q, field), "no rule: the number repeats no run table")
+def _text_not_scored(q: str, field: str, value: float, issues: Mapping) -> dict:
+    """A text number the run cannot reproduce, with the reason (an audit finding if there is one)."""
+    reason = TEXT_NOT_SCORED.get(
+        (q, field), "no rule: the number repeats no cell of the targets or the run tables")
     if (q, field) == ("follow_up_months", "max"):
-        audit = audit_paper(pub)
-        window = audit.loc[audit["check"] == "followup_vs_window", "finding"]
-        reason = ("impossible within the study window, a finding of the audit "
-                  f"(followup_vs_window: {window.iloc[0] if len(window) else 'not checked'})")
+        finding = _issue_for(issues, "overall", "")
+        reason = (f"impossible within the study window, a finding of the audit ({finding})"
+                  if finding else TEXT_NOT_SCORED[(q, "min")])
     return _score_row(target_group="text", table="text", variable=q, level=np.nan,
                       quantity=field, published=value, published_printed=f"{value:g}",
                       status="not_scored", note=f"not scored: {reason}")

@@ -603,3 +603,14 @@ def test_text_vs_tables_2_and_3_find_mismatches(paper: dict) -> None:
         ("text_vs_table2", "lung_metastasis_number", ""),
     }
     assert (bad["severity"] == "P").all()
+
+
+def test_text_follow_up_maximum_reason_comes_from_the_audit(paper: dict) -> None:
+    card = text_rows(P.fidelity_scorecard(perfect_run(paper), paper))
+    assert "impossible within the study window" in card.loc["follow_up_months.max", "note"]
+    fixed = copy.deepcopy(paper)
+    fixed["overall"]["follow_up_max_months"] = 150
+    next(e for e in fixed["text_results"] if e["quantity"] == "follow_up_months")["max"] = 150
+    card = text_rows(P.fidelity_scorecard(perfect_run(paper), fixed))
+    row = card.loc["follow_up_months.max"]
+    assert row["status"] == "not_scored" and "not its range" in row["note"]
