@@ -252,21 +252,14 @@ def _match_level(levels: Sequence[Any], wanted: Any) -> Any | None:
     return None
 
 
-def _build_design(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    categorical: Mapping[str, Any],
-    id_column: str | None = None,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
-           pd.Index, list[str]]:
-    """Validate the input and build the design matrix (see :func:`fit_cox`)."""
+def _check_request(
+    df: pd.DataFrame, time: str, event: str, covariates: Sequence[str], categorical: Mapping[str, Any],
+    id_column: str | None,
+) -> tuple[list[str], pd.Series]:
+    """Columns present and of the right types; returns the covariates as a list and the row names."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, found {type(df).__name__}")
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covariates:
         raise ValueError("covariates is empty: name at least one column to put in the model")
     dupes = sorted({c for c in covariates if covariates.count(c) > 1})
@@ -282,120 +275,109 @@ def _build_design(
     for c in (time, event):
         if c in covariates:
             raise ValueError(f"column {c!r} is the {'time' if c == time else 'event'} column and cannot also be a covariate")
-
     ids = df[id_column] if id_column is not None else pd.Series(df.index, index=df.index)
     # Types first (on all rows), so that a text column is reported as such, not as missing values.
-    for c in covariates:
-        if c in categorical:
-            continue
+    for c in [c for c in covariates if c not in categorical] + [time, event]:
         s = df[c]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             continue
         bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
+        found = f"rows {_rows(ids, bad)} hold {list(s[bad].astype(str).unique()[:5])}"
+        if c in (time, event):
+            raise TypeError(f"column {c!r} must be numeric (dtype {s.dtype}); {found}")
         raise TypeError(
-            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. rows {_rows(ids, bad)} hold "
-            f"{list(s[bad].astype(str).unique()[:5])}); give it a reference level in categorical="
-            f"{{{c!r}: <reference level>}} to model it as a factor, or recode it as numbers"
+            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. {found}); give it a reference level in "
+            f"categorical={{{c!r}: <reference level>}} to model it as a factor, or recode it as numbers"
         )
-    for c in (time, event):
-        s = df[c]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
-            raise TypeError(
-                f"column {c!r} must be numeric (dtype {s.dtype}); rows {_rows(ids, bad)} hold "
-                f"{list(s[bad].astype(str).unique()[:5])}"
-            )
+    return covariates, ids
 
-    # Missing values: dropped like R's na.omit, but counted and named.
-    used_cols = [time, event, *covariates]
-    na = df[used_cols].isna()
-    drop_mask = na.any(axis=1).to_numpy()
-    warn_msgs: list[str] = []
-    dropped = df.index[drop_mask]
-    if drop_mask.any():
-        parts = [f"{c} ({int(na[c].sum())}: rows {_rows(ids, na[c].to_numpy())})" for c in used_cols if na[c].any()]
-        warn_msgs.append(
-            f"{int(drop_mask.sum())} of {len(df)} rows dropped for missing values in "
-            + "; ".join(parts)
-        )
-    data = df.loc[~drop_mask, used_cols] if drop_mask.any() else df  # no copy when complete
-    kept_ids = ids[~drop_mask]
-    if len(data) == 0:
-        raise ValueError(f"no rows left after dropping rows with missing values in {used_cols}")
 
+def _missing_message(ids: pd.Series, missing: Mapping[str, np.ndarray], n_rows: int) -> str | None:
+    """``k of n rows dropped for missing values in <column> (<count>: rows [...]); ...`` or None."""
+    drop = np.zeros(n_rows, dtype=bool)
+    parts = []
+    for name, mask in missing.items():
+        if mask.any():
+            drop |= mask
+            parts.append(f"{name} ({int(mask.sum())}: rows {_rows(ids, mask)})")
+    if not parts:
+        return None
+    return f"{int(drop.sum())} of {n_rows} rows dropped for missing values in " + "; ".join(parts)
+
+
+def _time_event(data: pd.DataFrame, time: str, event: str, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Finite non-negative times and 0/1 events with at least one event, or a clear error."""
     t = data[time].astype(float).to_numpy()
     bad_t = ~np.isfinite(t) | (t < 0)
     if bad_t.any():
         raise ValueError(
-            f"column {time!r} must hold finite non-negative times; rows {_rows(kept_ids, bad_t)} "
+            f"column {time!r} must hold finite non-negative times; rows {_rows(ids, bad_t)} "
             f"hold {sorted(set(t[bad_t].tolist()))[:5]}"
         )
     e_raw = data[event].astype(float).to_numpy()
     bad_e = ~np.isin(e_raw, (0.0, 1.0))
     if bad_e.any():
         raise ValueError(
-            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(kept_ids, bad_e)} "
+            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(ids, bad_e)} "
             f"hold {sorted(set(e_raw[bad_e].tolist()))[:5]}"
         )
-    e = e_raw.astype(np.int8)
-    if e.sum() == 0:
+    if not e_raw.any():
         raise ValueError(f"column {event!r} has no events among the {len(data)} analysed rows; a Cox model needs events")
+    return t, e_raw.astype(np.int8)
 
-    columns: dict[str, np.ndarray] = {}
-    groups: dict[str, tuple[str, ...]] = {}
-    term_info: list[dict[str, Any]] = []
-    for c in covariates:
-        s = data[c]
-        if c in categorical:
-            levels = _levels_of(s)
-            all_levels = _levels_of(df[c])
-            ref = _match_level(all_levels, categorical[c])
-            if ref is None:
-                raise ValueError(
-                    f"categorical reference level {categorical[c]!r} for column {c!r} is absent; "
-                    f"levels found: {[str(x) for x in all_levels]}"
-                )
-            if _match_level(levels, ref) is None:
-                raise ValueError(
-                    f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
-                    f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}"
-                )
-            if len(levels) < 2:
-                raise ValueError(
-                    f"column {c!r} has a single level ({str(levels[0])!r}) among the {len(data)} analysed "
-                    "rows; a covariate that does not vary cannot be estimated"
-                )
-            unused = [str(x) for x in all_levels if _match_level(levels, x) is None]
-            if unused:
-                warn_msgs.append(
-                    f"column {c!r}: level(s) {unused} occur only in rows dropped for missing values and get no term"
-                )
-            names = []
-            for lev in levels:
-                if lev == ref:
-                    continue
-                name = f"{c}[{lev}]"
-                columns[name] = (s == lev).to_numpy(dtype=float)
-                names.append(name)
-                term_info.append({"term": name, "variable": c, "level": str(lev), "reference": str(ref)})
-            groups[c] = tuple(names)
-        else:
-            x = s.astype(float).to_numpy()
-            if not np.isfinite(x).all():
-                raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(kept_ids, ~np.isfinite(x))}")
-            if np.ptp(x) == 0:
-                raise ValueError(
-                    f"covariate {c!r} takes the single value {x[0]!r} in all {len(data)} analysed rows; "
-                    "a covariate that does not vary cannot be estimated"
-                )
-            columns[c] = x
-            groups[c] = (c,)
-            term_info.append({"term": c, "variable": c, "level": "", "reference": ""})
 
-    design = pd.DataFrame(columns, index=data.index)
+def _factor_terms(
+    s: pd.Series, everywhere: pd.Series, c: str, wanted_ref: Any, n_analysed: int
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], list[str]]:
+    """One 0/1 column per non-reference level of factor ``c`` (NaN where ``s`` is missing)."""
+    levels = _levels_of(s)
+    all_levels = _levels_of(everywhere)
+    ref = _match_level(all_levels, wanted_ref)
+    if ref is None:
+        raise ValueError(
+            f"categorical reference level {wanted_ref!r} for column {c!r} is absent; "
+            f"levels found: {[str(x) for x in all_levels]}"
+        )
+    if _match_level(levels, ref) is None:
+        raise ValueError(
+            f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
+            f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}"
+        )
+    if len(levels) < 2:
+        raise ValueError(
+            f"column {c!r} has a single level ({str(levels[0])!r}) among the {n_analysed} analysed "
+            "rows; a factor needs two levels (R: 'contrasts can be applied only to factors with 2 or more levels')"
+        )
+    unused = [str(x) for x in all_levels if _match_level(levels, x) is None]
+    msgs = [f"column {c!r}: level(s) {unused} occur only in rows dropped for missing values and get no term"] if unused else []
+    missing = s.isna().to_numpy()
+    columns, info = {}, []
+    for lev in levels:
+        if lev == ref:
+            continue
+        name = f"{c}[{lev}]"
+        columns[name] = np.where(missing, np.nan, (s == lev).to_numpy(dtype=float))
+        info.append({"term": name, "variable": c, "level": str(lev), "reference": str(ref)})
+    return columns, info, msgs
+
+
+def _numeric_term(s: pd.Series, c: str, ids: pd.Series, allow_constant: bool) -> np.ndarray:
+    x = s.astype(float).to_numpy()
+    observed = ~np.isnan(x)
+    if np.isinf(x).any():
+        raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(ids, np.isinf(x))}")
+    if not allow_constant and observed.any() and np.ptp(x[observed]) == 0:
+        raise ValueError(
+            f"covariate {c!r} takes the single value {x[observed][0]!r} in all {int(observed.sum())} analysed "
+            "rows; a covariate that does not vary cannot be estimated"
+        )
+    return x
+
+
+def _check_collinear(design: pd.DataFrame) -> None:
+    """Error on terms collinear among the analysed rows (eigenvalues of the correlation matrix)."""
     X = design.to_numpy(dtype=float)
     xc = X - X.mean(axis=0)
-    # Collinearity: eigen-decomposition of the correlation matrix (p x p, cheap at any n).
     cross = xc.T @ xc
     scale = np.sqrt(np.diag(cross))
     evals, evecs = np.linalg.eigh(cross / np.outer(scale, scale))
@@ -405,6 +387,57 @@ def _build_design(
             f"the design matrix is singular: terms {involved} are collinear (one is a linear "
             "combination of the others among the analysed rows); drop one of them"
         )
+
+
+def _build_design(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Mapping[str, Any],
+    id_column: str | None = None,
+    *,
+    complete_cases: bool = True,
+    strict: bool = True,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
+           pd.Index, list[str]]:
+    """Validate the input and build the design matrix (see :func:`fit_cox`).
+
+    ``complete_cases``: drop rows missing any covariate (R's ``na.omit``); otherwise only rows
+    missing time or event are dropped and the design keeps NaN (:class:`CoxDesign` drops them
+    per refit, for the terms it fits). ``strict``: a constant covariate or collinear terms are
+    errors; otherwise they reach the fit, which reports them as NA as R's ``coxph`` does.
+    Returns ``time, event, design, term groups, term rows, dropped labels, warnings``.
+    """
+    covariates, ids = _check_request(df, time, event, covariates, categorical, id_column)
+    used_cols = [time, event, *covariates] if complete_cases else [time, event]
+    na = df[used_cols].isna()
+    drop_mask = na.any(axis=1).to_numpy()
+    message = _missing_message(ids, {c: na[c].to_numpy() for c in used_cols}, len(df))
+    warn_msgs = [message] if message else []
+    dropped = df.index[drop_mask]
+    data = df.loc[~drop_mask, [time, event, *covariates]] if drop_mask.any() else df  # no copy when complete
+    kept_ids = ids[~drop_mask]
+    if len(data) == 0:
+        raise ValueError(f"no rows left after dropping rows with missing values in {used_cols}")
+    t, e = _time_event(data, time, event, kept_ids)
+
+    columns: dict[str, np.ndarray] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+    term_info: list[dict[str, Any]] = []
+    for c in covariates:
+        if c in categorical:
+            cols, info, msgs = _factor_terms(data[c], df[c], c, categorical[c], len(data))
+            warn_msgs.extend(msgs)
+        else:
+            cols = {c: _numeric_term(data[c], c, kept_ids, allow_constant=not strict)}
+            info = [{"term": c, "variable": c, "level": "", "reference": ""}]
+        columns.update(cols)
+        term_info.extend(info)
+        groups[c] = tuple(cols)
+    design = pd.DataFrame(columns, index=data.index)
+    if strict:
+        _check_collinear(design)
     return t, e, design, groups, term_info, dropped, warn_msgs
 
 
@@ -559,11 +592,15 @@ def _aliased_columns(rs: _RiskSets, info: np.ndarray) -> np.ndarray:
     return aliased
 
 
-def _alias_message(names: Sequence[str], constant: Sequence[bool]) -> str:
-    why = [
-        f"{n!r} ({'constant within every risk set, e.g. all its patients censored before the first event' if c else 'a linear combination of other terms within the risk sets'})"
-        for n, c in zip(names, constant, strict=True)
-    ]
+_ALIAS_REASONS = {
+    "data": "takes a single value in every analysed row",
+    "risk": "constant within every risk set, e.g. all its patients censored before the first event",
+    "combination": "a linear combination of other terms within the risk sets",
+}
+
+
+def _alias_message(names: Sequence[str], kinds: Sequence[str]) -> str:
+    why = [f"{n!r} ({_ALIAS_REASONS[k]})" for n, k in zip(names, kinds, strict=True)]
     return (
         f"term(s) {', '.join(why)} cannot be estimated from the risk sets: coefficient NA, as R's coxph "
         "reports; the remaining terms are fitted without them and the LR test has fewer degrees of freedom"
@@ -584,6 +621,8 @@ def _newton_raphson(
     beta = np.zeros(rs.p)
     ll0, score, info = start
     loglik = ll0
+    if rs.p == 0:  # every term aliased: the null model, as R reports it
+        return beta, ll0, ll0, score, info, True, 0
     converged = False
     iterations = 0
     while iterations < _MAX_ITER:
@@ -749,7 +788,8 @@ class _CoxCore:
 
     def lr_test(self) -> LRTest:
         lr = max(2.0 * (self.loglik - self.loglik_null), 0.0)
-        return LRTest(statistic=lr, dof=self.p_fit, p_value=float(special.chdtrc(self.p_fit, lr)))
+        p_value = float(special.chdtrc(self.p_fit, lr)) if self.p_fit else 1.0  # R: df 0, p 1
+        return LRTest(statistic=lr, dof=self.p_fit, p_value=p_value)
 
 
 def _variance(info: np.ndarray) -> np.ndarray | None:
@@ -794,7 +834,9 @@ def _fit_core_unguarded(
     if aliased.any():
         info0 = np.diag(zero_state[2])[aliased]
         constant = info0 <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
-        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(constant)))
+        flat = np.ptp(X[:, aliased], axis=0) == 0
+        kinds = np.where(flat, "data", np.where(constant, "risk", "combination"))
+        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(kinds)))
         rs = _RiskSets(t, e, X[:, ~aliased], ties)
         zero_state = rs.loglik_score_info(np.zeros(rs.p))
     beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs, zero_state)
@@ -806,7 +848,7 @@ def _fit_core_unguarded(
         msgs.append("the information matrix is singular at the estimate; standard errors are not available")
         flags = ["singular information matrix"] * p
     n_events = int(e.sum())
-    epv = n_events / p
+    epv = n_events / p if p else np.inf
     if epv < MIN_EVENTS_PER_PARAMETER:
         msgs.append(
             f"only {epv:.1f} events per parameter ({n_events} events, {p} coefficients; rule of thumb: "
@@ -944,7 +986,8 @@ def fit_cox(
         raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
     alpha = _check_alpha(alpha)
     categorical = dict(categorical or {})
-    t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical, id_column)
+    t, e, design, groups, term_info, dropped, msgs = _build_design(
+        df, time, event, covariates, categorical, id_column, strict=False)
 
     core = _fit_core(t, e, design.to_numpy(dtype=float), list(design.columns), ties, timefix)
     msgs.extend(core.messages)
@@ -977,7 +1020,7 @@ def fit_cox(
         log_likelihood_null=core.loglik_null,
         lr_test=core.lr_test(),
         concordance=conc,
-        events_per_parameter=core.events / core.p_fit,
+        events_per_parameter=core.events / core.p_fit if core.p_fit else float("inf"),
         n_dropped_missing=len(dropped),
         dropped_rows=tuple(dropped),
         warnings=warn_tuple,
@@ -1116,14 +1159,17 @@ class CoxRefit:
     Attributes
     ----------
     terms
-        Term names, in design order.
+        Term names, in the order fitted (a factor's dummy terms together).
     coef, se, z, p_value
         Per term; NaN for a term not identifiable in these rows (flagged).
     flags, warnings
         As ``CoxResult.table["flag"]`` and ``CoxResult.warnings`` (not raised as warnings, so a
         thousand refits stay quiet; read them here).
     log_likelihood, log_likelihood_null, lr_test, concordance, n, events, converged
-        As on :class:`CoxResult` (``concordance`` is NaN when not requested).
+        As on :class:`CoxResult` (``concordance`` is NaN when not requested; ``n`` counts the
+        rows fitted, after dropping rows missing a fitted term).
+    n_dropped_missing
+        Rows of the request left out because a fitted term is missing in them.
     """
 
     terms: tuple[str, ...]
@@ -1140,15 +1186,19 @@ class CoxRefit:
     n: int
     events: int
     converged: bool
+    n_dropped_missing: int = 0
 
 
 @dataclass(frozen=True)
 class CoxDesign:
-    """A validated Cox design built once, refitted cheaply on row subsets (see :func:`prepare_cox`).
+    """A validated Cox design built once, refitted cheaply on rows and terms (see :func:`prepare_cox`).
 
-    ``time``, ``event`` and ``X`` hold the analysed rows (rows with missing values already
-    dropped, counted in ``n_dropped_missing``); ``rows`` passed to :meth:`refit` are positions
-    in them (``design.index`` gives their labels).
+    ``time`` and ``event`` hold the rows with a valid time and event (rows missing either were
+    dropped when the design was built, counted in ``n_dropped_missing``); ``X`` has one column per
+    term, NaN where the row's covariate is missing. ``rows`` passed to :meth:`refit` are positions
+    in these arrays (``design.index`` gives their labels). ``term_groups`` maps each covariate to
+    its terms (a factor: one 0/1 term per non-reference level); ``row_names`` names rows in
+    messages.
     """
 
     time: np.ndarray = field(repr=False)
@@ -1158,24 +1208,140 @@ class CoxDesign:
     ties: str
     timefix: bool
     n_dropped_missing: int
+    term_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    row_names: pd.Series | None = field(default=None, repr=False)
 
-    def refit(self, rows: Sequence[int] | np.ndarray | None = None, *, concordance: bool = True) -> CoxRefit:
-        """Fit on ``rows`` (positions, repeats allowed, e.g. a bootstrap sample; all when None).
+    def __post_init__(self) -> None:
+        names = list(self.design.columns)
+        groups = dict(self.term_groups) or {n: (n,) for n in names}
+        object.__setattr__(self, "term_groups", groups)
+        positions = {c: np.array([names.index(m) for m in members], dtype=np.intp) for c, members in groups.items()}
+        object.__setattr__(self, "_positions", positions)
+        object.__setattr__(self, "_names", tuple(names))
+        object.__setattr__(self, "_has_missing", bool(np.isnan(self.X).any()))
+        if self.row_names is None:
+            object.__setattr__(self, "row_names", pd.Series(self.design.index, index=self.design.index))
 
-        Runs the same core as :func:`fit_cox` (timefix, aliasing check, Newton-Raphson, flags), so
-        ``fit_cox`` on those rows gives the same numbers; only the table, the input checks and the
-        design building are skipped. ``concordance=False`` skips Harrell's C too.
+    @classmethod
+    def from_arrays(
+        cls,
+        time: np.ndarray | Sequence[float],
+        event: np.ndarray | Sequence[int],
+        X: np.ndarray,
+        names: Sequence[str] | None = None,
+        *,
+        ties: str = "efron",
+        timefix: bool = True,
+    ) -> CoxDesign:
+        """A design from numeric arrays (one column per covariate; NaN = missing), for refits of
+        covariates that are not data-frame columns (e.g. a linear predictor, spline terms).
+
+        Times must be finite and >= 0, events 0/1; names default to ``x0, x1, ...``.
         """
+        if ties not in TIES:
+            raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
+        X = np.asarray(X, dtype=float)
+        X = X[:, None] if X.ndim == 1 else X
+        names = [f"x{j}" for j in range(X.shape[1])] if names is None else list(names)
+        if X.ndim != 2 or len(names) != X.shape[1] or len(set(names)) != len(names):
+            raise ValueError(f"X must be 2-D with one distinct name per column; shape {X.shape}, names {names}")
+        frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=float)})
+        if len(frame) != len(X):
+            raise ValueError(f"time, event and X must have the same rows; found {len(frame)} and {len(X)}")
+        t, e = _time_event(frame, "time", "event", pd.Series(frame.index))
+        if np.isinf(X).any():
+            raise ValueError(f"X holds infinite values in rows {np.flatnonzero(np.isinf(X).any(axis=1))[:_SHOWN_ROWS].tolist()}")
+        return cls(t, e, X, pd.DataFrame(X, columns=names), ties, timefix, 0)
+
+    def _columns(self, terms: Sequence[str] | None) -> np.ndarray | None:
+        """Column positions of the covariates ``terms`` (None: every column)."""
+        if terms is None:
+            return None
+        terms = [terms] if isinstance(terms, str) else list(terms)
+        if not terms:
+            raise ValueError("terms is empty: name at least one covariate of the design")
+        unknown = [c for c in terms if c not in self._positions]
+        if unknown:
+            owners = {m: c for c, members in self.term_groups.items() for m in members if m != c}
+            hint = "; ".join(f"{u!r} is a level of factor {owners[u]!r}: name the factor (its terms travel together)"
+                             for u in unknown if u in owners)
+            raise KeyError(f"terms {unknown} are not covariates of this design ({list(self.term_groups)})"
+                           + (f"; {hint}" if hint else ""))
+        if len(set(terms)) != len(terms):
+            raise ValueError(f"terms lists a covariate more than once: {terms}")
+        return np.concatenate([self._positions[c] for c in terms])
+
+    def refit(
+        self,
+        rows: Sequence[int] | np.ndarray | None = None,
+        *,
+        terms: Sequence[str] | None = None,
+        concordance: bool = True,
+    ) -> CoxRefit:
+        """Fit the covariates ``terms`` on ``rows``: what ``fit_cox`` gives on those rows and covariates.
+
+        Parameters
+        ----------
+        rows
+            Positions in the design (repeats allowed, e.g. a bootstrap sample); all rows when None.
+        terms
+            Covariates to fit, by the names given to :func:`prepare_cox` (a factor by its column
+            name: its dummy terms travel together), in the order wanted (it matters, as in R, for
+            which of two aliased terms is NA); all, in design order, when None.
+        concordance
+            Compute Harrell's C (``False`` saves its time).
+
+        Returns
+        -------
+        CoxRefit
+            Rows missing a fitted term are dropped (as ``fit_cox`` drops them, with the same
+            message in ``warnings``); a factor level absent from ``rows`` keeps its term, NA and
+            flagged, where ``fit_cox`` would omit the term (R's ``coxph`` gives NA, as here).
+
+        Raises
+        ------
+        KeyError
+            A name in ``terms`` is not a covariate of the design.
+        ValueError
+            ``rows`` hold no events.
+
+        Notes
+        -----
+        Runs the same core as :func:`fit_cox` (timefix, R's aliasing check, Newton-Raphson,
+        flags); only the table, the input checks and the design building are skipped.
+        """
+        cols = self._columns(terms)
         idx = np.arange(len(self.time)) if rows is None else np.asarray(rows, dtype=np.intp)
+        X = self.X[idx] if cols is None else self.X[np.ix_(idx, cols)]
+        names = self._names if cols is None else tuple(self._names[j] for j in cols)
         t, e = self.time[idx], self.event[idx]
+        messages: tuple[str, ...] = ()
+        n_missing = 0
+        if self._has_missing:
+            X, t, e, messages, n_missing = self._drop_missing(idx, X, t, e, names, terms)
         if not e.any():
             raise ValueError("these rows have no events; a Cox model needs at least one")
-        core = _fit_core(t, e, self.X[idx], list(self.design.columns), self.ties, self.timefix)
+        core = _fit_core(t, e, X, names, self.ties, self.timefix)
         se, z, p_value = _wald(core.coef, core.variance)
         conc = _concordance(core.time, e.astype(np.int64), core.lp) if concordance else float("nan")
-        return CoxRefit(tuple(self.design.columns), core.coef, se, z, p_value, core.flags, core.messages,
-                        core.loglik, core.loglik_null, core.lr_test(), conc, len(idx), core.events,
-                        core.converged)
+        return CoxRefit(names, core.coef, se, z, p_value, core.flags, messages + core.messages,
+                        core.loglik, core.loglik_null, core.lr_test(), conc, len(t), core.events,
+                        core.converged, n_missing)
+
+    def _drop_missing(
+        self, idx: np.ndarray, X: np.ndarray, t: np.ndarray, e: np.ndarray, names: tuple[str, ...],
+        terms: Sequence[str] | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
+        """Leave out rows missing a fitted term, with ``fit_cox``'s message."""
+        na = np.isnan(X)
+        if not na.any():
+            return X, t, e, (), 0
+        covs = list(self.term_groups) if terms is None else ([terms] if isinstance(terms, str) else list(terms))
+        col_of = {n: j for j, n in enumerate(names)}
+        masks = {c: na[:, [col_of[m] for m in self.term_groups[c]]].any(axis=1) for c in covs}
+        message = _missing_message(self.row_names.iloc[idx], masks, len(idx))
+        keep = ~na.any(axis=1)
+        return X[keep], t[keep], e[keep], (message,), int((~keep).sum())
 
 
 def prepare_cox(
@@ -1189,16 +1355,20 @@ def prepare_cox(
     id_column: str | None = None,
     timefix: bool = True,
 ) -> CoxDesign:
-    """Validate the data and build the Cox design once, for many refits (bootstrap).
+    """Validate the data and build the Cox design once, for many refits (bootstrap, variable selection).
 
-    The same checks and design as :func:`fit_cox` (rows with missing values are dropped and
-    counted, with a :class:`CoxWarning`); :meth:`CoxDesign.refit` then fits any subset of rows
-    with the same core as ``fit_cox``, in a fraction of its time (``benchmarks/bench_refit.py``).
+    The same checks and terms as :func:`fit_cox`; :meth:`CoxDesign.refit` then fits any rows and
+    any subset of the covariates with the same core as ``fit_cox``, in a fraction of its time
+    (``benchmarks/bench_refit.py``). Rows missing time or event are dropped here (counted, with a
+    :class:`CoxWarning`); rows missing a covariate are kept and left out only of the refits that
+    fit that covariate, as ``fit_cox`` (R's ``na.omit``) on those covariates would.
 
     Parameters
     ----------
-    df, time, event, covariates, ties, categorical, id_column, timefix
+    df, time, event, ties, categorical, id_column, timefix
         As :func:`fit_cox`.
+    covariates
+        Every candidate covariate (refits choose among them by name).
 
     Returns
     -------
@@ -1208,15 +1378,18 @@ def prepare_cox(
     -------
     >>> rng = np.random.default_rng(1)
     >>> d = pd.DataFrame({"t": rng.exponential(10, 80), "e": rng.integers(0, 2, 80),
-    ...                   "x": rng.normal(size=80)})
-    >>> design = prepare_cox(d, "t", "e", ["x"], ties="breslow")
-    >>> boot = design.refit(rng.integers(0, 80, 80))
-    >>> boot.terms
-    ('x',)
+    ...                   "x": rng.normal(size=80), "arm": rng.choice(["a", "b", "c"], 80)})
+    >>> design = prepare_cox(d, "t", "e", ["x", "arm"], ties="breslow", categorical={"arm": "a"})
+    >>> design.refit(rng.integers(0, 80, 80), terms=["arm"]).terms
+    ('arm[b]', 'arm[c]')
     """
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
-    t, e, design, _, _, dropped, msgs = _build_design(df, time, event, covariates, dict(categorical or {}), id_column)
+    categorical = dict(categorical or {})
+    t, e, design, groups, _, dropped, msgs = _build_design(
+        df, time, event, covariates, categorical, id_column, complete_cases=False, strict=False)
     for m in msgs:
         warnings.warn(m, CoxWarning, stacklevel=2)
-    return CoxDesign(t, e, design.to_numpy(dtype=float), design, ties, timefix, len(dropped))
+    ids = df[id_column] if id_column is not None else pd.Series(df.index, index=df.index)
+    valid = ~df[[time, event]].isna().any(axis=1).to_numpy()  # the rows _build_design kept
+    return CoxDesign(t, e, design.to_numpy(dtype=float), design, ties, timefix, len(dropped), groups, ids[valid])

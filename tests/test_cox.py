@@ -376,14 +376,23 @@ def test_negative_time_names_rows() -> None:
         fit_cox(df, "t", "e", ["x"])
 
 
-def test_constant_and_collinear_covariates_are_errors() -> None:
+def test_constant_and_collinear_covariates_are_na_as_in_r() -> None:
+    """R's coxph gives NA (not an error) for a constant covariate and for the later of two
+    collinear ones, leaves it out of the LR df and fits the rest."""
     df = _toy()
+    alone = fit_cox(df, "t", "e", ["x"])
     df["const"] = 1.0
-    with pytest.raises(ValueError, match="'const' takes the single value"):
-        fit_cox(df, "t", "e", ["x", "const"])
     df["x2"] = 2 * df["x"] + 1
-    with pytest.raises(ValueError, match=r"terms \['x', 'x2'\] are collinear"):
-        fit_cox(df, "t", "e", ["x", "x2"])
+    for extra, why in (("const", "takes a single value"), ("x2", "a linear combination")):
+        with pytest.warns(CoxWarning, match=rf"'{extra}' \({why}"):
+            res = fit_cox(df, "t", "e", ["x", extra])
+        row = res.table.set_index("term").loc[extra]
+        assert np.isnan(row["coef"]) and np.isnan(row["p_value"]) and "aliased" in row["flag"]
+        assert res.table["coef"].iloc[0] == pytest.approx(alone.table["coef"].iloc[0], rel=1e-12)
+        assert res.lr_test.dof == 1
+    with pytest.warns(CoxWarning, match="single value"):
+        only = fit_cox(df, "t", "e", ["const"])
+    assert only.lr_test == cox.LRTest(0.0, 0, 1.0) and only.concordance == 0.5
 
 
 def test_no_events_is_an_error() -> None:
