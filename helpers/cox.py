@@ -8,7 +8,9 @@ Public functions:
   (SPSS's, the paper's) handling of tied event times and returns a :class:`CoxResult`.
 - :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test.
 - :func:`prepare_cox` builds the design once; :meth:`CoxDesign.refit` refits it on row subsets
-  (bootstrap) with the same core as :func:`fit_cox`.
+  and covariate subsets (bootstrap, variable selection) with the same core as :func:`fit_cox`;
+  :meth:`CoxDesign.from_arrays` builds one from numeric arrays.
+- :func:`concordance_index` is Harrell's C of any risk score, as R's ``concordance``.
 
 Terms that the risk sets cannot identify (constant within every risk set at every event time, or
 a linear combination of other terms there) are found as R's ``coxph`` finds them (``cholesky2``
@@ -762,6 +764,44 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     discordant = comparable - concordant - tied_x
     denom = concordant + discordant + tied_x
     return float((concordant + tied_x / 2.0) / denom) if denom > 0 else float("nan")
+
+
+def concordance_index(
+    time: np.ndarray | Sequence[float],
+    event: np.ndarray | Sequence[int],
+    risk: np.ndarray | Sequence[float],
+    *,
+    timefix: bool = True,
+) -> float:
+    """Harrell's C of a risk score (higher = earlier event), as R's ``concordance(y ~ risk,
+    reverse = TRUE)`` and ``concordance(coxph_fit)`` report it (``timewt = "n"``).
+
+    Parameters
+    ----------
+    time, event
+        Follow-up times (finite, >= 0) and 0/1 events.
+    risk
+        The score, e.g. a Cox linear predictor (finite).
+    timefix
+        Merge near-equal times first, as R's ``coxph`` does before its concordance.
+
+    Returns
+    -------
+    float
+        ``(concordant + tied / 2) / comparable``; NaN when no pair is comparable.
+
+    Example
+    -------
+    >>> concordance_index([1, 2, 3, 4], [1, 1, 0, 1], [4.0, 3.0, 1.0, 2.0])
+    1.0
+    """
+    frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=float)})
+    t, e = _time_event(frame, "time", "event", pd.Series(frame.index))
+    lp = np.asarray(risk, dtype=float).ravel()
+    if len(lp) != len(t) or not np.isfinite(lp).all():
+        raise ValueError(f"risk must hold one finite value per row ({len(t)}); found {len(lp)} values, "
+                         f"{int((~np.isfinite(lp)).sum())} not finite")
+    return _concordance(_aeq_times(t) if timefix else t, e.astype(np.int64), lp)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -143,3 +143,13 @@ def test_from_arrays_equals_fit_cox(ties):
         cox.CoxDesign.from_arrays(-d["t"], d["e"], d["lp"])
     with pytest.raises(ValueError, match="same rows"):
         cox.CoxDesign.from_arrays(d["t"], d["e"], d["lp"][:10])
+
+
+def test_concordance_index_equals_the_fit_concordance():
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"t": rng.exponential(5, 60).round(0), "e": rng.integers(0, 2, 60), "x": rng.normal(size=60)})
+    res = _full(d, ["x"], "efron", {})
+    assert cox.concordance_index(d["t"], d["e"], d["x"] * res.table["coef"].iloc[0]) == pytest.approx(
+        res.concordance, rel=1e-12)
+    with pytest.raises(ValueError, match="one finite value per row"):
+        cox.concordance_index(d["t"], d["e"], d["x"][:5])
