@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+from scipy.linalg import lapack
 
-from helpers.survival import _aeq_times
+from helpers.survival import TIMEFIX_TOLERANCE, _aeq_times
 
 #: Tie methods :func:`fit_cox` knows.
 TIES: tuple[str, ...] = ("efron", "breslow")
@@ -466,7 +467,7 @@ class _RiskSets:
         self.t = time[order]
         self.d = event[order]
         xs = X[order]
-        self.zero_one = np.isin(xs, (-1.0, 0.0, 1.0)).all(axis=0)
+        self.zero_one = ((xs == 0.0) | (xs == 1.0) | (xs == -1.0)).all(axis=0)
         self.x = xs - np.where(self.zero_one, 0.0, xs.mean(axis=0))
         self.p = X.shape[1]
         self.death = np.flatnonzero(self.d == 1)
@@ -493,6 +494,13 @@ class _RiskSets:
             self.term_group = np.arange(self.ngroups)
             self.frac = np.zeros(self.ngroups)
             self.term_weight = self.dcount.astype(float)
+        # Small Breslow fits (bootstrap refits): 1, x and the products x_j x_k side by side, and the
+        # risk sets as a 0/1 matrix, so that one matrix product gives every risk-set sum.
+        n, p = self.x.shape
+        self.z = None
+        if not self.efron and n * (1 + p + p * p) <= _SMALL_CELLS:
+            self.z = np.hstack([np.ones((n, 1)), self.x, (self.x[:, :, None] * self.x[:, None, :]).reshape(n, p * p)])
+            self.at_risk = (np.arange(n) >= self.rstart[:, None]).astype(float)
 
     def _revsum(self, w: np.ndarray) -> np.ndarray:
         seg = np.add.reduceat(w, self.rstart, axis=0)
@@ -515,9 +523,8 @@ class _RiskSets:
         else:  # Breslow: no tied deaths are removed (the Efron terms are exactly zero)
             d1 = None
             den = s0[g]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik = float(eta[self.death].sum() - shift * len(self.death)
-                           - self.term_weight @ np.log(den))
+        # (floating-point warnings are silenced by the callers: _fit_core, test_proportional_hazards)
+        loglik = float(eta[self.death].sum() - shift * len(self.death) - self.term_weight @ np.log(den))
         return {"r": r, "rd": rd, "s1": s1, "d1": d1, "den": den, "loglik": loglik}
 
     def moments(self, st: dict[str, Any], h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -530,18 +537,17 @@ class _RiskSets:
         g, den = self.term_group, st["den"]
         wh = self.term_weight if h is None else self.term_weight * h
         ng = self.ngroups
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c1 = np.bincount(g, wh / den, minlength=ng)
-            q0 = np.bincount(g, wh / den**2, minlength=ng)
+        c1 = np.bincount(g, wh / den, minlength=ng)
+        q0 = np.bincount(g, wh / den**2, minlength=ng)
         s1 = st["s1"]
-        cum = np.append(np.cumsum(c1), 0.0)  # index -1 -> 0
+        cum = np.zeros(ng + 1)
+        np.cumsum(c1, out=cum[:ng])  # index -1 -> 0
         wrow = st["r"] * cum[self.row_group]
-        with np.errstate(invalid="ignore", over="ignore"):
-            first = c1 @ s1
-            m2 = (self.x * wrow[:, None]).T @ self.x
-            aa = (s1 * q0[:, None]).T @ s1
-            if self.efron:
-                first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
+        first = c1 @ s1
+        m2 = (self.x * wrow[:, None]).T @ self.x
+        aa = (s1 * q0[:, None]).T @ s1
+        if self.efron:
+            first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
         second = m2 - aa
         return first, (second + second.T) / 2.0
 
@@ -550,23 +556,39 @@ class _RiskSets:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The Efron parts of :meth:`moments`: tied deaths partly removed from the risk set."""
         g, f, den, ng, s1, d1 = self.term_group, self.frac, st["den"], self.ngroups, st["s1"], st["d1"]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c2 = np.bincount(g, wh * f / den, minlength=ng)
-            q1 = np.bincount(g, wh * f / den**2, minlength=ng)
-            q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
-            first = first - c2 @ d1
-            wd = st["rd"] * c2[self.death_group]
-            m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
-            cross = (s1 * q1[:, None]).T @ d1
-            aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
+        c2 = np.bincount(g, wh * f / den, minlength=ng)
+        q1 = np.bincount(g, wh * f / den**2, minlength=ng)
+        q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
+        first = first - c2 @ d1
+        wd = st["rd"] * c2[self.death_group]
+        m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
+        cross = (s1 * q1[:, None]).T @ d1
+        aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
         return first, m2, aa
 
     def loglik_score_info(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        if self.z is not None:
+            return self._small_breslow(beta)
         st = self.state(beta)
         first, info = self.moments(st)
         return st["loglik"], self.x_death_sum - first, info
 
 
+    def _small_breslow(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`loglik_score_info` for Breslow ties in few numpy calls (same sums, same order)."""
+        p = self.p
+        eta = self.x @ beta
+        shift = eta.max()
+        r = np.exp(eta - shift)
+        sums = (self.at_risk * r) @ self.z
+        s0, s1 = sums[:, 0], sums[:, 1:p + 1]
+        c1 = self.term_weight / s0
+        loglik = float(self.x_death_sum @ beta - shift * len(self.death) - self.term_weight @ np.log(s0))
+        second = (c1 @ sums[:, p + 1:]).reshape(p, p) - (s1 * (c1 / s0)[:, None]).T @ s1
+        return loglik, self.x_death_sum - c1 @ s1, (second + second.T) / 2.0
+
+
+_SMALL_CELLS = 40_000  # rows x (1 + p + p^2) up to which the Breslow sums are taken side by side
 _TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R's coxph.control toler.chol
 
 
@@ -585,19 +607,18 @@ class _Factor:
     def __init__(self, a: np.ndarray) -> None:
         self.a = a
         p = len(a)
-        diag = np.diag(a)
-        top = float(np.max(diag, initial=0.0, where=np.isfinite(diag)))
+        diag = a.diagonal()
+        top = float(diag.max()) if p else 0.0
+        if not np.isfinite(top):
+            top = float(np.max(diag, initial=0.0, where=np.isfinite(diag)))
         self.eps = _TOLER_CHOL if top <= 0 else top * _TOLER_CHOL
         self.m: np.ndarray | None = None
         self.singular = np.zeros(p, dtype=bool)
         self.flag = p
-        if p and np.isfinite(a).all():
-            try:
-                pivots = np.diag(np.linalg.cholesky(a)) ** 2
-                if pivots.min() >= self.eps:
-                    return
-            except np.linalg.LinAlgError:
-                pass
+        if p:
+            self.lower, info = lapack.dpotrf(a, lower=1)
+            if info == 0 and self.lower.diagonal().min() ** 2 >= self.eps:  # NaN fails: R's routine
+                return
         if p:
             self._cholesky2()
 
@@ -620,7 +641,7 @@ class _Factor:
     def solve(self, y: np.ndarray) -> np.ndarray:
         """``chsolve2``: the Newton step, zero for singular columns."""
         if self.m is None:
-            return np.linalg.solve(self.a, y)
+            return lapack.dpotrs(self.lower, y, lower=1)[0]
         m, y = self.m, y.copy()
         for i in range(len(y)):
             y[i] -= y[:i] @ m[i, :i]
@@ -631,7 +652,8 @@ class _Factor:
     def inverse(self) -> np.ndarray:
         """``chinv2``: the inverse, with zero rows and columns for singular columns."""
         if self.m is None:
-            return np.linalg.inv(self.a)
+            inv = lapack.dpotrs(self.lower, np.eye(len(self.a)), lower=1)[0]
+            return (inv + inv.T) / 2.0
         m, p = self.m.copy(), len(self.m)
         for i in range(p):
             if m[i, i] > 0:
@@ -697,7 +719,7 @@ def _coxfit6(rs: _RiskSets) -> _Newton:
     for it in range(1, _MAX_ITER + 1):
         newlk, u, info = rs.loglik_score_info(newbeta)
         fac = _Factor(info * outer)
-        finite = np.isfinite(newlk) and np.isfinite(u).all() and np.isfinite(info).all()
+        finite = np.isfinite(newlk + u.sum() + info.sum())  # NaN and inf propagate through the sums
         if finite and abs(1.0 - best / newlk) <= _EPS:
             return _Newton(beta=newbeta, loglik=newlk, loglik_null=ll0, score=u, variance=fac.inverse() * outer,
                            singular=fac.singular, singular_at_zero=at_zero, info_at_zero=info0, flag=-2 if halving else fac.flag,
@@ -785,6 +807,20 @@ def _count_smaller_later(group: np.ndarray, values: np.ndarray, query: np.ndarra
     return less, less_eq
 
 
+_DENSE_PAIRS = 100_000  # events x rows below which the pairs are simply enumerated
+
+
+def _concordance_dense(time: np.ndarray, is_event: np.ndarray, lp: np.ndarray) -> float:
+    """:func:`_concordance` by enumerating (event, row) pairs: faster for small samples."""
+    te, le = time[is_event][:, None], lp[is_event][:, None]
+    comparable = (te < time) | ((te == time) & ~is_event)
+    diff = le - lp
+    total = int(np.count_nonzero(comparable))
+    concordant = int(np.count_nonzero(comparable & (diff > 0)))
+    tied = int(np.count_nonzero(comparable & (diff == 0)))
+    return (concordant + tied / 2.0) / total if total else float("nan")
+
+
 def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     """Harrell's C as R's ``coxph`` reports it (survival 3.x ``concordancefit``, ``reverse=TRUE``).
 
@@ -796,11 +832,13 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     pairs of an event and a censored time at the same time by one sort, so this scales to
     registry size.
     """
+    is_event = np.asarray(event) == 1
+    if len(time) * int(is_event.sum()) <= _DENSE_PAIRS:
+        return _concordance_dense(time, is_event, lp)
     _, rank = np.unique(lp, return_inverse=True)
     _, trank = np.unique(time, return_inverse=True)
     rank = rank.astype(np.int64).ravel()
     trank = trank.astype(np.int64).ravel()
-    is_event = np.asarray(event) == 1
     # Events against every row with a later time.
     less, less_eq = _count_smaller_later(trank, rank, is_event)
     # Events against censored rows at the same time.
@@ -1301,6 +1339,14 @@ class CoxDesign:
         object.__setattr__(self, "_positions", positions)
         object.__setattr__(self, "_names", tuple(names))
         object.__setattr__(self, "_has_missing", bool(np.isnan(self.X).any()))
+        # R's timefix merges neighbouring times closer than TIMEFIX_TOLERANCE, absolutely or relative
+        # to the mean absolute time of the rows fitted (at most the largest time). When no two
+        # times of the design are that close even relative to the largest time, no subset has
+        # such a pair, and refits skip the merge.
+        uniq = np.unique(self.time)
+        gap = float(np.min(np.diff(uniq), initial=np.inf))
+        close = gap <= TIMEFIX_TOLERANCE * max(1.0, float(np.max(np.abs(uniq), initial=0.0)))
+        object.__setattr__(self, "_timefix_rows", self.timefix and close)
         if self.row_names is None:
             object.__setattr__(self, "row_names", pd.Series(self.design.index, index=self.design.index))
 
@@ -1403,7 +1449,7 @@ class CoxDesign:
             X, t, e, messages, n_missing = self._drop_missing(idx, X, t, e, names, terms)
         if not e.any():
             raise ValueError("these rows have no events; a Cox model needs at least one")
-        core = _fit_core(t, e, X, names, self.ties, self.timefix)
+        core = _fit_core(t, e, X, names, self.ties, self._timefix_rows)
         se, z, p_value = _wald(core.coef, core.variance)
         conc = _concordance(core.time, e.astype(np.int64), core.lp) if concordance else float("nan")
         return CoxRefit(names, core.coef, se, z, p_value, core.flags, messages + core.messages,
