@@ -12,26 +12,29 @@ Public functions:
   :meth:`CoxDesign.from_arrays` builds one from numeric arrays.
 - :func:`concordance_index` is Harrell's C of any risk score, as R's ``concordance``.
 
-Terms that the risk sets cannot identify (constant within every risk set at every event time, or
-a linear combination of other terms there) are found as R's ``coxph`` finds them (``cholesky2``
-on the information matrix of the centred, scaled covariates) and reported as NA with a flag and a
-:class:`CoxWarning`; the other terms are fitted without them. Near-equal times are merged first
-(R's ``timefix=TRUE``).
+Terms that cannot be estimated are reported as R's ``coxph`` reports them: a covariate constant in
+the data, a linear combination of other terms, or a term constant within every risk set (e.g. a
+level whose patients are all censored before the first death) is found by R's ``cholesky2`` on
+the information matrix and gets NA with a flag and a :class:`CoxWarning`; so does a coefficient
+whose information vanished while it ran off to infinity. A coefficient that is still moving when
+the log-likelihood has converged is kept, flagged and named ("may be infinite"), as R warns.
+Near-equal times are merged first (R's ``timefix=TRUE``).
 
 Why the partial likelihood is maximised here and not by a library
 -----------------------------------------------------------------
-lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both and agrees
-with this module to ~1e-15, but took 7 s (Breslow) and 11 s (Efron) for 10^5 patients on the
-project's 2-core machine (this module: about 0.5 s; ``benchmarks/bench_cox.py``), and exposes
-neither the risk-set sums that R's ``cox.zph`` score test needs nor R's concordance. The
-Newton-Raphson loop below is the one R's ``coxph`` runs (``coxfit6.c``: centred covariates,
-step halving when the log-likelihood falls, variance = inverse information at the maximum, the
-same "coefficient may be infinite" check), written with vectorised risk-set sums so that 10^6
-patients fit in seconds. It converges more tightly than R's default (relative change of the
-log-likelihood below 1e-12, or a Newton step below 1e-10) and agrees with R ``survival`` 3.5 to
-~1e-13 on the ``lung`` and ``veteran`` data for both tie methods (``tests/test_cox.py``; the
-fixtures come from ``tests/r_reference/cox_reference.R``), with statsmodels (both tie methods)
-and with lifelines (Efron, to its own convergence tolerance).
+lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both, but took
+7 s (Breslow) and 11 s (Efron) for 10^5 patients on the project's 2-core machine (this module:
+about 0.5 s; ``benchmarks/bench_cox.py``), and exposes neither the risk-set sums that R's
+``cox.zph`` score test needs nor R's concordance, and neither library stops where R stops or
+reports R's NA terms. The Newton-Raphson loop below is the one R's ``coxph`` runs
+(``coxfit6.c``: start at 0, centring and scaling, ``cholesky2`` at every iteration, step halving,
+convergence on a relative change of the log-likelihood below ``eps = 1e-9`` within ``iter.max =
+20`` iterations, the same "coefficient may be infinite" check), written with vectorised risk-set
+sums so that 10^6 patients fit in seconds. Because it returns R's own iterate, it agrees with R
+``survival`` 3.5 to ~1e-13 on coefficients, standard errors, log-likelihoods and concordance,
+including NA terms, infinite coefficients and fits that run out of iterations
+(``tests/test_edge_reference.py``, ``tests/test_cox.py``; fixtures from
+``tests/r_reference/*.R``), and with statsmodels and lifelines to their convergence tolerance.
 """
 
 from __future__ import annotations
@@ -1079,19 +1082,25 @@ def fit_cox(
     TypeError
         A covariate is not numeric and has no reference level in ``categorical``.
     ValueError
-        Bad times or events, a categorical reference level that is absent, a covariate that
-        does not vary, collinear terms, no events.
+        Bad times or events, a categorical reference level that is absent, a factor with a
+        single level (R: "contrasts can be applied only to factors with 2 or more levels"), no
+        events. A numeric covariate that does not vary and collinear terms are not errors: R
+        reports them as NA, and so does this (see below).
 
     Warns
     -----
     CoxWarning
         Rows dropped for missing values (counted, rows named); fewer than 10 events per
-        parameter; no convergence; a coefficient that runs off to infinity (monotone
-        likelihood, separation) -- the term is then marked in ``table["flag"]``; a term not
-        identifiable from the risk sets (constant within every risk set, e.g. a level whose
-        patients are all censored before the first event, or a linear combination of other
-        terms there): its coefficient is NA, flagged and named, as R's ``coxph`` reports it. Every warning is
-        also in ``.warnings`` and ``table.attrs["warnings"]``.
+        parameter; no convergence within R's 20 iterations (every term flagged; the variance
+        is then R's ``1 / diag(information)``); a coefficient that runs off to infinity
+        (monotone likelihood, separation) -- the term is then marked in ``table["flag"]``, and
+        is NA when its information vanished at the estimate, as in R; a term not identifiable
+        (constant in the data, constant within every risk set, e.g. a level whose patients are
+        all censored before the first event, or a linear combination of other terms there): its
+        coefficient is NA, flagged and named, as R's ``coxph`` reports it, and it leaves the LR
+        test's degrees of freedom. Every warning is also in ``.warnings`` and
+        ``table.attrs["warnings"]``. No term gets a p-value below 1 without a flag unless R
+        would report it as an estimate.
 
     Example
     -------
