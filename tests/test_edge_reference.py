@@ -300,3 +300,17 @@ def test_property_constant_and_collinear_terms_never_unflagged():
                 np.testing.assert_allclose(res.table.set_index("term").loc[["x", "z"], "coef"],
                                            base.table["coef"], rtol=1e-6)
                 assert res.lr_test.dof == 2
+
+
+def test_lean_screen_with_missing_values_and_many_levels_equals_screen_factors():
+    d = MIXED.assign(g4=pd.Categorical(MIXED["g4"], categories=["base", "all", "tiny", "zero", "unused"]),
+                     xcat=np.where(MIXED["x"].isna(), None, np.where(MIXED["x"] > 0, "pos", "neg")))
+    d.loc[[3, 7], "g3"] = None
+    factors = ["g4", "g3", "xcat"]
+    design = survival.prepare_screen(d, "t", "e", factors, landmark=4)
+    rng = np.random.default_rng(9)
+    for rows in [np.arange(len(d))] + [rng.integers(0, len(d), len(d)) for _ in range(15)]:
+        lean = pd.DataFrame(design.refit(rows))
+        full = survival.screen_factors(d.iloc[rows], "t", "e", factors, landmark=4)
+        pd.testing.assert_frame_equal(lean, full, check_dtype=False, rtol=1e-12)
+    assert survival.prepare_screen(d, "t", "e", []).refit()["p_value"].size == 0
