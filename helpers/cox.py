@@ -1017,6 +1017,16 @@ def _infinite_flags(fit: _Newton, na: np.ndarray, names: Sequence[str], flags: l
         )
 
 
+def _wald_table(term_info: list[dict[str, Any]], core: _CoxCore, alpha: float) -> pd.DataFrame:
+    """The Wald table of :func:`fit_cox`: one row per term (NA terms: NaN, flagged)."""
+    se, z, p_value = _wald(core.coef, core.variance)
+    zcrit = stats.norm.isf(alpha / 2.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return pd.DataFrame(term_info).assign(
+            coef=core.coef, se=se, hr=np.exp(core.coef), ci_low=np.exp(core.coef - zcrit * se),
+            ci_high=np.exp(core.coef + zcrit * se), z=z, p_value=p_value, flag=list(core.flags))
+
+
 def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Standard errors, Wald z and two-sided p (NaN for aliased terms); ``ndtr`` is ``norm.sf``'s core."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1120,19 +1130,8 @@ def fit_cox(
 
     core = _fit_core(t, e, design.to_numpy(dtype=float), list(design.columns), ties, timefix)
     msgs.extend(core.messages)
-    beta, var, flags, t = core.coef, core.variance, list(core.flags), core.time
-    se, z, p_value = _wald(beta, var)
-    zcrit = stats.norm.isf(alpha / 2.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        table = pd.DataFrame(term_info)
-        table["coef"] = beta
-        table["se"] = se
-        table["hr"] = np.exp(beta)
-        table["ci_low"] = np.exp(beta - zcrit * se)
-        table["ci_high"] = np.exp(beta + zcrit * se)
-        table["z"] = z
-        table["p_value"] = p_value
-    table["flag"] = flags
+    beta, var, t = core.coef, core.variance, core.time
+    table = _wald_table(term_info, core, alpha)
     warn_tuple = tuple(msgs)
     table.attrs["warnings"] = list(warn_tuple)
     table.attrs["ties"] = ties
