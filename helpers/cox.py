@@ -39,6 +39,7 @@ including NA terms, infinite coefficients and fits that run out of iterations
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -626,31 +627,46 @@ class _Factor:
             self._cholesky2()
 
     def _cholesky2(self) -> None:
-        m = np.triu(self.a) + np.triu(self.a, 1).T  # R copies the upper triangle to the lower
+        # R's loop as written, on Python floats (faster than numpy for the few columns of a model).
+        a = self.a.tolist()
+        p, eps = len(a), self.eps
+        m = [[a[min(i, j)][max(i, j)] for j in range(p)] for i in range(p)]  # R copies upper to lower
         nonneg, rank = 1, 0
-        for i in range(len(m)):
-            pivot = m[i, i]
-            if not np.isfinite(pivot) or pivot < self.eps:
-                m[i, i] = 0.0
+        for i in range(p):
+            pivot = m[i][i]
+            if not math.isfinite(pivot) or pivot < eps:
+                m[i][i] = 0.0
                 self.singular[i] = True
-                nonneg = -1 if pivot < -8 * self.eps else nonneg
+                nonneg = -1 if pivot < -8 * eps else nonneg
                 continue
             rank += 1
-            raw = m[i + 1:, i].copy()
-            m[i + 1:, i + 1:] -= np.outer(raw, raw) / pivot  # only the lower triangle is read
-            m[i + 1:, i] = raw / pivot
-        self.m, self.flag = m, rank * nonneg
+            for j in range(i + 1, p):
+                temp = m[j][i] / pivot
+                m[j][i] = temp
+                m[j][j] -= temp * temp * pivot
+                for k in range(j + 1, p):
+                    m[k][j] -= temp * m[k][i]
+        self.rows, self.m, self.flag = m, np.array(m), rank * nonneg
 
     def solve(self, y: np.ndarray) -> np.ndarray:
         """``chsolve2``: the Newton step, zero for singular columns."""
         if self.m is None:
             return lapack.dpotrs(self.lower, y, lower=1)[0]
-        m, y = self.m, y.copy()
-        for i in range(len(y)):
-            y[i] -= y[:i] @ m[i, :i]
-        for i in range(len(y) - 1, -1, -1):
-            y[i] = 0.0 if m[i, i] == 0 else y[i] / m[i, i] - y[i + 1:] @ m[i + 1:, i]
-        return y
+        m, y, p = self.rows, y.tolist(), len(y)
+        for i in range(p):
+            temp = y[i]
+            for j in range(i):
+                temp -= y[j] * m[i][j]
+            y[i] = temp
+        for i in range(p - 1, -1, -1):
+            if m[i][i] == 0:
+                y[i] = 0.0
+                continue
+            temp = y[i] / m[i][i]
+            for j in range(i + 1, p):
+                temp -= y[j] * m[j][i]
+            y[i] = temp
+        return np.array(y)
 
     def inverse(self) -> np.ndarray:
         """``chinv2``: the inverse, with zero rows and columns for singular columns."""
