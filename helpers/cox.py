@@ -1029,7 +1029,9 @@ def _infinite_flags(fit: _Newton, na: np.ndarray, names: Sequence[str], flags: l
             f"the log-likelihood converged before term(s) {[names[j] for j in np.flatnonzero(inf)]}: "
             "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
             "the event before anyone in the other); their hazard ratios and intervals are not estimates "
-            "-- merge levels or drop the term"
+            "-- merge levels or drop the term. (R's coxph warns the same; its check also fires for a "
+            "coefficient close to 0 that still moved by more than 1e-9 at convergence, which a moderate "
+            "standard error then shows to be finite.)"
         )
 
 
