@@ -8,32 +8,39 @@ Public functions:
   (SPSS's, the paper's) handling of tied event times and returns a :class:`CoxResult`.
 - :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test.
 - :func:`prepare_cox` builds the design once; :meth:`CoxDesign.refit` refits it on row subsets
-  (bootstrap) with the same core as :func:`fit_cox`.
+  and covariate subsets (bootstrap, variable selection) with the same core as :func:`fit_cox`;
+  :meth:`CoxDesign.from_arrays` builds one from numeric arrays.
+- :func:`concordance_index` is Harrell's C of any risk score, as R's ``concordance``.
 
-Terms that the risk sets cannot identify (constant within every risk set at every event time, or
-a linear combination of other terms there) are found as R's ``coxph`` finds them (``cholesky2``
-on the information matrix of the centred, scaled covariates) and reported as NA with a flag and a
-:class:`CoxWarning`; the other terms are fitted without them. Near-equal times are merged first
-(R's ``timefix=TRUE``).
+Terms that cannot be estimated are reported as R's ``coxph`` reports them: a covariate constant in
+the data, a linear combination of other terms, or a term constant within every risk set (e.g. a
+level whose patients are all censored before the first death) is found by R's ``cholesky2`` on
+the information matrix and gets NA with a flag and a :class:`CoxWarning`; so does a coefficient
+whose information vanished while it ran off to infinity. A coefficient that is still moving when
+the log-likelihood has converged is kept, flagged and named ("may be infinite"), as R warns.
+Near-equal times are merged first (R's ``timefix=TRUE``).
 
 Why the partial likelihood is maximised here and not by a library
 -----------------------------------------------------------------
-lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both and agrees
-with this module to ~1e-15, but took 7 s (Breslow) and 11 s (Efron) for 10^5 patients on the
-project's 2-core machine (this module: about 0.5 s; ``benchmarks/bench_cox.py``), and exposes
-neither the risk-set sums that R's ``cox.zph`` score test needs nor R's concordance. The
-Newton-Raphson loop below is the one R's ``coxph`` runs (``coxfit6.c``: centred covariates,
-step halving when the log-likelihood falls, variance = inverse information at the maximum, the
-same "coefficient may be infinite" check), written with vectorised risk-set sums so that 10^6
-patients fit in seconds. It converges more tightly than R's default (relative change of the
-log-likelihood below 1e-12, or a Newton step below 1e-10) and agrees with R ``survival`` 3.5 to
-~1e-13 on the ``lung`` and ``veteran`` data for both tie methods (``tests/test_cox.py``; the
-fixtures come from ``tests/r_reference/cox_reference.R``), with statsmodels (both tie methods)
-and with lifelines (Efron, to its own convergence tolerance).
+lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both, but took
+7 s (Breslow) and 11 s (Efron) for 10^5 patients on the project's 2-core machine (this module:
+about 0.5 s; ``benchmarks/bench_cox.py``), and exposes neither the risk-set sums that R's
+``cox.zph`` score test needs nor R's concordance, and neither library stops where R stops or
+reports R's NA terms. The Newton-Raphson loop below is the one R's ``coxph`` runs
+(``coxfit6.c``: start at 0, centring and scaling, ``cholesky2`` at every iteration, step halving,
+convergence on a relative change of the log-likelihood below ``eps = 1e-9`` within ``iter.max =
+20`` iterations, the same "coefficient may be infinite" check), written with vectorised risk-set
+sums so that 10^6 patients fit in seconds. Because it returns R's own iterate, it agrees with R
+``survival`` 3.5 to ~1e-13 on coefficients, standard errors, log-likelihoods and concordance,
+including NA terms, infinite coefficients and fits that run out of iterations
+(``tests/test_edge_reference.py``, ``tests/test_cox.py``; fixtures from
+``tests/r_reference/*.R``), and with statsmodels and lifelines to their convergence tolerance.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,8 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+from scipy.linalg import lapack
 
-from helpers.survival import _aeq_times
+from helpers.survival import TIMEFIX_TOLERANCE, _aeq_times
 
 #: Tie methods :func:`fit_cox` knows.
 TIES: tuple[str, ...] = ("efron", "breslow")
@@ -52,13 +60,12 @@ ZPH_TRANSFORMS: tuple[str, ...] = ("km", "rank", "identity")
 #: Events per parameter below which :func:`fit_cox` warns (the usual rule of thumb).
 MIN_EVENTS_PER_PARAMETER: float = 10.0
 
-_MAX_ITER = 60
-_LOGLIK_RTOL = 1e-12
-_STEP_TOL = 1e-10
-# R's check for an infinite coefficient (coxph.fit): the next Newton step would still move the
-# coefficient by more than eps and by more than toler.inf = sqrt(eps) relative to its size.
-_INF_EPS = 1e-9
-_INF_TOL = _INF_EPS**0.5
+# R's coxph.control: convergence on a relative change of the log-likelihood below eps, at most
+# iter.max iterations; a coefficient is "may be infinite" when the next Newton step would still
+# move it by more than eps and by more than toler.inf = sqrt(eps) relative to its size.
+_EPS = 1e-9
+_MAX_ITER = 20
+_INF_TOL = _EPS**0.5
 _SHOWN_ROWS = 10
 
 
@@ -252,21 +259,14 @@ def _match_level(levels: Sequence[Any], wanted: Any) -> Any | None:
     return None
 
 
-def _build_design(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    categorical: Mapping[str, Any],
-    id_column: str | None = None,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
-           pd.Index, list[str]]:
-    """Validate the input and build the design matrix (see :func:`fit_cox`)."""
+def _check_request(
+    df: pd.DataFrame, time: str, event: str, covariates: Sequence[str], categorical: Mapping[str, Any],
+    id_column: str | None,
+) -> tuple[list[str], pd.Series]:
+    """Columns present and of the right types; returns the covariates as a list and the row names."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, found {type(df).__name__}")
-    if isinstance(covariates, str):
-        covariates = [covariates]
-    covariates = list(covariates)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
     if not covariates:
         raise ValueError("covariates is empty: name at least one column to put in the model")
     dupes = sorted({c for c in covariates if covariates.count(c) > 1})
@@ -282,120 +282,109 @@ def _build_design(
     for c in (time, event):
         if c in covariates:
             raise ValueError(f"column {c!r} is the {'time' if c == time else 'event'} column and cannot also be a covariate")
-
     ids = df[id_column] if id_column is not None else pd.Series(df.index, index=df.index)
     # Types first (on all rows), so that a text column is reported as such, not as missing values.
-    for c in covariates:
-        if c in categorical:
-            continue
+    for c in [c for c in covariates if c not in categorical] + [time, event]:
         s = df[c]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
             continue
         bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
+        found = f"rows {_rows(ids, bad)} hold {list(s[bad].astype(str).unique()[:5])}"
+        if c in (time, event):
+            raise TypeError(f"column {c!r} must be numeric (dtype {s.dtype}); {found}")
         raise TypeError(
-            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. rows {_rows(ids, bad)} hold "
-            f"{list(s[bad].astype(str).unique()[:5])}); give it a reference level in categorical="
-            f"{{{c!r}: <reference level>}} to model it as a factor, or recode it as numbers"
+            f"covariate {c!r} is not numeric (dtype {s.dtype}; e.g. {found}); give it a reference level in "
+            f"categorical={{{c!r}: <reference level>}} to model it as a factor, or recode it as numbers"
         )
-    for c in (time, event):
-        s = df[c]
-        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-            bad = s.notna() & pd.to_numeric(s, errors="coerce").isna()
-            raise TypeError(
-                f"column {c!r} must be numeric (dtype {s.dtype}); rows {_rows(ids, bad)} hold "
-                f"{list(s[bad].astype(str).unique()[:5])}"
-            )
+    return covariates, ids
 
-    # Missing values: dropped like R's na.omit, but counted and named.
-    used_cols = [time, event, *covariates]
-    na = df[used_cols].isna()
-    drop_mask = na.any(axis=1).to_numpy()
-    warn_msgs: list[str] = []
-    dropped = df.index[drop_mask]
-    if drop_mask.any():
-        parts = [f"{c} ({int(na[c].sum())}: rows {_rows(ids, na[c].to_numpy())})" for c in used_cols if na[c].any()]
-        warn_msgs.append(
-            f"{int(drop_mask.sum())} of {len(df)} rows dropped for missing values in "
-            + "; ".join(parts)
-        )
-    data = df.loc[~drop_mask, used_cols] if drop_mask.any() else df  # no copy when complete
-    kept_ids = ids[~drop_mask]
-    if len(data) == 0:
-        raise ValueError(f"no rows left after dropping rows with missing values in {used_cols}")
 
+def _missing_message(ids: pd.Series, missing: Mapping[str, np.ndarray], n_rows: int) -> str | None:
+    """``k of n rows dropped for missing values in <column> (<count>: rows [...]); ...`` or None."""
+    drop = np.zeros(n_rows, dtype=bool)
+    parts = []
+    for name, mask in missing.items():
+        if mask.any():
+            drop |= mask
+            parts.append(f"{name} ({int(mask.sum())}: rows {_rows(ids, mask)})")
+    if not parts:
+        return None
+    return f"{int(drop.sum())} of {n_rows} rows dropped for missing values in " + "; ".join(parts)
+
+
+def _time_event(data: pd.DataFrame, time: str, event: str, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Finite non-negative times and 0/1 events with at least one event, or a clear error."""
     t = data[time].astype(float).to_numpy()
     bad_t = ~np.isfinite(t) | (t < 0)
     if bad_t.any():
         raise ValueError(
-            f"column {time!r} must hold finite non-negative times; rows {_rows(kept_ids, bad_t)} "
+            f"column {time!r} must hold finite non-negative times; rows {_rows(ids, bad_t)} "
             f"hold {sorted(set(t[bad_t].tolist()))[:5]}"
         )
     e_raw = data[event].astype(float).to_numpy()
     bad_e = ~np.isin(e_raw, (0.0, 1.0))
     if bad_e.any():
         raise ValueError(
-            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(kept_ids, bad_e)} "
+            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(ids, bad_e)} "
             f"hold {sorted(set(e_raw[bad_e].tolist()))[:5]}"
         )
-    e = e_raw.astype(np.int8)
-    if e.sum() == 0:
+    if not e_raw.any():
         raise ValueError(f"column {event!r} has no events among the {len(data)} analysed rows; a Cox model needs events")
+    return t, e_raw.astype(np.int8)
 
-    columns: dict[str, np.ndarray] = {}
-    groups: dict[str, tuple[str, ...]] = {}
-    term_info: list[dict[str, Any]] = []
-    for c in covariates:
-        s = data[c]
-        if c in categorical:
-            levels = _levels_of(s)
-            all_levels = _levels_of(df[c])
-            ref = _match_level(all_levels, categorical[c])
-            if ref is None:
-                raise ValueError(
-                    f"categorical reference level {categorical[c]!r} for column {c!r} is absent; "
-                    f"levels found: {[str(x) for x in all_levels]}"
-                )
-            if _match_level(levels, ref) is None:
-                raise ValueError(
-                    f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
-                    f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}"
-                )
-            if len(levels) < 2:
-                raise ValueError(
-                    f"column {c!r} has a single level ({str(levels[0])!r}) among the {len(data)} analysed "
-                    "rows; a covariate that does not vary cannot be estimated"
-                )
-            unused = [str(x) for x in all_levels if _match_level(levels, x) is None]
-            if unused:
-                warn_msgs.append(
-                    f"column {c!r}: level(s) {unused} occur only in rows dropped for missing values and get no term"
-                )
-            names = []
-            for lev in levels:
-                if lev == ref:
-                    continue
-                name = f"{c}[{lev}]"
-                columns[name] = (s == lev).to_numpy(dtype=float)
-                names.append(name)
-                term_info.append({"term": name, "variable": c, "level": str(lev), "reference": str(ref)})
-            groups[c] = tuple(names)
-        else:
-            x = s.astype(float).to_numpy()
-            if not np.isfinite(x).all():
-                raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(kept_ids, ~np.isfinite(x))}")
-            if np.ptp(x) == 0:
-                raise ValueError(
-                    f"covariate {c!r} takes the single value {x[0]!r} in all {len(data)} analysed rows; "
-                    "a covariate that does not vary cannot be estimated"
-                )
-            columns[c] = x
-            groups[c] = (c,)
-            term_info.append({"term": c, "variable": c, "level": "", "reference": ""})
 
-    design = pd.DataFrame(columns, index=data.index)
+def _factor_terms(
+    s: pd.Series, everywhere: pd.Series, c: str, wanted_ref: Any, n_analysed: int
+) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], list[str]]:
+    """One 0/1 column per non-reference level of factor ``c`` (NaN where ``s`` is missing)."""
+    levels = _levels_of(s)
+    all_levels = _levels_of(everywhere)
+    ref = _match_level(all_levels, wanted_ref)
+    if ref is None:
+        raise ValueError(
+            f"categorical reference level {wanted_ref!r} for column {c!r} is absent; "
+            f"levels found: {[str(x) for x in all_levels]}"
+        )
+    if _match_level(levels, ref) is None:
+        raise ValueError(
+            f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
+            f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}"
+        )
+    if len(levels) < 2:
+        raise ValueError(
+            f"column {c!r} has a single level ({str(levels[0])!r}) among the {n_analysed} analysed "
+            "rows; a factor needs two levels (R: 'contrasts can be applied only to factors with 2 or more levels')"
+        )
+    unused = [str(x) for x in all_levels if _match_level(levels, x) is None]
+    msgs = [f"column {c!r}: level(s) {unused} occur only in rows dropped for missing values and get no term"] if unused else []
+    missing = s.isna().to_numpy()
+    columns, info = {}, []
+    for lev in levels:
+        if lev == ref:
+            continue
+        name = f"{c}[{lev}]"
+        columns[name] = np.where(missing, np.nan, (s == lev).to_numpy(dtype=float))
+        info.append({"term": name, "variable": c, "level": str(lev), "reference": str(ref)})
+    return columns, info, msgs
+
+
+def _numeric_term(s: pd.Series, c: str, ids: pd.Series, allow_constant: bool) -> np.ndarray:
+    x = s.astype(float).to_numpy()
+    observed = ~np.isnan(x)
+    if np.isinf(x).any():
+        raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(ids, np.isinf(x))}")
+    if not allow_constant and observed.any() and np.ptp(x[observed]) == 0:
+        raise ValueError(
+            f"covariate {c!r} takes the single value {x[observed][0]!r} in all {int(observed.sum())} analysed "
+            "rows; a covariate that does not vary cannot be estimated"
+        )
+    return x
+
+
+def _check_collinear(design: pd.DataFrame) -> None:
+    """Error on terms collinear among the analysed rows (eigenvalues of the correlation matrix)."""
     X = design.to_numpy(dtype=float)
     xc = X - X.mean(axis=0)
-    # Collinearity: eigen-decomposition of the correlation matrix (p x p, cheap at any n).
     cross = xc.T @ xc
     scale = np.sqrt(np.diag(cross))
     evals, evecs = np.linalg.eigh(cross / np.outer(scale, scale))
@@ -405,6 +394,57 @@ def _build_design(
             f"the design matrix is singular: terms {involved} are collinear (one is a linear "
             "combination of the others among the analysed rows); drop one of them"
         )
+
+
+def _build_design(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Mapping[str, Any],
+    id_column: str | None = None,
+    *,
+    complete_cases: bool = True,
+    strict: bool = True,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
+           pd.Index, list[str]]:
+    """Validate the input and build the design matrix (see :func:`fit_cox`).
+
+    ``complete_cases``: drop rows missing any covariate (R's ``na.omit``); otherwise only rows
+    missing time or event are dropped and the design keeps NaN (:class:`CoxDesign` drops them
+    per refit, for the terms it fits). ``strict``: a constant covariate or collinear terms are
+    errors; otherwise they reach the fit, which reports them as NA as R's ``coxph`` does.
+    Returns ``time, event, design, term groups, term rows, dropped labels, warnings``.
+    """
+    covariates, ids = _check_request(df, time, event, covariates, categorical, id_column)
+    used_cols = [time, event, *covariates] if complete_cases else [time, event]
+    na = df[used_cols].isna()
+    drop_mask = na.any(axis=1).to_numpy()
+    message = _missing_message(ids, {c: na[c].to_numpy() for c in used_cols}, len(df))
+    warn_msgs = [message] if message else []
+    dropped = df.index[drop_mask]
+    data = df.loc[~drop_mask, [time, event, *covariates]] if drop_mask.any() else df  # no copy when complete
+    kept_ids = ids[~drop_mask]
+    if len(data) == 0:
+        raise ValueError(f"no rows left after dropping rows with missing values in {used_cols}")
+    t, e = _time_event(data, time, event, kept_ids)
+
+    columns: dict[str, np.ndarray] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+    term_info: list[dict[str, Any]] = []
+    for c in covariates:
+        if c in categorical:
+            cols, info, msgs = _factor_terms(data[c], df[c], c, categorical[c], len(data))
+            warn_msgs.extend(msgs)
+        else:
+            cols = {c: _numeric_term(data[c], c, kept_ids, allow_constant=not strict)}
+            info = [{"term": c, "variable": c, "level": "", "reference": ""}]
+        columns.update(cols)
+        term_info.extend(info)
+        groups[c] = tuple(cols)
+    design = pd.DataFrame(columns, index=data.index)
+    if strict:
+        _check_collinear(design)
     return t, e, design, groups, term_info, dropped, warn_msgs
 
 
@@ -416,8 +456,10 @@ def _build_design(
 class _RiskSets:
     """Sorted data and the risk-set bookkeeping shared by the fit and the zph test.
 
-    Covariates are centred (as R does); every statistic is invariant to the centring, but the
-    information matrix is computed more accurately. Per Newton-Raphson step the work is a few
+    Covariates are centred as R's ``coxph`` centres them (``nocenter = c(-1, 0, 1)``: a column
+    holding only -1, 0 and 1 is left as it is, every other column is centred); every statistic is
+    invariant to the centring, but rounding, and so R's singularity decisions on nearly
+    singular information matrices, are not. Per Newton-Raphson step the work is a few
     passes over the rows: the risk-set sums of ``exp(eta)`` and ``exp(eta) x`` come from one
     ``numpy.add.reduceat`` and a cumulative sum over the distinct event times, and the
     second-moment part of the information, ``sum_t c_t sum_{i in R(t)} exp(eta_i) x_i x_i'``, is a
@@ -430,20 +472,20 @@ class _RiskSets:
         self.t = time[order]
         self.d = event[order]
         xs = X[order]
-        self.x = xs - xs.mean(axis=0)
+        self.zero_one = ((xs == 0.0) | (xs == 1.0) | (xs == -1.0)).all(axis=0)
+        self.x = xs - np.where(self.zero_one, 0.0, xs.mean(axis=0))
         self.p = X.shape[1]
         self.death = np.flatnonzero(self.d == 1)
         self.x_death = self.x[self.death]
         self.x_death_sum = self.x_death.sum(axis=0)
         td = self.t[self.death]
-        self.gstart = np.flatnonzero(np.r_[True, td[1:] != td[:-1]])  # first death of each time
-        self.dcount = np.diff(np.r_[self.gstart, len(self.death)])
+        new_time = np.ones(len(td), dtype=bool)
+        new_time[1:] = td[1:] != td[:-1]
+        self.gstart = np.flatnonzero(new_time)  # first death of each time
+        self.dcount = np.diff(self.gstart, append=len(self.death))
         self.ngroups = len(self.gstart)
         utimes = td[self.gstart]
         self.rstart = np.searchsorted(self.t, utimes, side="left")  # risk set R(t): time >= t
-        # Last event time whose risk set holds each row (-1: none, the row ends before any death).
-        self.row_group = np.searchsorted(self.rstart, np.arange(len(self.t)), side="right") - 1
-        self.death_group = np.repeat(np.arange(self.ngroups), self.dcount)
         self.efron = ties == "efron"
         if self.efron:
             # One term per death: the m-th of d tied deaths (m = 0..d-1) removes m/d of them.
@@ -456,6 +498,23 @@ class _RiskSets:
             self.term_group = np.arange(self.ngroups)
             self.frac = np.zeros(self.ngroups)
             self.term_weight = self.dcount.astype(float)
+        # Small Breslow fits (bootstrap refits): 1, x and the products x_j x_k side by side, and the
+        # risk sets as a 0/1 matrix, so that one matrix product gives every risk-set sum.
+        n, p = self.x.shape
+        self.z = None
+        if not self.efron and n * (1 + p + p * p) <= _SMALL_CELLS and n * self.ngroups <= _SMALL_CELLS:
+            self.z = np.hstack([np.ones((n, 1)), self.x, (self.x[:, :, None] * self.x[:, None, :]).reshape(n, p * p)])
+            self.at_risk = (np.arange(n) >= self.rstart[:, None]).astype(float)
+
+    @functools.cached_property
+    def row_group(self) -> np.ndarray:
+        """Last event time whose risk set holds each row (-1: none, the row ends before any death)."""
+        return np.searchsorted(self.rstart, np.arange(len(self.t)), side="right") - 1
+
+    @functools.cached_property
+    def death_group(self) -> np.ndarray:
+        """Event time (group) of each death."""
+        return np.repeat(np.arange(self.ngroups), self.dcount)
 
     def _revsum(self, w: np.ndarray) -> np.ndarray:
         seg = np.add.reduceat(w, self.rstart, axis=0)
@@ -478,9 +537,8 @@ class _RiskSets:
         else:  # Breslow: no tied deaths are removed (the Efron terms are exactly zero)
             d1 = None
             den = s0[g]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik = float(eta[self.death].sum() - shift * len(self.death)
-                           - self.term_weight @ np.log(den))
+        # (floating-point warnings are silenced by the callers: _fit_core, test_proportional_hazards)
+        loglik = float(eta[self.death].sum() - shift * len(self.death) - self.term_weight @ np.log(den))
         return {"r": r, "rd": rd, "s1": s1, "d1": d1, "den": den, "loglik": loglik}
 
     def moments(self, st: dict[str, Any], h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -493,18 +551,17 @@ class _RiskSets:
         g, den = self.term_group, st["den"]
         wh = self.term_weight if h is None else self.term_weight * h
         ng = self.ngroups
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c1 = np.bincount(g, wh / den, minlength=ng)
-            q0 = np.bincount(g, wh / den**2, minlength=ng)
+        c1 = np.bincount(g, wh / den, minlength=ng)
+        q0 = np.bincount(g, wh / den**2, minlength=ng)
         s1 = st["s1"]
-        cum = np.append(np.cumsum(c1), 0.0)  # index -1 -> 0
+        cum = np.zeros(ng + 1)
+        np.cumsum(c1, out=cum[:ng])  # index -1 -> 0
         wrow = st["r"] * cum[self.row_group]
-        with np.errstate(invalid="ignore", over="ignore"):
-            first = c1 @ s1
-            m2 = (self.x * wrow[:, None]).T @ self.x
-            aa = (s1 * q0[:, None]).T @ s1
-            if self.efron:
-                first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
+        first = c1 @ s1
+        m2 = (self.x * wrow[:, None]).T @ self.x
+        aa = (s1 * q0[:, None]).T @ s1
+        if self.efron:
+            first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
         second = m2 - aa
         return first, (second + second.T) / 2.0
 
@@ -513,125 +570,218 @@ class _RiskSets:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The Efron parts of :meth:`moments`: tied deaths partly removed from the risk set."""
         g, f, den, ng, s1, d1 = self.term_group, self.frac, st["den"], self.ngroups, st["s1"], st["d1"]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c2 = np.bincount(g, wh * f / den, minlength=ng)
-            q1 = np.bincount(g, wh * f / den**2, minlength=ng)
-            q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
-            first = first - c2 @ d1
-            wd = st["rd"] * c2[self.death_group]
-            m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
-            cross = (s1 * q1[:, None]).T @ d1
-            aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
+        c2 = np.bincount(g, wh * f / den, minlength=ng)
+        q1 = np.bincount(g, wh * f / den**2, minlength=ng)
+        q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
+        first = first - c2 @ d1
+        wd = st["rd"] * c2[self.death_group]
+        m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
+        cross = (s1 * q1[:, None]).T @ d1
+        aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
         return first, m2, aa
 
     def loglik_score_info(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        if self.z is not None:
+            return self._small_breslow(beta)
         st = self.state(beta)
         first, info = self.moments(st)
         return st["loglik"], self.x_death_sum - first, info
 
 
+    def _small_breslow(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`loglik_score_info` for Breslow ties in few numpy calls (same sums, same order)."""
+        p = self.p
+        eta = self.x @ beta
+        shift = eta.max()
+        r = np.exp(eta - shift)
+        sums = (self.at_risk * r) @ self.z
+        s0, s1 = sums[:, 0], sums[:, 1:p + 1]
+        c1 = self.term_weight / s0
+        loglik = float(self.x_death_sum @ beta - shift * len(self.death) - self.term_weight @ np.log(s0))
+        weighted = c1 @ sums  # (sum of weights, first moments, second moments), one product
+        second = weighted[p + 1:].reshape(p, p) - (s1 * (c1 / s0)[:, None]).T @ s1  # symmetric up to rounding
+        return loglik, self.x_death_sum - weighted[1:p + 1], second
+
+
+_SMALL_CELLS = 40_000  # rows x (1 + p + p^2) and rows x event times up to which the Breslow sums are
+# taken by one matrix product (bootstrap refits of a registry of a few hundred patients)
 _TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R's coxph.control toler.chol
 
 
-def _aliased_columns(rs: _RiskSets, info: np.ndarray) -> np.ndarray:
-    """Columns not identifiable from the risk sets, found as R's ``coxph`` finds them.
+class _Factor:
+    """R's ``cholesky2`` of a (scaled) information matrix, with its ``chsolve2`` and ``chinv2``.
 
-    R's ``cholesky2`` runs on the information matrix of the centred and scaled covariates: a
-    pivot below ``toler.chol`` (eps^0.75) times the largest diagonal marks a column that is
-    constant within every risk set at every event time (e.g. a level whose patients are all
-    censored before the first death), or a linear combination of earlier columns there;
-    ``coxph`` then reports NA for it and fits the rest as if it were absent.
+    A pivot below ``toler.chol`` times the largest diagonal marks a column R treats as singular:
+    constant within every risk set (e.g. a level whose patients are all censored before the first
+    death), a linear combination of earlier columns there, or a coefficient so large that its
+    information vanished. R gives such a column a zero Newton step and, at the estimate, NA.
+    When every pivot passes (the usual case) LAPACK's Cholesky decides it and numpy solves;
+    otherwise R's routines run as written (``survival/src/cholesky2.c``, ``chsolve2.c``,
+    ``chinv2.c``), because LAPACK has no rank-revealing variant with R's tolerance and layout.
     """
-    scale = np.mean(np.abs(rs.x), axis=0)
-    scale = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 1.0)
-    a = info * np.outer(scale, scale)  # a copy: the caller's matrix is not modified
-    diag = np.diag(a)
-    eps = float(np.max(diag[np.isfinite(diag)], initial=0.0))
-    eps = _TOLER_CHOL if eps == 0 else eps * _TOLER_CHOL
-    aliased = np.zeros(rs.p, dtype=bool)
-    for i in range(rs.p):
-        pivot = a[i, i]
-        if not np.isfinite(pivot) or pivot < eps:
-            aliased[i] = True
-            continue
-        col = a[i + 1:, i] / pivot
-        a[i + 1:, i + 1:] -= np.outer(col, col) * pivot
-    return aliased
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.a = a
+        p = len(a)
+        diag = a.diagonal()
+        top = float(diag.max()) if p else 0.0
+        if not np.isfinite(top):
+            top = float(np.max(diag, initial=0.0, where=np.isfinite(diag)))
+        self.eps = _TOLER_CHOL if top <= 0 else top * _TOLER_CHOL
+        self.m: np.ndarray | None = None
+        self.singular = np.zeros(p, dtype=bool)
+        self.flag = p
+        if p:
+            self.lower, info = lapack.dpotrf(a, lower=1)
+            if info == 0 and self.lower.diagonal().min() ** 2 >= self.eps:  # NaN fails: R's routine
+                return
+        if p:
+            self._cholesky2()
+
+    def _cholesky2(self) -> None:
+        # R's loop as written, on Python floats (faster than numpy for the few columns of a model).
+        a = self.a.tolist()
+        p, eps = len(a), self.eps
+        m = [[a[min(i, j)][max(i, j)] for j in range(p)] for i in range(p)]  # R copies upper to lower
+        nonneg, rank = 1, 0
+        for i in range(p):
+            pivot = m[i][i]
+            if not math.isfinite(pivot) or pivot < eps:
+                m[i][i] = 0.0
+                self.singular[i] = True
+                nonneg = -1 if pivot < -8 * eps else nonneg
+                continue
+            rank += 1
+            for j in range(i + 1, p):
+                temp = m[j][i] / pivot
+                m[j][i] = temp
+                m[j][j] -= temp * temp * pivot
+                for k in range(j + 1, p):
+                    m[k][j] -= temp * m[k][i]
+        self.rows, self.m, self.flag = m, np.array(m), rank * nonneg
+
+    def solve(self, y: np.ndarray) -> np.ndarray:
+        """``chsolve2``: the Newton step, zero for singular columns."""
+        if self.m is None:
+            return lapack.dpotrs(self.lower, y, lower=1)[0]
+        m, y, p = self.rows, y.tolist(), len(y)
+        for i in range(p):
+            temp = y[i]
+            for j in range(i):
+                temp -= y[j] * m[i][j]
+            y[i] = temp
+        for i in range(p - 1, -1, -1):
+            if m[i][i] == 0:
+                y[i] = 0.0
+                continue
+            temp = y[i] / m[i][i]
+            for j in range(i + 1, p):
+                temp -= y[j] * m[j][i]
+            y[i] = temp
+        return np.array(y)
+
+    def inverse(self) -> np.ndarray:
+        """``chinv2``: the inverse, with zero rows and columns for singular columns."""
+        if self.m is None:
+            inv = lapack.dpotrs(self.lower, np.eye(len(self.a)), lower=1)[0]
+            return (inv + inv.T) / 2.0
+        m, p = self.m.copy(), len(self.m)
+        for i in range(p):
+            if m[i, i] > 0:
+                m[i, i] = 1.0 / m[i, i]
+                for j in range(i + 1, p):
+                    m[j, i] = -m[j, i]
+                    m[j, :i] += m[j, i] * m[i, :i]
+        for i in range(p):
+            if m[i, i] == 0:
+                m[:i, i] = 0.0
+                m[i, i:] = 0.0
+                continue
+            for j in range(i + 1, p):
+                temp = m[j, i] * m[j, j]
+                m[i, j] = temp
+                m[i, i:j] += temp * m[j, i:j]
+        upper = np.triu(m)
+        return upper + np.triu(m, 1).T
 
 
-def _alias_message(names: Sequence[str], constant: Sequence[bool]) -> str:
-    why = [
-        f"{n!r} ({'constant within every risk set, e.g. all its patients censored before the first event' if c else 'a linear combination of other terms within the risk sets'})"
-        for n, c in zip(names, constant, strict=True)
-    ]
+@dataclass(frozen=True)
+class _Newton:
+    """What R's ``coxfit6`` returns (on the original scale of the centred covariates)."""
+
+    beta: np.ndarray
+    loglik: float
+    loglik_null: float
+    score: np.ndarray
+    variance: np.ndarray
+    singular: np.ndarray  # at the estimate (R: which.sing)
+    singular_at_zero: np.ndarray
+    info_at_zero: np.ndarray  # diagonal of the information at beta = 0
+    flag: int  # rank, -2 when the last step was halved, 1000 when out of iterations
+    iterations: int
+
+
+def _coxfit6(rs: _RiskSets) -> _Newton:
+    """Maximise the partial likelihood exactly as R's ``coxfit6`` (survival 3.x) does.
+
+    Newton-Raphson from ``beta = 0`` on the centred covariates scaled by ``1 / mean|x|`` (a
+    -1/0/1 column neither centred nor scaled, R's ``nocenter``); a step
+    that lowers the log-likelihood (or overflows) is pulled back towards the last good point
+    (``(new + h * old) / (h + 1)`` at the ``h``-th try); convergence when the log-likelihood
+    changes by a relative ``eps = 1e-9`` (``coxph.control``), at most ``iter.max = 20``
+    iterations. R returns the last iterate (not a polished maximum), so matching its rule
+    matches its numbers to rounding. Out of iterations, R returns the last good point with a
+    variance of ``1 / diag(information)`` (its ``chinv2`` then runs on an undecomposed matrix);
+    so does this.
+    """
+    p = rs.p
+    sc = np.mean(np.abs(rs.x), axis=0)
+    sc = np.where((sc > 0) & ~rs.zero_one, 1.0 / np.where(sc > 0, sc, 1.0), 1.0)
+    outer = np.outer(sc, sc)
+    beta = np.zeros(p)
+    ll0, u, info = rs.loglik_score_info(beta)
+    fac = _Factor(info * outer)
+    at_zero, info0 = fac.singular.copy(), np.diag(info).copy()
+    if p == 0:  # every term aliased, or none: the null model, as R reports it
+        return _Newton(beta=beta, loglik=ll0, loglik_null=ll0, score=u, variance=np.zeros((0, 0)), singular=at_zero,
+                       singular_at_zero=at_zero, info_at_zero=info0, flag=0, iterations=0)
+    best, halving = ll0, 0
+    newbeta = beta + sc * fac.solve(sc * u)
+    scaled = bool((sc != 1.0).any())  # all -1/0/1 columns: nothing to scale
+    for it in range(1, _MAX_ITER + 1):
+        newlk, u, info = rs.loglik_score_info(newbeta)
+        fac = _Factor(info * outer if scaled else info)
+        finite = np.isfinite(newlk + u.sum() + info.sum())  # NaN and inf propagate through the sums
+        if finite and abs(1.0 - best / newlk) <= _EPS:
+            return _Newton(beta=newbeta, loglik=newlk, loglik_null=ll0, score=u, variance=fac.inverse() * outer,
+                           singular=fac.singular, singular_at_zero=at_zero, info_at_zero=info0, flag=-2 if halving else fac.flag,
+                           iterations=it)
+        if not finite or newlk < best:
+            halving += 1
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
+        else:
+            halving, best = 0, newlk
+            beta, newbeta = newbeta, newbeta + (sc * fac.solve(sc * u) if scaled else fac.solve(u))
+    ll, u, info = rs.loglik_score_info(beta)
+    d = np.diag(info)
+    var = np.diag(np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0))
+    return _Newton(beta=beta, loglik=ll, loglik_null=ll0, score=u, variance=var, singular=np.zeros(p, dtype=bool),
+                   singular_at_zero=at_zero, info_at_zero=info0, flag=1000, iterations=_MAX_ITER)
+
+
+_ALIAS_REASONS = {
+    "data": "takes a single value in every analysed row",
+    "risk": "constant within every risk set, e.g. all its patients censored before the first event",
+    "combination": "a linear combination of other terms within the risk sets",
+}
+
+
+def _alias_message(names: Sequence[str], kinds: Sequence[str]) -> str:
+    why = [f"{n!r} ({_ALIAS_REASONS[k]})" for n, k in zip(names, kinds, strict=True)]
     return (
         f"term(s) {', '.join(why)} cannot be estimated from the risk sets: coefficient NA, as R's coxph "
         "reports; the remaining terms are fitted without them and the LR test has fewer degrees of freedom"
     )
-
-
-def _newton_raphson(
-    rs: _RiskSets, start: tuple[float, np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
-    """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving).
-
-    Stops when the Newton step is below 1e-10 (relative to 1 + |beta|) or the log-likelihood
-    changes by less than 1e-12 relatively; a coefficient running off to infinity (monotone
-    likelihood) ends by the second rule and is caught afterwards by R's check.
-    ``start`` is ``rs.loglik_score_info(0)``.
-    Returns ``beta, loglik, loglik_null, score, information, converged, iterations``.
-    """
-    beta = np.zeros(rs.p)
-    ll0, score, info = start
-    loglik = ll0
-    converged = False
-    iterations = 0
-    while iterations < _MAX_ITER:
-        iterations += 1
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(step)):
-            break
-        if np.all(np.abs(step) <= _STEP_TOL * (1.0 + np.abs(beta))):
-            converged = True
-            break
-        new_beta = beta + step
-        new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
-        halvings = 0
-        while (not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik)) and halvings < 40:
-            # The log-likelihood fell: halve the step, as R's coxfit6 does.
-            halvings += 1
-            new_beta = (new_beta + beta) / 2.0
-            new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
-        if not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
-            break
-        done = abs(new_ll - loglik) <= _LOGLIK_RTOL * abs(new_ll)
-        beta, loglik, score, info = new_beta, new_ll, new_score, new_info
-        if done:
-            converged = True
-            break
-    if converged:
-        # Polish: a converged fit takes quadratically shrinking Newton steps, so one or two more
-        # bring the step below _STEP_TOL and R's infinity check below cannot fire by accident.
-        # A coefficient running off to infinity keeps taking steps of about 1: stop at once.
-        previous = np.inf
-        for _ in range(3):
-            try:
-                step = np.linalg.solve(info, score)
-            except np.linalg.LinAlgError:
-                break
-            size = float(np.max(np.abs(step) / (1.0 + np.abs(beta))))
-            if not np.isfinite(size) or size <= _STEP_TOL or size >= previous / 10.0:
-                break
-            new_ll, new_score, new_info = rs.loglik_score_info(beta + step)
-            if not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
-                break
-            beta, loglik, score, info = beta + step, new_ll, new_score, new_info
-            previous = size
-            iterations += 1
-    return beta, loglik, ll0, score, info, converged, iterations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -689,6 +839,20 @@ def _count_smaller_later(group: np.ndarray, values: np.ndarray, query: np.ndarra
     return less, less_eq
 
 
+_DENSE_PAIRS = 100_000  # events x rows below which the pairs are simply enumerated
+
+
+def _concordance_dense(time: np.ndarray, is_event: np.ndarray, lp: np.ndarray) -> float:
+    """:func:`_concordance` by enumerating (event, row) pairs: faster for small samples."""
+    te, le = time[is_event][:, None], lp[is_event][:, None]
+    comparable = (te < time) | ((te == time) & ~is_event)
+    diff = le - lp
+    total = int(np.count_nonzero(comparable))
+    concordant = int(np.count_nonzero(comparable & (diff > 0)))
+    tied = int(np.count_nonzero(comparable & (diff == 0)))
+    return (concordant + tied / 2.0) / total if total else float("nan")
+
+
 def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     """Harrell's C as R's ``coxph`` reports it (survival 3.x ``concordancefit``, ``reverse=TRUE``).
 
@@ -700,11 +864,13 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     pairs of an event and a censored time at the same time by one sort, so this scales to
     registry size.
     """
+    is_event = np.asarray(event) == 1
+    if len(time) * int(is_event.sum()) <= _DENSE_PAIRS:
+        return _concordance_dense(time, is_event, lp)
     _, rank = np.unique(lp, return_inverse=True)
     _, trank = np.unique(time, return_inverse=True)
     rank = rank.astype(np.int64).ravel()
     trank = trank.astype(np.int64).ravel()
-    is_event = np.asarray(event) == 1
     # Events against every row with a later time.
     less, less_eq = _count_smaller_later(trank, rank, is_event)
     # Events against censored rows at the same time.
@@ -723,6 +889,44 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     discordant = comparable - concordant - tied_x
     denom = concordant + discordant + tied_x
     return float((concordant + tied_x / 2.0) / denom) if denom > 0 else float("nan")
+
+
+def concordance_index(
+    time: np.ndarray | Sequence[float],
+    event: np.ndarray | Sequence[int],
+    risk: np.ndarray | Sequence[float],
+    *,
+    timefix: bool = True,
+) -> float:
+    """Harrell's C of a risk score (higher = earlier event), as R's ``concordance(y ~ risk,
+    reverse = TRUE)`` and ``concordance(coxph_fit)`` report it (``timewt = "n"``).
+
+    Parameters
+    ----------
+    time, event
+        Follow-up times (finite, >= 0) and 0/1 events.
+    risk
+        The score, e.g. a Cox linear predictor (finite).
+    timefix
+        Merge near-equal times first, as R's ``coxph`` does before its concordance.
+
+    Returns
+    -------
+    float
+        ``(concordant + tied / 2) / comparable``; NaN when no pair is comparable.
+
+    Example
+    -------
+    >>> concordance_index([1, 2, 3, 4], [1, 1, 0, 1], [4.0, 3.0, 1.0, 2.0])
+    1.0
+    """
+    frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=float)})
+    t, e = _time_event(frame, "time", "event", pd.Series(frame.index))
+    lp = np.asarray(risk, dtype=float).ravel()
+    if len(lp) != len(t) or not np.isfinite(lp).all():
+        raise ValueError(f"risk must hold one finite value per row ({len(t)}); found {len(lp)} values, "
+                         f"{int((~np.isfinite(lp)).sum())} not finite")
+    return _concordance(_aeq_times(t) if timefix else t, e.astype(np.int64), lp)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -749,25 +953,8 @@ class _CoxCore:
 
     def lr_test(self) -> LRTest:
         lr = max(2.0 * (self.loglik - self.loglik_null), 0.0)
-        return LRTest(statistic=lr, dof=self.p_fit, p_value=float(special.chdtrc(self.p_fit, lr)))
-
-
-def _variance(info: np.ndarray) -> np.ndarray | None:
-    """Inverse information, or None when it is singular (or not positive on the diagonal)."""
-    try:
-        with np.errstate(all="ignore"):
-            var = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        return None
-    if not np.all(np.isfinite(var)) or np.any(np.diag(var) <= 0):
-        return None
-    return var
-
-
-def _infinite_check(var: np.ndarray, score: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """R's check (coxph.fit): would one more Newton step still move the coefficient?"""
-    step = np.abs(var @ score)
-    return ~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(beta)))
+        p_value = float(special.chdtrc(self.p_fit, lr)) if self.p_fit else 1.0  # R: df 0, p 1
+        return LRTest(statistic=lr, dof=self.p_fit, p_value=p_value)
 
 
 def _fit_core(
@@ -788,51 +975,87 @@ def _fit_core_unguarded(
     if timefix:
         t = _aeq_times(t)
     rs = _RiskSets(t, e, X, ties)
-    zero_state = rs.loglik_score_info(np.zeros(rs.p))
-    aliased = _aliased_columns(rs, zero_state[2])
-    msgs: list[str] = []
-    if aliased.any():
-        info0 = np.diag(zero_state[2])[aliased]
-        constant = info0 <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
-        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(constant)))
-        rs = _RiskSets(t, e, X[:, ~aliased], ties)
-        zero_state = rs.loglik_score_info(np.zeros(rs.p))
-    beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs, zero_state)
-    p = rs.p
-    flags = [""] * p
-    var = _variance(info)
-    if var is None:
-        var = np.full((p, p), np.nan)
-        msgs.append("the information matrix is singular at the estimate; standard errors are not available")
-        flags = ["singular information matrix"] * p
+    fit = _coxfit6(rs)
+    converged = fit.flag != 1000
+    na = fit.singular if converged and fit.flag < rs.p else np.zeros(rs.p, dtype=bool)
+    flags, msgs = _na_flags(X, rs, fit, na, names)
+    p_fit = int((~na).sum())
     n_events = int(e.sum())
-    epv = n_events / p
-    if epv < MIN_EVENTS_PER_PARAMETER:
+    if p_fit and n_events / p_fit < MIN_EVENTS_PER_PARAMETER:
         msgs.append(
-            f"only {epv:.1f} events per parameter ({n_events} events, {p} coefficients; rule of thumb: "
-            f"at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
+            f"only {n_events / p_fit:.1f} events per parameter ({n_events} events, {p_fit} coefficients; rule of "
+            f"thumb: at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
             "confidence intervals too narrow"
         )
-    if not converged:
-        msgs.append(f"the Newton-Raphson iterations did not converge in {iterations} steps; estimates are unreliable")
+    if converged:
+        _infinite_flags(fit, na, names, flags, msgs)
+    else:
+        msgs.append(f"the Newton-Raphson iterations did not converge in {fit.iterations} steps (R's iter.max); "
+                    "estimates are unreliable (R: 'Ran out of iterations and did not converge')")
         flags = [f or "did not converge" for f in flags]
-    elif np.all(np.isfinite(var)):
-        inf = _infinite_check(var, score, beta)
-        for j in np.flatnonzero(inf):
-            flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
-        if inf.any():
-            fitted_names = [n for n, a in zip(names, aliased, strict=True) if not a]
-            msgs.append(
-                f"the log-likelihood converged before term(s) {[fitted_names[j] for j in np.flatnonzero(inf)]}: "
-                "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
-                "the event before anyone in the other); their hazard ratios and intervals are not estimates "
-                "-- merge levels or drop the term"
-            )
     lp = np.empty(len(t))
-    lp[rs.order] = rs.x @ beta
-    full_beta, full_var, full_flags = _expand_aliased(beta, var, flags, aliased)
-    return _CoxCore(full_beta, full_var, tuple(full_flags), tuple(msgs), loglik, ll0, p, n_events,
-                    converged, iterations, lp, t)
+    lp[rs.order] = rs.x @ fit.beta  # as R: the linear predictor keeps a coefficient later set to NA
+    beta = np.where(na, np.nan, fit.beta)
+    var = fit.variance.copy()
+    var[na, :] = np.nan
+    var[:, na] = np.nan
+    return _CoxCore(beta, var, tuple(flags), tuple(msgs), fit.loglik, fit.loglik_null, p_fit, n_events,
+                    converged, fit.iterations, lp, t)
+
+
+def _na_flags(X: np.ndarray, rs: _RiskSets, fit: _Newton, na: np.ndarray, names: Sequence[str]
+              ) -> tuple[list[str], list[str]]:
+    """Flags and the message for terms R reports as NA (singular at the estimate)."""
+    flags = [""] * rs.p
+    msgs: list[str] = []
+    if not na.any():
+        return flags, msgs
+    aliased = na & fit.singular_at_zero
+    if aliased.any():
+        flat = np.ptp(X[:, aliased], axis=0) == 0
+        constant = fit.info_at_zero[aliased] <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
+        kinds = np.where(flat, "data", np.where(constant, "risk", "combination"))
+        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(kinds)))
+        for j in np.flatnonzero(aliased):
+            flags[j] = "not identifiable from the risk sets (aliased): coefficient NA"
+    gone = na & ~fit.singular_at_zero
+    if gone.any():
+        msgs.append(
+            f"term(s) {[names[j] for j in np.flatnonzero(gone)]}: the coefficient ran off towards infinity until its "
+            "information vanished (monotone likelihood, e.g. every patient in one level has the event before "
+            "anyone in the other); coefficient NA, as R's coxph reports ('X matrix deemed to be singular')"
+        )
+        for j in np.flatnonzero(gone):
+            flags[j] = "coefficient infinite (monotone likelihood): NA"
+    return flags, msgs
+
+
+def _infinite_flags(fit: _Newton, na: np.ndarray, names: Sequence[str], flags: list[str], msgs: list[str]) -> None:
+    """R's check (coxph.fit): would one more Newton step still move the coefficient?"""
+    step = np.abs(fit.score @ fit.variance)
+    inf = ~np.isfinite(fit.score) | ((step > _EPS) & (step > _INF_TOL * np.abs(fit.beta)))
+    inf &= ~na
+    for j in np.flatnonzero(inf):
+        flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
+    if inf.any():
+        msgs.append(
+            f"the log-likelihood converged before term(s) {[names[j] for j in np.flatnonzero(inf)]}: "
+            "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
+            "the event before anyone in the other); their hazard ratios and intervals are not estimates "
+            "-- merge levels or drop the term. (R's coxph warns the same; its check also fires for a "
+            "coefficient close to 0 that still moved by more than 1e-9 at convergence, which a moderate "
+            "standard error then shows to be finite.)"
+        )
+
+
+def _wald_table(term_info: list[dict[str, Any]], core: _CoxCore, alpha: float) -> pd.DataFrame:
+    """The Wald table of :func:`fit_cox`: one row per term (NA terms: NaN, flagged)."""
+    se, z, p_value = _wald(core.coef, core.variance)
+    zcrit = stats.norm.isf(alpha / 2.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return pd.DataFrame(term_info).assign(
+            coef=core.coef, se=se, hr=np.exp(core.coef), ci_low=np.exp(core.coef - zcrit * se),
+            ci_high=np.exp(core.coef + zcrit * se), z=z, p_value=p_value, flag=list(core.flags))
 
 
 def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -841,23 +1064,6 @@ def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
         se = np.sqrt(np.diag(var))
         z = beta / se
     return se, z, 2.0 * special.ndtr(-np.abs(z))
-
-
-def _expand_aliased(
-    beta: np.ndarray, var: np.ndarray, flags: list[str], aliased: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Coefficients, variance and flags of the fitted columns, with NA rows for aliased ones."""
-    if not aliased.any():
-        return beta, var, flags
-    keep = np.flatnonzero(~aliased)
-    full_beta = np.full(aliased.size, np.nan)
-    full_beta[keep] = beta
-    full_var = np.full((aliased.size, aliased.size), np.nan)
-    full_var[np.ix_(keep, keep)] = var
-    full_flags = ["not identifiable from the risk sets (aliased): coefficient NA"] * aliased.size
-    for j, f in zip(keep, flags, strict=True):
-        full_flags[j] = f
-    return full_beta, full_var, full_flags
 
 
 def fit_cox(
@@ -917,19 +1123,25 @@ def fit_cox(
     TypeError
         A covariate is not numeric and has no reference level in ``categorical``.
     ValueError
-        Bad times or events, a categorical reference level that is absent, a covariate that
-        does not vary, collinear terms, no events.
+        Bad times or events, a categorical reference level that is absent, a factor with a
+        single level (R: "contrasts can be applied only to factors with 2 or more levels"), no
+        events. A numeric covariate that does not vary and collinear terms are not errors: R
+        reports them as NA, and so does this (see below).
 
     Warns
     -----
     CoxWarning
         Rows dropped for missing values (counted, rows named); fewer than 10 events per
-        parameter; no convergence; a coefficient that runs off to infinity (monotone
-        likelihood, separation) -- the term is then marked in ``table["flag"]``; a term not
-        identifiable from the risk sets (constant within every risk set, e.g. a level whose
-        patients are all censored before the first event, or a linear combination of other
-        terms there): its coefficient is NA, flagged and named, as R's ``coxph`` reports it. Every warning is
-        also in ``.warnings`` and ``table.attrs["warnings"]``.
+        parameter; no convergence within R's 20 iterations (every term flagged; the variance
+        is then R's ``1 / diag(information)``); a coefficient that runs off to infinity
+        (monotone likelihood, separation) -- the term is then marked in ``table["flag"]``, and
+        is NA when its information vanished at the estimate, as in R; a term not identifiable
+        (constant in the data, constant within every risk set, e.g. a level whose patients are
+        all censored before the first event, or a linear combination of other terms there): its
+        coefficient is NA, flagged and named, as R's ``coxph`` reports it, and it leaves the LR
+        test's degrees of freedom. Every warning is also in ``.warnings`` and
+        ``table.attrs["warnings"]``. No term gets a p-value below 1 without a flag unless R
+        would report it as an estimate.
 
     Example
     -------
@@ -944,23 +1156,13 @@ def fit_cox(
         raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
     alpha = _check_alpha(alpha)
     categorical = dict(categorical or {})
-    t, e, design, groups, term_info, dropped, msgs = _build_design(df, time, event, covariates, categorical, id_column)
+    t, e, design, groups, term_info, dropped, msgs = _build_design(
+        df, time, event, covariates, categorical, id_column, strict=False)
 
     core = _fit_core(t, e, design.to_numpy(dtype=float), list(design.columns), ties, timefix)
     msgs.extend(core.messages)
-    beta, var, flags, t = core.coef, core.variance, list(core.flags), core.time
-    se, z, p_value = _wald(beta, var)
-    zcrit = stats.norm.isf(alpha / 2.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        table = pd.DataFrame(term_info)
-        table["coef"] = beta
-        table["se"] = se
-        table["hr"] = np.exp(beta)
-        table["ci_low"] = np.exp(beta - zcrit * se)
-        table["ci_high"] = np.exp(beta + zcrit * se)
-        table["z"] = z
-        table["p_value"] = p_value
-    table["flag"] = flags
+    beta, var, t = core.coef, core.variance, core.time
+    table = _wald_table(term_info, core, alpha)
     warn_tuple = tuple(msgs)
     table.attrs["warnings"] = list(warn_tuple)
     table.attrs["ties"] = ties
@@ -977,7 +1179,7 @@ def fit_cox(
         log_likelihood_null=core.loglik_null,
         lr_test=core.lr_test(),
         concordance=conc,
-        events_per_parameter=core.events / core.p_fit,
+        events_per_parameter=core.events / core.p_fit if core.p_fit else float("inf"),
         n_dropped_missing=len(dropped),
         dropped_rows=tuple(dropped),
         warnings=warn_tuple,
@@ -1116,14 +1318,17 @@ class CoxRefit:
     Attributes
     ----------
     terms
-        Term names, in design order.
+        Term names, in the order fitted (a factor's dummy terms together).
     coef, se, z, p_value
         Per term; NaN for a term not identifiable in these rows (flagged).
     flags, warnings
         As ``CoxResult.table["flag"]`` and ``CoxResult.warnings`` (not raised as warnings, so a
         thousand refits stay quiet; read them here).
     log_likelihood, log_likelihood_null, lr_test, concordance, n, events, converged
-        As on :class:`CoxResult` (``concordance`` is NaN when not requested).
+        As on :class:`CoxResult` (``concordance`` is NaN when not requested; ``n`` counts the
+        rows fitted, after dropping rows missing a fitted term).
+    n_dropped_missing
+        Rows of the request left out because a fitted term is missing in them.
     """
 
     terms: tuple[str, ...]
@@ -1140,15 +1345,19 @@ class CoxRefit:
     n: int
     events: int
     converged: bool
+    n_dropped_missing: int = 0
 
 
 @dataclass(frozen=True)
 class CoxDesign:
-    """A validated Cox design built once, refitted cheaply on row subsets (see :func:`prepare_cox`).
+    """A validated Cox design built once, refitted cheaply on rows and terms (see :func:`prepare_cox`).
 
-    ``time``, ``event`` and ``X`` hold the analysed rows (rows with missing values already
-    dropped, counted in ``n_dropped_missing``); ``rows`` passed to :meth:`refit` are positions
-    in them (``design.index`` gives their labels).
+    ``time`` and ``event`` hold the rows with a valid time and event (rows missing either were
+    dropped when the design was built, counted in ``n_dropped_missing``); ``X`` has one column per
+    term, NaN where the row's covariate is missing. ``rows`` passed to :meth:`refit` are positions
+    in these arrays (``design.index`` gives their labels). ``term_groups`` maps each covariate to
+    its terms (a factor: one 0/1 term per non-reference level); ``row_names`` names rows in
+    messages.
     """
 
     time: np.ndarray = field(repr=False)
@@ -1158,24 +1367,148 @@ class CoxDesign:
     ties: str
     timefix: bool
     n_dropped_missing: int
+    term_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    row_names: pd.Series | None = field(default=None, repr=False)
 
-    def refit(self, rows: Sequence[int] | np.ndarray | None = None, *, concordance: bool = True) -> CoxRefit:
-        """Fit on ``rows`` (positions, repeats allowed, e.g. a bootstrap sample; all when None).
+    def __post_init__(self) -> None:
+        names = list(self.design.columns)
+        groups = dict(self.term_groups) or {n: (n,) for n in names}
+        object.__setattr__(self, "term_groups", groups)
+        positions = {c: np.array([names.index(m) for m in members], dtype=np.intp) for c, members in groups.items()}
+        object.__setattr__(self, "_positions", positions)
+        object.__setattr__(self, "_names", tuple(names))
+        object.__setattr__(self, "_has_missing", bool(np.isnan(self.X).any()))
+        # R's timefix merges neighbouring times closer than TIMEFIX_TOLERANCE, absolutely or relative
+        # to the mean absolute time of the rows fitted (at most the largest time). When no two
+        # times of the design are that close even relative to the largest time, no subset has
+        # such a pair, and refits skip the merge.
+        uniq = np.unique(self.time)
+        gap = float(np.min(np.diff(uniq), initial=np.inf))
+        close = gap <= TIMEFIX_TOLERANCE * max(1.0, float(np.max(np.abs(uniq), initial=0.0)))
+        object.__setattr__(self, "_timefix_rows", self.timefix and close)
+        if self.row_names is None:
+            object.__setattr__(self, "row_names", pd.Series(self.design.index, index=self.design.index))
 
-        Runs the same core as :func:`fit_cox` (timefix, aliasing check, Newton-Raphson, flags), so
-        ``fit_cox`` on those rows gives the same numbers; only the table, the input checks and the
-        design building are skipped. ``concordance=False`` skips Harrell's C too.
+    @classmethod
+    def from_arrays(
+        cls,
+        time: np.ndarray | Sequence[float],
+        event: np.ndarray | Sequence[int],
+        X: np.ndarray,
+        names: Sequence[str] | None = None,
+        *,
+        ties: str = "efron",
+        timefix: bool = True,
+    ) -> CoxDesign:
+        """A design from numeric arrays (one column per covariate; NaN = missing), for refits of
+        covariates that are not data-frame columns (e.g. a linear predictor, spline terms).
+
+        Times must be finite and >= 0, events 0/1; names default to ``x0, x1, ...``.
         """
+        if ties not in TIES:
+            raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
+        X = np.asarray(X, dtype=float)
+        X = X[:, None] if X.ndim == 1 else X
+        names = [f"x{j}" for j in range(X.shape[1])] if names is None else list(names)
+        if X.ndim != 2 or len(names) != X.shape[1] or len(set(names)) != len(names):
+            raise ValueError(f"X must be 2-D with one distinct name per column; shape {X.shape}, names {names}")
+        frame = pd.DataFrame({"time": np.asarray(time, dtype=float), "event": np.asarray(event, dtype=float)})
+        if len(frame) != len(X):
+            raise ValueError(f"time, event and X must have the same rows; found {len(frame)} and {len(X)}")
+        t, e = _time_event(frame, "time", "event", pd.Series(frame.index))
+        if np.isinf(X).any():
+            raise ValueError(f"X holds infinite values in rows {np.flatnonzero(np.isinf(X).any(axis=1))[:_SHOWN_ROWS].tolist()}")
+        return cls(t, e, X, pd.DataFrame(X, columns=names), ties, timefix, 0)
+
+    def _columns(self, terms: Sequence[str] | None) -> np.ndarray | None:
+        """Column positions of the covariates ``terms`` (None: every column)."""
+        if terms is None:
+            return None
+        terms = [terms] if isinstance(terms, str) else list(terms)
+        if not terms:
+            raise ValueError("terms is empty: name at least one covariate of the design")
+        unknown = [c for c in terms if c not in self._positions]
+        if unknown:
+            owners = {m: c for c, members in self.term_groups.items() for m in members if m != c}
+            hint = "; ".join(f"{u!r} is a level of factor {owners[u]!r}: name the factor (its terms travel together)"
+                             for u in unknown if u in owners)
+            raise KeyError(f"terms {unknown} are not covariates of this design ({list(self.term_groups)})"
+                           + (f"; {hint}" if hint else ""))
+        if len(set(terms)) != len(terms):
+            raise ValueError(f"terms lists a covariate more than once: {terms}")
+        return np.concatenate([self._positions[c] for c in terms])
+
+    def refit(
+        self,
+        rows: Sequence[int] | np.ndarray | None = None,
+        *,
+        terms: Sequence[str] | None = None,
+        concordance: bool = True,
+    ) -> CoxRefit:
+        """Fit the covariates ``terms`` on ``rows``: what ``fit_cox`` gives on those rows and covariates.
+
+        Parameters
+        ----------
+        rows
+            Positions in the design (repeats allowed, e.g. a bootstrap sample); all rows when None.
+        terms
+            Covariates to fit, by the names given to :func:`prepare_cox` (a factor by its column
+            name: its dummy terms travel together), in the order wanted (it matters, as in R, for
+            which of two aliased terms is NA); all, in design order, when None.
+        concordance
+            Compute Harrell's C (``False`` saves its time).
+
+        Returns
+        -------
+        CoxRefit
+            Rows missing a fitted term are dropped (as ``fit_cox`` drops them, with the same
+            message in ``warnings``); a factor level absent from ``rows`` keeps its term, NA and
+            flagged, where ``fit_cox`` would omit the term (R's ``coxph`` gives NA, as here).
+
+        Raises
+        ------
+        KeyError
+            A name in ``terms`` is not a covariate of the design.
+        ValueError
+            ``rows`` hold no events.
+
+        Notes
+        -----
+        Runs the same core as :func:`fit_cox` (timefix, R's aliasing check, Newton-Raphson,
+        flags); only the table, the input checks and the design building are skipped.
+        """
+        cols = self._columns(terms)
         idx = np.arange(len(self.time)) if rows is None else np.asarray(rows, dtype=np.intp)
+        X = self.X[idx] if cols is None else self.X[np.ix_(idx, cols)]
+        names = self._names if cols is None else tuple(self._names[j] for j in cols)
         t, e = self.time[idx], self.event[idx]
+        messages: tuple[str, ...] = ()
+        n_missing = 0
+        if self._has_missing:
+            X, t, e, messages, n_missing = self._drop_missing(idx, X, t, e, names, terms)
         if not e.any():
             raise ValueError("these rows have no events; a Cox model needs at least one")
-        core = _fit_core(t, e, self.X[idx], list(self.design.columns), self.ties, self.timefix)
+        core = _fit_core(t, e, X, names, self.ties, self._timefix_rows)
         se, z, p_value = _wald(core.coef, core.variance)
         conc = _concordance(core.time, e.astype(np.int64), core.lp) if concordance else float("nan")
-        return CoxRefit(tuple(self.design.columns), core.coef, se, z, p_value, core.flags, core.messages,
-                        core.loglik, core.loglik_null, core.lr_test(), conc, len(idx), core.events,
-                        core.converged)
+        return CoxRefit(names, core.coef, se, z, p_value, core.flags, messages + core.messages,
+                        core.loglik, core.loglik_null, core.lr_test(), conc, len(t), core.events,
+                        core.converged, n_missing)
+
+    def _drop_missing(
+        self, idx: np.ndarray, X: np.ndarray, t: np.ndarray, e: np.ndarray, names: tuple[str, ...],
+        terms: Sequence[str] | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], int]:
+        """Leave out rows missing a fitted term, with ``fit_cox``'s message."""
+        na = np.isnan(X)
+        if not na.any():
+            return X, t, e, (), 0
+        covs = list(self.term_groups) if terms is None else ([terms] if isinstance(terms, str) else list(terms))
+        col_of = {n: j for j, n in enumerate(names)}
+        masks = {c: na[:, [col_of[m] for m in self.term_groups[c]]].any(axis=1) for c in covs}
+        message = _missing_message(self.row_names.iloc[idx], masks, len(idx))
+        keep = ~na.any(axis=1)
+        return X[keep], t[keep], e[keep], (message,), int((~keep).sum())
 
 
 def prepare_cox(
@@ -1189,16 +1522,20 @@ def prepare_cox(
     id_column: str | None = None,
     timefix: bool = True,
 ) -> CoxDesign:
-    """Validate the data and build the Cox design once, for many refits (bootstrap).
+    """Validate the data and build the Cox design once, for many refits (bootstrap, variable selection).
 
-    The same checks and design as :func:`fit_cox` (rows with missing values are dropped and
-    counted, with a :class:`CoxWarning`); :meth:`CoxDesign.refit` then fits any subset of rows
-    with the same core as ``fit_cox``, in a fraction of its time (``benchmarks/bench_refit.py``).
+    The same checks and terms as :func:`fit_cox`; :meth:`CoxDesign.refit` then fits any rows and
+    any subset of the covariates with the same core as ``fit_cox``, in a fraction of its time
+    (``benchmarks/bench_refit.py``). Rows missing time or event are dropped here (counted, with a
+    :class:`CoxWarning`); rows missing a covariate are kept and left out only of the refits that
+    fit that covariate, as ``fit_cox`` (R's ``na.omit``) on those covariates would.
 
     Parameters
     ----------
-    df, time, event, covariates, ties, categorical, id_column, timefix
+    df, time, event, ties, categorical, id_column, timefix
         As :func:`fit_cox`.
+    covariates
+        Every candidate covariate (refits choose among them by name).
 
     Returns
     -------
@@ -1208,15 +1545,18 @@ def prepare_cox(
     -------
     >>> rng = np.random.default_rng(1)
     >>> d = pd.DataFrame({"t": rng.exponential(10, 80), "e": rng.integers(0, 2, 80),
-    ...                   "x": rng.normal(size=80)})
-    >>> design = prepare_cox(d, "t", "e", ["x"], ties="breslow")
-    >>> boot = design.refit(rng.integers(0, 80, 80))
-    >>> boot.terms
-    ('x',)
+    ...                   "x": rng.normal(size=80), "arm": rng.choice(["a", "b", "c"], 80)})
+    >>> design = prepare_cox(d, "t", "e", ["x", "arm"], ties="breslow", categorical={"arm": "a"})
+    >>> design.refit(rng.integers(0, 80, 80), terms=["arm"]).terms
+    ('arm[b]', 'arm[c]')
     """
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
-    t, e, design, _, _, dropped, msgs = _build_design(df, time, event, covariates, dict(categorical or {}), id_column)
+    categorical = dict(categorical or {})
+    t, e, design, groups, _, dropped, msgs = _build_design(
+        df, time, event, covariates, categorical, id_column, complete_cases=False, strict=False)
     for m in msgs:
         warnings.warn(m, CoxWarning, stacklevel=2)
-    return CoxDesign(t, e, design.to_numpy(dtype=float), design, ties, timefix, len(dropped))
+    ids = df[id_column] if id_column is not None else pd.Series(df.index, index=df.index)
+    valid = ~df[[time, event]].isna().any(axis=1).to_numpy()  # the rows _build_design kept
+    return CoxDesign(t, e, design.to_numpy(dtype=float), design, ties, timefix, len(dropped), groups, ids[valid])

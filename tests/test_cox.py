@@ -180,8 +180,11 @@ def _brute_concordance(t: np.ndarray, e: np.ndarray, lp: np.ndarray) -> float:
     return (conc + tied / 2) / (conc + disc + tied)
 
 
+@pytest.mark.parametrize("dense", [True, False])
 @pytest.mark.parametrize("seed", range(6))
-def test_concordance_matches_brute_force(seed: int) -> None:
+def test_concordance_matches_brute_force(seed: int, dense: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths: pairs enumerated (small samples) and the merge counting (large ones)."""
+    monkeypatch.setattr(cox, "_DENSE_PAIRS", 10**9 if dense else 0)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 400))
     t = rng.integers(1, 25, n).astype(float)  # many tied times
@@ -376,14 +379,23 @@ def test_negative_time_names_rows() -> None:
         fit_cox(df, "t", "e", ["x"])
 
 
-def test_constant_and_collinear_covariates_are_errors() -> None:
+def test_constant_and_collinear_covariates_are_na_as_in_r() -> None:
+    """R's coxph gives NA (not an error) for a constant covariate and for the later of two
+    collinear ones, leaves it out of the LR df and fits the rest."""
     df = _toy()
+    alone = fit_cox(df, "t", "e", ["x"])
     df["const"] = 1.0
-    with pytest.raises(ValueError, match="'const' takes the single value"):
-        fit_cox(df, "t", "e", ["x", "const"])
     df["x2"] = 2 * df["x"] + 1
-    with pytest.raises(ValueError, match=r"terms \['x', 'x2'\] are collinear"):
-        fit_cox(df, "t", "e", ["x", "x2"])
+    for extra, why in (("const", "takes a single value"), ("x2", "a linear combination")):
+        with pytest.warns(CoxWarning, match=rf"'{extra}' \({why}"):
+            res = fit_cox(df, "t", "e", ["x", extra])
+        row = res.table.set_index("term").loc[extra]
+        assert np.isnan(row["coef"]) and np.isnan(row["p_value"]) and "aliased" in row["flag"]
+        assert res.table["coef"].iloc[0] == pytest.approx(alone.table["coef"].iloc[0], rel=1e-12)
+        assert res.lr_test.dof == 1
+    with pytest.warns(CoxWarning, match="single value"):
+        only = fit_cox(df, "t", "e", ["const"])
+    assert only.lr_test == cox.LRTest(0.0, 0, 1.0) and only.concordance == 0.5
 
 
 def test_no_events_is_an_error() -> None:
