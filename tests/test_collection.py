@@ -44,7 +44,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> batch.RunResult:
 
 def test_every_notebook_ran(run: batch.RunResult) -> None:
     assert run.status == "ok", run.error
-    names = [p.name for p in batch.list_notebooks()]
+    names = [p.name for p in batch.execution_order(batch.list_notebooks())]
     assert [nb.name for nb in run.notebooks] == names
     for name in names:
         assert (run.output_dir / "notebooks" / name).is_file()
@@ -80,6 +80,14 @@ def test_flow_and_overall_numbers(run: batch.RunResult) -> None:
     assert flow["n_remaining"].iloc[-1] == 66
     km = pd.read_csv(run.output_dir / "tables" / "km_overall.csv").iloc[0]
     assert km["n"] == 66 and 24 <= km["events"] <= 39
+
+
+def test_report_links_the_validation_written_before_it(run: batch.RunResult) -> None:
+    """make run executes notebook 06 before the report (04), so the report shows its table."""
+    executed = (run.output_dir / "notebooks" / "04-reproduction-report.ipynb").read_text()
+    assert "is not in this run folder" not in executed
+    assert "c_index" in executed and "calibration_slope" in executed
+    assert (run.output_dir / "tables" / "validation.csv").is_file()
 
 
 def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
