@@ -99,6 +99,18 @@ def _r2(ll: float, ll0: float, n: int) -> float:
     return float((1.0 - np.exp(-lr / n)) / (1.0 - np.exp(2.0 * ll0 / n)))
 
 
+def _linear_predictor(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``x @ beta`` with equal rows given exactly equal values.
+
+    Harrell's C counts ties in the predictor, so two patients with the same covariates (or one
+    patient drawn twice by the bootstrap) must get bit-identical scores. A BLAS product does not
+    promise that (rows in different positions may be summed with different rounding), so each
+    distinct row is evaluated once; R's reference BLAS treats every row alike.
+    """
+    rows, inverse = np.unique(x, axis=0, return_inverse=True)
+    return (rows @ beta)[inverse.ravel()]
+
+
 @dataclass(frozen=True)
 class _Design:
     """The data of one validation, built once; :meth:`evaluate` runs the procedure on a resample.
@@ -138,7 +150,7 @@ class _Design:
         """C, calibration slope and R2 of the linear predictor ``x beta`` on the original rows."""
         x = self.cox_design.X[:, cols]
         keep = ~np.isnan(x).any(axis=1)
-        t, e, lp = self.cox_design.time[keep], self.cox_design.event[keep], x[keep] @ beta
+        t, e, lp = self.cox_design.time[keep], self.cox_design.event[keep], _linear_predictor(x[keep], beta)
         if np.ptp(lp) == 0:
             return {"c_test": 0.5, "slope_test": 1.0, "r2_test": 0.0}
         refit = cox.CoxDesign.from_arrays(t, e, lp, ["lp"], ties=self.cox_design.ties).refit()
@@ -159,14 +171,18 @@ class _Design:
         failed = out | {"status": "fit_failed", **dict.fromkeys(_TRAIN_TEST, np.nan), "loglik": np.nan}
         terms = [c for c, s in zip(self.candidates, chosen, strict=True) if s]
         try:
-            fit = self.cox_design.refit(idx, terms=terms)
+            fit = self.cox_design.refit(idx, terms=terms, concordance=False)
         except ValueError:  # no events among the rows (R: coxph fails too)
             return failed
         beta = np.nan_to_num(fit.coef, nan=0.0)  # an NA (aliased) term drops out, as R's coef<-0
         if not (np.all(np.isfinite(beta)) and np.isfinite(fit.log_likelihood)):
             return failed
         cols = np.concatenate([self.columns[j] for j in np.flatnonzero(chosen)])
-        return out | {"status": _status(fit), "c_train": fit.concordance, "slope_train": 1.0,
+        x = self.cox_design.X[np.ix_(idx, cols)]
+        keep = ~np.isnan(x).any(axis=1)  # the rows the refit used
+        c_train = cox.concordance_index(self.cox_design.time[idx][keep], self.cox_design.event[idx][keep],
+                                        _linear_predictor(x[keep], beta))
+        return out | {"status": _status(fit), "c_train": c_train, "slope_train": 1.0,
                       "r2_train": _r2(fit.log_likelihood, fit.log_likelihood_null, fit.n),
                       **self._test(cols, beta), "loglik": fit.log_likelihood, "coef": beta}
 
