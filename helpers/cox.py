@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import special, stats
+from scipy.linalg import lapack
 
-from helpers.survival import _aeq_times
+from helpers.survival import TIMEFIX_TOLERANCE, _aeq_times
 
 #: Tie methods :func:`fit_cox` knows.
 TIES: tuple[str, ...] = ("efron", "breslow")
@@ -54,13 +55,12 @@ ZPH_TRANSFORMS: tuple[str, ...] = ("km", "rank", "identity")
 #: Events per parameter below which :func:`fit_cox` warns (the usual rule of thumb).
 MIN_EVENTS_PER_PARAMETER: float = 10.0
 
-_MAX_ITER = 60
-_LOGLIK_RTOL = 1e-12
-_STEP_TOL = 1e-10
-# R's check for an infinite coefficient (coxph.fit): the next Newton step would still move the
-# coefficient by more than eps and by more than toler.inf = sqrt(eps) relative to its size.
-_INF_EPS = 1e-9
-_INF_TOL = _INF_EPS**0.5
+# R's coxph.control: convergence on a relative change of the log-likelihood below eps, at most
+# iter.max iterations; a coefficient is "may be infinite" when the next Newton step would still
+# move it by more than eps and by more than toler.inf = sqrt(eps) relative to its size.
+_EPS = 1e-9
+_MAX_ITER = 20
+_INF_TOL = _EPS**0.5
 _SHOWN_ROWS = 10
 
 
@@ -451,8 +451,10 @@ def _build_design(
 class _RiskSets:
     """Sorted data and the risk-set bookkeeping shared by the fit and the zph test.
 
-    Covariates are centred (as R does); every statistic is invariant to the centring, but the
-    information matrix is computed more accurately. Per Newton-Raphson step the work is a few
+    Covariates are centred as R's ``coxph`` centres them (``nocenter = c(-1, 0, 1)``: a column
+    holding only -1, 0 and 1 is left as it is, every other column is centred); every statistic is
+    invariant to the centring, but rounding, and so R's singularity decisions on nearly
+    singular information matrices, are not. Per Newton-Raphson step the work is a few
     passes over the rows: the risk-set sums of ``exp(eta)`` and ``exp(eta) x`` come from one
     ``numpy.add.reduceat`` and a cumulative sum over the distinct event times, and the
     second-moment part of the information, ``sum_t c_t sum_{i in R(t)} exp(eta_i) x_i x_i'``, is a
@@ -465,7 +467,8 @@ class _RiskSets:
         self.t = time[order]
         self.d = event[order]
         xs = X[order]
-        self.x = xs - xs.mean(axis=0)
+        self.zero_one = ((xs == 0.0) | (xs == 1.0) | (xs == -1.0)).all(axis=0)
+        self.x = xs - np.where(self.zero_one, 0.0, xs.mean(axis=0))
         self.p = X.shape[1]
         self.death = np.flatnonzero(self.d == 1)
         self.x_death = self.x[self.death]
@@ -491,6 +494,13 @@ class _RiskSets:
             self.term_group = np.arange(self.ngroups)
             self.frac = np.zeros(self.ngroups)
             self.term_weight = self.dcount.astype(float)
+        # Small Breslow fits (bootstrap refits): 1, x and the products x_j x_k side by side, and the
+        # risk sets as a 0/1 matrix, so that one matrix product gives every risk-set sum.
+        n, p = self.x.shape
+        self.z = None
+        if not self.efron and n * (1 + p + p * p) <= _SMALL_CELLS:
+            self.z = np.hstack([np.ones((n, 1)), self.x, (self.x[:, :, None] * self.x[:, None, :]).reshape(n, p * p)])
+            self.at_risk = (np.arange(n) >= self.rstart[:, None]).astype(float)
 
     def _revsum(self, w: np.ndarray) -> np.ndarray:
         seg = np.add.reduceat(w, self.rstart, axis=0)
@@ -513,9 +523,8 @@ class _RiskSets:
         else:  # Breslow: no tied deaths are removed (the Efron terms are exactly zero)
             d1 = None
             den = s0[g]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            loglik = float(eta[self.death].sum() - shift * len(self.death)
-                           - self.term_weight @ np.log(den))
+        # (floating-point warnings are silenced by the callers: _fit_core, test_proportional_hazards)
+        loglik = float(eta[self.death].sum() - shift * len(self.death) - self.term_weight @ np.log(den))
         return {"r": r, "rd": rd, "s1": s1, "d1": d1, "den": den, "loglik": loglik}
 
     def moments(self, st: dict[str, Any], h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -528,18 +537,17 @@ class _RiskSets:
         g, den = self.term_group, st["den"]
         wh = self.term_weight if h is None else self.term_weight * h
         ng = self.ngroups
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c1 = np.bincount(g, wh / den, minlength=ng)
-            q0 = np.bincount(g, wh / den**2, minlength=ng)
+        c1 = np.bincount(g, wh / den, minlength=ng)
+        q0 = np.bincount(g, wh / den**2, minlength=ng)
         s1 = st["s1"]
-        cum = np.append(np.cumsum(c1), 0.0)  # index -1 -> 0
+        cum = np.zeros(ng + 1)
+        np.cumsum(c1, out=cum[:ng])  # index -1 -> 0
         wrow = st["r"] * cum[self.row_group]
-        with np.errstate(invalid="ignore", over="ignore"):
-            first = c1 @ s1
-            m2 = (self.x * wrow[:, None]).T @ self.x
-            aa = (s1 * q0[:, None]).T @ s1
-            if self.efron:
-                first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
+        first = c1 @ s1
+        m2 = (self.x * wrow[:, None]).T @ self.x
+        aa = (s1 * q0[:, None]).T @ s1
+        if self.efron:
+            first, m2, aa = self._efron_moments(st, wh, first, m2, aa)
         second = m2 - aa
         return first, (second + second.T) / 2.0
 
@@ -548,50 +556,185 @@ class _RiskSets:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The Efron parts of :meth:`moments`: tied deaths partly removed from the risk set."""
         g, f, den, ng, s1, d1 = self.term_group, self.frac, st["den"], self.ngroups, st["s1"], st["d1"]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            c2 = np.bincount(g, wh * f / den, minlength=ng)
-            q1 = np.bincount(g, wh * f / den**2, minlength=ng)
-            q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
-            first = first - c2 @ d1
-            wd = st["rd"] * c2[self.death_group]
-            m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
-            cross = (s1 * q1[:, None]).T @ d1
-            aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
+        c2 = np.bincount(g, wh * f / den, minlength=ng)
+        q1 = np.bincount(g, wh * f / den**2, minlength=ng)
+        q2 = np.bincount(g, wh * f * f / den**2, minlength=ng)
+        first = first - c2 @ d1
+        wd = st["rd"] * c2[self.death_group]
+        m2 = m2 - (self.x_death * wd[:, None]).T @ self.x_death
+        cross = (s1 * q1[:, None]).T @ d1
+        aa = aa - cross - cross.T + (d1 * q2[:, None]).T @ d1
         return first, m2, aa
 
     def loglik_score_info(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        if self.z is not None:
+            return self._small_breslow(beta)
         st = self.state(beta)
         first, info = self.moments(st)
         return st["loglik"], self.x_death_sum - first, info
 
 
+    def _small_breslow(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """:meth:`loglik_score_info` for Breslow ties in few numpy calls (same sums, same order)."""
+        p = self.p
+        eta = self.x @ beta
+        shift = eta.max()
+        r = np.exp(eta - shift)
+        sums = (self.at_risk * r) @ self.z
+        s0, s1 = sums[:, 0], sums[:, 1:p + 1]
+        c1 = self.term_weight / s0
+        loglik = float(self.x_death_sum @ beta - shift * len(self.death) - self.term_weight @ np.log(s0))
+        second = (c1 @ sums[:, p + 1:]).reshape(p, p) - (s1 * (c1 / s0)[:, None]).T @ s1
+        return loglik, self.x_death_sum - c1 @ s1, (second + second.T) / 2.0
+
+
+_SMALL_CELLS = 40_000  # rows x (1 + p + p^2) up to which the Breslow sums are taken side by side
 _TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R's coxph.control toler.chol
 
 
-def _aliased_columns(rs: _RiskSets, info: np.ndarray) -> np.ndarray:
-    """Columns not identifiable from the risk sets, found as R's ``coxph`` finds them.
+class _Factor:
+    """R's ``cholesky2`` of a (scaled) information matrix, with its ``chsolve2`` and ``chinv2``.
 
-    R's ``cholesky2`` runs on the information matrix of the centred and scaled covariates: a
-    pivot below ``toler.chol`` (eps^0.75) times the largest diagonal marks a column that is
-    constant within every risk set at every event time (e.g. a level whose patients are all
-    censored before the first death), or a linear combination of earlier columns there;
-    ``coxph`` then reports NA for it and fits the rest as if it were absent.
+    A pivot below ``toler.chol`` times the largest diagonal marks a column R treats as singular:
+    constant within every risk set (e.g. a level whose patients are all censored before the first
+    death), a linear combination of earlier columns there, or a coefficient so large that its
+    information vanished. R gives such a column a zero Newton step and, at the estimate, NA.
+    When every pivot passes (the usual case) LAPACK's Cholesky decides it and numpy solves;
+    otherwise R's routines run as written (``survival/src/cholesky2.c``, ``chsolve2.c``,
+    ``chinv2.c``), because LAPACK has no rank-revealing variant with R's tolerance and layout.
     """
-    scale = np.mean(np.abs(rs.x), axis=0)
-    scale = np.where(scale > 0, 1.0 / np.where(scale > 0, scale, 1.0), 1.0)
-    a = info * np.outer(scale, scale)  # a copy: the caller's matrix is not modified
-    diag = np.diag(a)
-    eps = float(np.max(diag[np.isfinite(diag)], initial=0.0))
-    eps = _TOLER_CHOL if eps == 0 else eps * _TOLER_CHOL
-    aliased = np.zeros(rs.p, dtype=bool)
-    for i in range(rs.p):
-        pivot = a[i, i]
-        if not np.isfinite(pivot) or pivot < eps:
-            aliased[i] = True
-            continue
-        col = a[i + 1:, i] / pivot
-        a[i + 1:, i + 1:] -= np.outer(col, col) * pivot
-    return aliased
+
+    def __init__(self, a: np.ndarray) -> None:
+        self.a = a
+        p = len(a)
+        diag = a.diagonal()
+        top = float(diag.max()) if p else 0.0
+        if not np.isfinite(top):
+            top = float(np.max(diag, initial=0.0, where=np.isfinite(diag)))
+        self.eps = _TOLER_CHOL if top <= 0 else top * _TOLER_CHOL
+        self.m: np.ndarray | None = None
+        self.singular = np.zeros(p, dtype=bool)
+        self.flag = p
+        if p:
+            self.lower, info = lapack.dpotrf(a, lower=1)
+            if info == 0 and self.lower.diagonal().min() ** 2 >= self.eps:  # NaN fails: R's routine
+                return
+        if p:
+            self._cholesky2()
+
+    def _cholesky2(self) -> None:
+        m = np.triu(self.a) + np.triu(self.a, 1).T  # R copies the upper triangle to the lower
+        nonneg, rank = 1, 0
+        for i in range(len(m)):
+            pivot = m[i, i]
+            if not np.isfinite(pivot) or pivot < self.eps:
+                m[i, i] = 0.0
+                self.singular[i] = True
+                nonneg = -1 if pivot < -8 * self.eps else nonneg
+                continue
+            rank += 1
+            raw = m[i + 1:, i].copy()
+            m[i + 1:, i + 1:] -= np.outer(raw, raw) / pivot  # only the lower triangle is read
+            m[i + 1:, i] = raw / pivot
+        self.m, self.flag = m, rank * nonneg
+
+    def solve(self, y: np.ndarray) -> np.ndarray:
+        """``chsolve2``: the Newton step, zero for singular columns."""
+        if self.m is None:
+            return lapack.dpotrs(self.lower, y, lower=1)[0]
+        m, y = self.m, y.copy()
+        for i in range(len(y)):
+            y[i] -= y[:i] @ m[i, :i]
+        for i in range(len(y) - 1, -1, -1):
+            y[i] = 0.0 if m[i, i] == 0 else y[i] / m[i, i] - y[i + 1:] @ m[i + 1:, i]
+        return y
+
+    def inverse(self) -> np.ndarray:
+        """``chinv2``: the inverse, with zero rows and columns for singular columns."""
+        if self.m is None:
+            inv = lapack.dpotrs(self.lower, np.eye(len(self.a)), lower=1)[0]
+            return (inv + inv.T) / 2.0
+        m, p = self.m.copy(), len(self.m)
+        for i in range(p):
+            if m[i, i] > 0:
+                m[i, i] = 1.0 / m[i, i]
+                for j in range(i + 1, p):
+                    m[j, i] = -m[j, i]
+                    m[j, :i] += m[j, i] * m[i, :i]
+        for i in range(p):
+            if m[i, i] == 0:
+                m[:i, i] = 0.0
+                m[i, i:] = 0.0
+                continue
+            for j in range(i + 1, p):
+                temp = m[j, i] * m[j, j]
+                m[i, j] = temp
+                m[i, i:j] += temp * m[j, i:j]
+        upper = np.triu(m)
+        return upper + np.triu(m, 1).T
+
+
+@dataclass(frozen=True)
+class _Newton:
+    """What R's ``coxfit6`` returns (on the original scale of the centred covariates)."""
+
+    beta: np.ndarray
+    loglik: float
+    loglik_null: float
+    score: np.ndarray
+    variance: np.ndarray
+    singular: np.ndarray  # at the estimate (R: which.sing)
+    singular_at_zero: np.ndarray
+    info_at_zero: np.ndarray  # diagonal of the information at beta = 0
+    flag: int  # rank, -2 when the last step was halved, 1000 when out of iterations
+    iterations: int
+
+
+def _coxfit6(rs: _RiskSets) -> _Newton:
+    """Maximise the partial likelihood exactly as R's ``coxfit6`` (survival 3.x) does.
+
+    Newton-Raphson from ``beta = 0`` on the centred covariates scaled by ``1 / mean|x|`` (a
+    -1/0/1 column neither centred nor scaled, R's ``nocenter``); a step
+    that lowers the log-likelihood (or overflows) is pulled back towards the last good point
+    (``(new + h * old) / (h + 1)`` at the ``h``-th try); convergence when the log-likelihood
+    changes by a relative ``eps = 1e-9`` (``coxph.control``), at most ``iter.max = 20``
+    iterations. R returns the last iterate (not a polished maximum), so matching its rule
+    matches its numbers to rounding. Out of iterations, R returns the last good point with a
+    variance of ``1 / diag(information)`` (its ``chinv2`` then runs on an undecomposed matrix);
+    so does this.
+    """
+    p = rs.p
+    sc = np.mean(np.abs(rs.x), axis=0)
+    sc = np.where((sc > 0) & ~rs.zero_one, 1.0 / np.where(sc > 0, sc, 1.0), 1.0)
+    outer = np.outer(sc, sc)
+    beta = np.zeros(p)
+    ll0, u, info = rs.loglik_score_info(beta)
+    fac = _Factor(info * outer)
+    at_zero, info0 = fac.singular.copy(), np.diag(info).copy()
+    if p == 0:  # every term aliased, or none: the null model, as R reports it
+        return _Newton(beta=beta, loglik=ll0, loglik_null=ll0, score=u, variance=np.zeros((0, 0)), singular=at_zero,
+                       singular_at_zero=at_zero, info_at_zero=info0, flag=0, iterations=0)
+    best, halving = ll0, 0
+    newbeta = beta + sc * fac.solve(sc * u)
+    for it in range(1, _MAX_ITER + 1):
+        newlk, u, info = rs.loglik_score_info(newbeta)
+        fac = _Factor(info * outer)
+        finite = np.isfinite(newlk + u.sum() + info.sum())  # NaN and inf propagate through the sums
+        if finite and abs(1.0 - best / newlk) <= _EPS:
+            return _Newton(beta=newbeta, loglik=newlk, loglik_null=ll0, score=u, variance=fac.inverse() * outer,
+                           singular=fac.singular, singular_at_zero=at_zero, info_at_zero=info0, flag=-2 if halving else fac.flag,
+                           iterations=it)
+        if not finite or newlk < best:
+            halving += 1
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
+        else:
+            halving, best = 0, newlk
+            beta, newbeta = newbeta, newbeta + sc * fac.solve(sc * u)
+    ll, u, info = rs.loglik_score_info(beta)
+    d = np.diag(info)
+    var = np.diag(np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0))
+    return _Newton(beta=beta, loglik=ll, loglik_null=ll0, score=u, variance=var, singular=np.zeros(p, dtype=bool),
+                   singular_at_zero=at_zero, info_at_zero=info0, flag=1000, iterations=_MAX_ITER)
 
 
 _ALIAS_REASONS = {
@@ -607,72 +750,6 @@ def _alias_message(names: Sequence[str], kinds: Sequence[str]) -> str:
         f"term(s) {', '.join(why)} cannot be estimated from the risk sets: coefficient NA, as R's coxph "
         "reports; the remaining terms are fitted without them and the LR test has fewer degrees of freedom"
     )
-
-
-def _newton_raphson(
-    rs: _RiskSets, start: tuple[float, np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, float, float, np.ndarray, np.ndarray, bool, int]:
-    """Maximise the partial likelihood as R's coxfit6 does (Newton-Raphson with step halving).
-
-    Stops when the Newton step is below 1e-10 (relative to 1 + |beta|) or the log-likelihood
-    changes by less than 1e-12 relatively; a coefficient running off to infinity (monotone
-    likelihood) ends by the second rule and is caught afterwards by R's check.
-    ``start`` is ``rs.loglik_score_info(0)``.
-    Returns ``beta, loglik, loglik_null, score, information, converged, iterations``.
-    """
-    beta = np.zeros(rs.p)
-    ll0, score, info = start
-    loglik = ll0
-    if rs.p == 0:  # every term aliased: the null model, as R reports it
-        return beta, ll0, ll0, score, info, True, 0
-    converged = False
-    iterations = 0
-    while iterations < _MAX_ITER:
-        iterations += 1
-        try:
-            step = np.linalg.solve(info, score)
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(step)):
-            break
-        if np.all(np.abs(step) <= _STEP_TOL * (1.0 + np.abs(beta))):
-            converged = True
-            break
-        new_beta = beta + step
-        new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
-        halvings = 0
-        while (not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik)) and halvings < 40:
-            # The log-likelihood fell: halve the step, as R's coxfit6 does.
-            halvings += 1
-            new_beta = (new_beta + beta) / 2.0
-            new_ll, new_score, new_info = rs.loglik_score_info(new_beta)
-        if not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
-            break
-        done = abs(new_ll - loglik) <= _LOGLIK_RTOL * abs(new_ll)
-        beta, loglik, score, info = new_beta, new_ll, new_score, new_info
-        if done:
-            converged = True
-            break
-    if converged:
-        # Polish: a converged fit takes quadratically shrinking Newton steps, so one or two more
-        # bring the step below _STEP_TOL and R's infinity check below cannot fire by accident.
-        # A coefficient running off to infinity keeps taking steps of about 1: stop at once.
-        previous = np.inf
-        for _ in range(3):
-            try:
-                step = np.linalg.solve(info, score)
-            except np.linalg.LinAlgError:
-                break
-            size = float(np.max(np.abs(step) / (1.0 + np.abs(beta))))
-            if not np.isfinite(size) or size <= _STEP_TOL or size >= previous / 10.0:
-                break
-            new_ll, new_score, new_info = rs.loglik_score_info(beta + step)
-            if not np.isfinite(new_ll) or new_ll < loglik - _LOGLIK_RTOL * abs(loglik):
-                break
-            beta, loglik, score, info = beta + step, new_ll, new_score, new_info
-            previous = size
-            iterations += 1
-    return beta, loglik, ll0, score, info, converged, iterations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -730,6 +807,20 @@ def _count_smaller_later(group: np.ndarray, values: np.ndarray, query: np.ndarra
     return less, less_eq
 
 
+_DENSE_PAIRS = 100_000  # events x rows below which the pairs are simply enumerated
+
+
+def _concordance_dense(time: np.ndarray, is_event: np.ndarray, lp: np.ndarray) -> float:
+    """:func:`_concordance` by enumerating (event, row) pairs: faster for small samples."""
+    te, le = time[is_event][:, None], lp[is_event][:, None]
+    comparable = (te < time) | ((te == time) & ~is_event)
+    diff = le - lp
+    total = int(np.count_nonzero(comparable))
+    concordant = int(np.count_nonzero(comparable & (diff > 0)))
+    tied = int(np.count_nonzero(comparable & (diff == 0)))
+    return (concordant + tied / 2.0) / total if total else float("nan")
+
+
 def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     """Harrell's C as R's ``coxph`` reports it (survival 3.x ``concordancefit``, ``reverse=TRUE``).
 
@@ -741,11 +832,13 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     pairs of an event and a censored time at the same time by one sort, so this scales to
     registry size.
     """
+    is_event = np.asarray(event) == 1
+    if len(time) * int(is_event.sum()) <= _DENSE_PAIRS:
+        return _concordance_dense(time, is_event, lp)
     _, rank = np.unique(lp, return_inverse=True)
     _, trank = np.unique(time, return_inverse=True)
     rank = rank.astype(np.int64).ravel()
     trank = trank.astype(np.int64).ravel()
-    is_event = np.asarray(event) == 1
     # Events against every row with a later time.
     less, less_eq = _count_smaller_later(trank, rank, is_event)
     # Events against censored rows at the same time.
@@ -832,24 +925,6 @@ class _CoxCore:
         return LRTest(statistic=lr, dof=self.p_fit, p_value=p_value)
 
 
-def _variance(info: np.ndarray) -> np.ndarray | None:
-    """Inverse information, or None when it is singular (or not positive on the diagonal)."""
-    try:
-        with np.errstate(all="ignore"):
-            var = np.linalg.inv(info)
-    except np.linalg.LinAlgError:
-        return None
-    if not np.all(np.isfinite(var)) or np.any(np.diag(var) <= 0):
-        return None
-    return var
-
-
-def _infinite_check(var: np.ndarray, score: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """R's check (coxph.fit): would one more Newton step still move the coefficient?"""
-    step = np.abs(var @ score)
-    return ~np.isfinite(step) | ((step > _INF_EPS) & (step > _INF_TOL * np.abs(beta)))
-
-
 def _fit_core(
     t: np.ndarray, e: np.ndarray, X: np.ndarray, names: Sequence[str], ties: str, timefix: bool
 ) -> _CoxCore:
@@ -868,53 +943,75 @@ def _fit_core_unguarded(
     if timefix:
         t = _aeq_times(t)
     rs = _RiskSets(t, e, X, ties)
-    zero_state = rs.loglik_score_info(np.zeros(rs.p))
-    aliased = _aliased_columns(rs, zero_state[2])
-    msgs: list[str] = []
-    if aliased.any():
-        info0 = np.diag(zero_state[2])[aliased]
-        constant = info0 <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
-        flat = np.ptp(X[:, aliased], axis=0) == 0
-        kinds = np.where(flat, "data", np.where(constant, "risk", "combination"))
-        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(kinds)))
-        rs = _RiskSets(t, e, X[:, ~aliased], ties)
-        zero_state = rs.loglik_score_info(np.zeros(rs.p))
-    beta, loglik, ll0, score, info, converged, iterations = _newton_raphson(rs, zero_state)
-    p = rs.p
-    flags = [""] * p
-    var = _variance(info)
-    if var is None:
-        var = np.full((p, p), np.nan)
-        msgs.append("the information matrix is singular at the estimate; standard errors are not available")
-        flags = ["singular information matrix"] * p
+    fit = _coxfit6(rs)
+    converged = fit.flag != 1000
+    na = fit.singular if converged and fit.flag < rs.p else np.zeros(rs.p, dtype=bool)
+    flags, msgs = _na_flags(X, rs, fit, na, names)
+    p_fit = int((~na).sum())
     n_events = int(e.sum())
-    epv = n_events / p if p else np.inf
-    if epv < MIN_EVENTS_PER_PARAMETER:
+    if p_fit and n_events / p_fit < MIN_EVENTS_PER_PARAMETER:
         msgs.append(
-            f"only {epv:.1f} events per parameter ({n_events} events, {p} coefficients; rule of thumb: "
-            f"at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
+            f"only {n_events / p_fit:.1f} events per parameter ({n_events} events, {p_fit} coefficients; rule of "
+            f"thumb: at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
             "confidence intervals too narrow"
         )
-    if not converged:
-        msgs.append(f"the Newton-Raphson iterations did not converge in {iterations} steps; estimates are unreliable")
+    if converged:
+        _infinite_flags(fit, na, names, flags, msgs)
+    else:
+        msgs.append(f"the Newton-Raphson iterations did not converge in {fit.iterations} steps (R's iter.max); "
+                    "estimates are unreliable (R: 'Ran out of iterations and did not converge')")
         flags = [f or "did not converge" for f in flags]
-    elif np.all(np.isfinite(var)):
-        inf = _infinite_check(var, score, beta)
-        for j in np.flatnonzero(inf):
-            flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
-        if inf.any():
-            fitted_names = [n for n, a in zip(names, aliased, strict=True) if not a]
-            msgs.append(
-                f"the log-likelihood converged before term(s) {[fitted_names[j] for j in np.flatnonzero(inf)]}: "
-                "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
-                "the event before anyone in the other); their hazard ratios and intervals are not estimates "
-                "-- merge levels or drop the term"
-            )
     lp = np.empty(len(t))
-    lp[rs.order] = rs.x @ beta
-    full_beta, full_var, full_flags = _expand_aliased(beta, var, flags, aliased)
-    return _CoxCore(full_beta, full_var, tuple(full_flags), tuple(msgs), loglik, ll0, p, n_events,
-                    converged, iterations, lp, t)
+    lp[rs.order] = rs.x @ fit.beta  # as R: the linear predictor keeps a coefficient later set to NA
+    beta = np.where(na, np.nan, fit.beta)
+    var = fit.variance.copy()
+    var[na, :] = np.nan
+    var[:, na] = np.nan
+    return _CoxCore(beta, var, tuple(flags), tuple(msgs), fit.loglik, fit.loglik_null, p_fit, n_events,
+                    converged, fit.iterations, lp, t)
+
+
+def _na_flags(X: np.ndarray, rs: _RiskSets, fit: _Newton, na: np.ndarray, names: Sequence[str]
+              ) -> tuple[list[str], list[str]]:
+    """Flags and the message for terms R reports as NA (singular at the estimate)."""
+    flags = [""] * rs.p
+    msgs: list[str] = []
+    if not na.any():
+        return flags, msgs
+    aliased = na & fit.singular_at_zero
+    if aliased.any():
+        flat = np.ptp(X[:, aliased], axis=0) == 0
+        constant = fit.info_at_zero[aliased] <= _TOLER_CHOL * np.abs(rs.x[:, aliased]).sum(axis=0)
+        kinds = np.where(flat, "data", np.where(constant, "risk", "combination"))
+        msgs.append(_alias_message([names[j] for j in np.flatnonzero(aliased)], list(kinds)))
+        for j in np.flatnonzero(aliased):
+            flags[j] = "not identifiable from the risk sets (aliased): coefficient NA"
+    gone = na & ~fit.singular_at_zero
+    if gone.any():
+        msgs.append(
+            f"term(s) {[names[j] for j in np.flatnonzero(gone)]}: the coefficient ran off towards infinity until its "
+            "information vanished (monotone likelihood, e.g. every patient in one level has the event before "
+            "anyone in the other); coefficient NA, as R's coxph reports ('X matrix deemed to be singular')"
+        )
+        for j in np.flatnonzero(gone):
+            flags[j] = "coefficient infinite (monotone likelihood): NA"
+    return flags, msgs
+
+
+def _infinite_flags(fit: _Newton, na: np.ndarray, names: Sequence[str], flags: list[str], msgs: list[str]) -> None:
+    """R's check (coxph.fit): would one more Newton step still move the coefficient?"""
+    step = np.abs(fit.score @ fit.variance)
+    inf = ~np.isfinite(fit.score) | ((step > _EPS) & (step > _INF_TOL * np.abs(fit.beta)))
+    inf &= ~na
+    for j in np.flatnonzero(inf):
+        flags[j] = "coefficient may be infinite (monotone likelihood / separation)"
+    if inf.any():
+        msgs.append(
+            f"the log-likelihood converged before term(s) {[names[j] for j in np.flatnonzero(inf)]}: "
+            "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
+            "the event before anyone in the other); their hazard ratios and intervals are not estimates "
+            "-- merge levels or drop the term"
+        )
 
 
 def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -923,23 +1020,6 @@ def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
         se = np.sqrt(np.diag(var))
         z = beta / se
     return se, z, 2.0 * special.ndtr(-np.abs(z))
-
-
-def _expand_aliased(
-    beta: np.ndarray, var: np.ndarray, flags: list[str], aliased: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Coefficients, variance and flags of the fitted columns, with NA rows for aliased ones."""
-    if not aliased.any():
-        return beta, var, flags
-    keep = np.flatnonzero(~aliased)
-    full_beta = np.full(aliased.size, np.nan)
-    full_beta[keep] = beta
-    full_var = np.full((aliased.size, aliased.size), np.nan)
-    full_var[np.ix_(keep, keep)] = var
-    full_flags = ["not identifiable from the risk sets (aliased): coefficient NA"] * aliased.size
-    for j, f in zip(keep, flags, strict=True):
-        full_flags[j] = f
-    return full_beta, full_var, full_flags
 
 
 def fit_cox(
@@ -1259,6 +1339,14 @@ class CoxDesign:
         object.__setattr__(self, "_positions", positions)
         object.__setattr__(self, "_names", tuple(names))
         object.__setattr__(self, "_has_missing", bool(np.isnan(self.X).any()))
+        # R's timefix merges neighbouring times closer than TIMEFIX_TOLERANCE, absolutely or relative
+        # to the mean absolute time of the rows fitted (at most the largest time). When no two
+        # times of the design are that close even relative to the largest time, no subset has
+        # such a pair, and refits skip the merge.
+        uniq = np.unique(self.time)
+        gap = float(np.min(np.diff(uniq), initial=np.inf))
+        close = gap <= TIMEFIX_TOLERANCE * max(1.0, float(np.max(np.abs(uniq), initial=0.0)))
+        object.__setattr__(self, "_timefix_rows", self.timefix and close)
         if self.row_names is None:
             object.__setattr__(self, "row_names", pd.Series(self.design.index, index=self.design.index))
 
@@ -1361,7 +1449,7 @@ class CoxDesign:
             X, t, e, messages, n_missing = self._drop_missing(idx, X, t, e, names, terms)
         if not e.any():
             raise ValueError("these rows have no events; a Cox model needs at least one")
-        core = _fit_core(t, e, X, names, self.ties, self.timefix)
+        core = _fit_core(t, e, X, names, self.ties, self._timefix_rows)
         se, z, p_value = _wald(core.coef, core.variance)
         conc = _concordance(core.time, e.astype(np.int64), core.lp) if concordance else float("nan")
         return CoxRefit(names, core.coef, se, z, p_value, core.flags, messages + core.messages,

@@ -180,8 +180,11 @@ def _brute_concordance(t: np.ndarray, e: np.ndarray, lp: np.ndarray) -> float:
     return (conc + tied / 2) / (conc + disc + tied)
 
 
+@pytest.mark.parametrize("dense", [True, False])
 @pytest.mark.parametrize("seed", range(6))
-def test_concordance_matches_brute_force(seed: int) -> None:
+def test_concordance_matches_brute_force(seed: int, dense: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both paths: pairs enumerated (small samples) and the merge counting (large ones)."""
+    monkeypatch.setattr(cox, "_DENSE_PAIRS", 10**9 if dense else 0)
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 400))
     t = rng.integers(1, 25, n).astype(float)  # many tied times

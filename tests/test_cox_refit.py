@@ -153,3 +153,12 @@ def test_concordance_index_equals_the_fit_concordance():
         res.concordance, rel=1e-12)
     with pytest.raises(ValueError, match="one finite value per row"):
         cox.concordance_index(d["t"], d["e"], d["x"][:5])
+
+
+@pytest.mark.parametrize("timefix", [True, False])
+def test_refits_merge_near_equal_times_as_fit_cox(timefix):
+    near = pd.DataFrame({"t": [0.1 + 0.2, 0.3, 0.3, 0.7, 0.7 + 1e-12, 1.1, 1.5, 2.0, 0.9, 1.2],
+                         "e": [1, 1, 0, 1, 1, 0, 1, 0, 1, 1], "x": [1, 0, 1, 0, 1, 1, 0, 0, 2, 1]})
+    design = cox.prepare_cox(near, "t", "e", ["x"], ties="efron", timefix=timefix)
+    for rows in (np.arange(10), np.r_[0, 1, 1, 3, 4, 6, 8, 9, 9]):
+        _assert_same(design.refit(rows), _full(near.iloc[rows], ["x"], "efron", {}, timefix=timefix))
