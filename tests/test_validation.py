@@ -58,10 +58,9 @@ def test_per_resample_measures_match_r(ties, reference, ref_data):
     v = V.validate_model(ref_data, "time", "event", TERMS, ties=ties, n_bootstrap=B, seed=SEED,
                          scheduler="synchronous")
     r = pd.DataFrame(reference[ties]["resamples"])
-    comparable = r["warned"].to_numpy() == 0
-    assert comparable.sum() >= 30
+    assert (r["warned"] == 0).all() and len(r) == B  # every resample compared, R warned in none
     for column in MEASURES:
-        np.testing.assert_allclose(v.resamples[column][comparable], r[column][comparable], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(v.resamples[column], r[column], rtol=0, atol=1e-6)
     app = v.table.set_index("measure")["apparent"]
     assert app["c_index"] == pytest.approx(reference[ties]["apparent"]["c_train"], abs=1e-6)
     assert app["r2_nagelkerke"] == pytest.approx(reference[ties]["apparent"]["r2_train"], abs=1e-6)
@@ -97,25 +96,42 @@ def _procedure_against_r(ties: str, reference: dict) -> tuple[V.ValidationResult
                             "status_r": r["status"], "r_warning": r["warnings"], "max_diff": diff})
 
 
+#: Resamples of the fixture where R's own loop does not converge: R's coxph stops after its 20
+#: iterations (warning "Ran out of iterations and did not converge") while the fit here
+#: converges; a coefficient there is running off to infinity, so the numbers differ where the
+#: two loops stopped (about 2e-5). Every other resample agrees to 1e-6.
+R_DID_NOT_CONVERGE = {"breslow": {72}, "efron": set()}
+
+
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_every_resample_of_the_procedure_matches_r(ties, procedure_reference):
     """Every one of the 200 resamples is compared; none is left out. The screen chooses the same
-    factors as R's survdiff loop in all of them. The measures agree to 1e-6 except where the Cox
-    likelihood is monotone (a coefficient runs off to infinity, so the value depends on where
-    each Newton-Raphson loop stops): R says so itself (its warning is the reason, kept verbatim)
-    or the fit here flags it (status "monotone"). Any other difference fails the test."""
+    factors as R's survdiff loop in all of them; the measures agree to 1e-6 in all of them but
+    the ones listed in R_DID_NOT_CONVERGE, where R says itself that it did not converge."""
     idx = pd.read_csv(REF_DIR / "validation_procedure_indices.csv", header=None).to_numpy() - 1
     v, cmp = _procedure_against_r(ties, procedure_reference)
     assert np.array_equal(v.indices, idx)
     assert len(cmp) == PROCEDURE_B
     assert (cmp["selected_py"] == cmp["selected_r"]).all()
-    differ = cmp["max_diff"] > 1e-6
-    explained = (cmp["status_r"] == "warned") | (cmp["status_py"] == "monotone")
-    unexplained = cmp[differ & ~explained]
-    assert unexplained.empty, f"resamples differing from R with no monotone likelihood:\n{unexplained}"
-    # the explained ones are few and all carry their reason
-    assert (cmp.loc[differ & (cmp["status_r"] == "warned"), "r_warning"].str.len() > 0).all()
-    assert differ.sum() <= 0.35 * PROCEDURE_B
+    differ = set(np.flatnonzero(cmp["max_diff"].to_numpy() > 1e-6))
+    assert differ == R_DID_NOT_CONVERGE[ties], cmp.loc[sorted(differ)]
+    for b in differ:
+        assert cmp.loc[b, "r_warning"] == "Ran out of iterations and did not converge"
+        assert cmp.loc[b, "status_py"] == "monotone" and cmp.loc[b, "max_diff"] < 1e-3
+    # every resample R warns about is labelled "monotone" here (never silently "ok")
+    assert (cmp.loc[cmp["status_r"] == "warned", "status_py"] == "monotone").all()
+
+
+def test_r_concordance_of_a_fit_with_an_infinite_coefficient_is_not_the_one_of_its_coef(procedure_reference):
+    """Why C on the training rows is computed from X beta (NA as 0), not taken from R's
+    concordance(fit): where a coefficient is infinite R reports it NA, but coxph's
+    linear.predictors keep the large value its iterations reached, so concordance(fit) measures a
+    score that coef() does not give. Such resamples exist in the fixture, and are all flagged."""
+    v, cmp = _procedure_against_r("breslow", procedure_reference)
+    r = pd.DataFrame(procedure_reference["breslow"]["resamples"])
+    hidden = (r["c_train"] - r["c_train_fit"]).abs() > 1e-9
+    assert hidden.sum() > 0
+    assert (cmp.loc[hidden, "status_py"] == "monotone").all()
 
 
 @pytest.mark.parametrize("ties", ["breslow", "efron"])

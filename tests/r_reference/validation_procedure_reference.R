@@ -13,8 +13,12 @@
 # of R would run. For each resample b (row b of the index matrix, 1-based) and ties:
 #   screen: survdiff(Surv ~ x) per factor on the resample rows (a factor with one level in the
 #           resample gets p = 1), chosen: p < 0.05;
-#   train:  coxph on the resample with the chosen factors; C = concordance(fit); Nagelkerke R2
-#           (1 - exp(-LR/n)) / (1 - exp(2 L0 / n)); any warning coxph gives is recorded verbatim;
+#   train:  coxph on the resample with the chosen factors; C of lp = X beta on the resample rows
+#           (NA coefficients as 0, as on the test side): concordance(Surv ~ lp, reverse = TRUE);
+#           also concordance(fit) as c_train_fit, which differs where a coefficient is NA
+#           (infinite): coxph's linear.predictors keep the large value the iterations reached
+#           for it while coef() reports NA; Nagelkerke R2 (1 - exp(-LR/n)) / (1 - exp(2 L0 / n));
+#           any warning coxph gives is recorded verbatim;
 #   test:   lp = X beta on the original rows (NA coefficients as 0), C = concordance(Surv ~ lp,
 #           reverse = TRUE), calibration slope = coef of coxph(Surv ~ lp) and R2 of that refit.
 # Nothing chosen: C 0.5, slope 1, R2 0 on both sides (rms::validate's empty model).
@@ -54,11 +58,16 @@ one <- function(rows, ties) {
   chosen <- xs[p < alpha]
   out <- list(selected = paste(as.integer(p < alpha), collapse = ""))
   if (!length(chosen))
-    return(c(out, list(status = "nothing_selected", warnings = "", iter = 0L, c_train = 0.5, c_test = 0.5, slope_test = 1,
+    return(c(out, list(status = "nothing_selected", warnings = "", iter = 0L, c_train = 0.5, c_train_fit = 0.5, c_test = 0.5, slope_test = 1,
                        r2_train = 0, r2_test = 0)))
   q <- quiet(coxph(reformulate(chosen, "Surv(time, event)"), data = b, ties = ties))
   fit <- q$value
   beta <- coef(fit); beta[is.na(beta)] <- 0
+  xb <- as.matrix(b[, chosen, drop = FALSE])
+  kb <- complete.cases(xb)
+  tr <- data.frame(time = b$time[kb], event = b$event[kb], lp = as.vector(xb[kb, , drop = FALSE] %*% beta))
+  c_train <- if (length(unique(tr$lp)) == 1) 0.5 else
+    concordance(Surv(time, event) ~ lp, data = tr, reverse = TRUE)$concordance
   x <- as.matrix(d[, chosen, drop = FALSE])
   keep <- complete.cases(x)
   o <- data.frame(time = d$time[keep], event = d$event[keep], lp = as.vector(x[keep, , drop = FALSE] %*% beta))
@@ -70,7 +79,7 @@ one <- function(rows, ties) {
               coef(refit), r2(refit))
   }
   c(out, list(status = if (length(q$warnings)) "warned" else "ok", warnings = paste(q$warnings, collapse = " | "),
-              iter = fit$iter, c_train = unname(concordance(fit)$concordance), c_test = unname(test[1]),
+              iter = fit$iter, c_train = unname(c_train), c_train_fit = unname(concordance(fit)$concordance), c_test = unname(test[1]),
               slope_test = unname(test[2]), r2_train = r2(fit), r2_test = unname(test[3])))
 }
 
