@@ -100,15 +100,17 @@ def _r2(ll: float, ll0: float, n: int) -> float:
 
 
 def _linear_predictor(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """``x @ beta`` with equal rows given exactly equal values.
+    """``x @ beta`` with equal rows given exactly equal values (NaN where a row is missing).
 
     Harrell's C counts ties in the predictor, so two patients with the same covariates (or one
     patient drawn twice by the bootstrap) must get bit-identical scores. A BLAS product does not
-    promise that (rows in different positions may be summed with different rounding), so each
-    distinct row is evaluated once; R's reference BLAS treats every row alike.
+    promise that (rows in different positions may be summed with different rounding), so the
+    sum is built column by column, every row alike, as R's reference BLAS does.
     """
-    rows, inverse = np.unique(x, axis=0, return_inverse=True)
-    return (rows @ beta)[inverse.ravel()]
+    lp = np.zeros(len(x))
+    for j, b in enumerate(beta):
+        lp += x[:, j] * b
+    return lp
 
 
 @dataclass(frozen=True)
@@ -146,24 +148,9 @@ class _Design:
         p = _logrank_p(t[idx], self.cox_design.event[idx], np.where(observed, xb, 0.0), observed.astype(float))
         return np.nan_to_num(p, nan=1.0) < self.alpha
 
-    def _test(self, cols: np.ndarray, beta: np.ndarray) -> dict[str, float]:
-        """C, calibration slope and R2 of the linear predictor ``x beta`` on the original rows."""
-        x = self.cox_design.X[:, cols]
-        keep = ~np.isnan(x).any(axis=1)
-        t, e, lp = self.cox_design.time[keep], self.cox_design.event[keep], _linear_predictor(x[keep], beta)
-        if np.ptp(lp) == 0:
-            return {"c_test": 0.5, "slope_test": 1.0, "r2_test": 0.0}
-        refit = cox.CoxDesign.from_arrays(t, e, lp, ["lp"], ties=self.cox_design.ties).refit()
-        gamma = float(refit.coef[0])
-        # The refit's C is that of gamma * lp: the C of lp itself when gamma > 0, its mirror
-        # 1 - C when gamma < 0 (concordant and discordant pairs swap, ties stay). Saves a second
-        # validation of the same times; concordance_index when gamma is 0 or not estimated.
-        c = refit.concordance if gamma > 0 else 1.0 - refit.concordance if gamma < 0 else cox.concordance_index(t, e, lp)
-        return {"c_test": float(c), "slope_test": gamma if _status(refit) == "ok" else np.nan,
-                "r2_test": _r2(refit.log_likelihood, refit.log_likelihood_null, refit.n)}
-
-    def evaluate(self, idx: np.ndarray, screen_time: np.ndarray | None = None) -> dict[str, Any]:
-        """Run the procedure on resample rows ``idx``; measure on them and on the original rows."""
+    def _train(self, idx: np.ndarray, screen_time: np.ndarray | None) -> dict[str, Any]:
+        """Select and fit on resample rows ``idx``; training measures, and the model's linear
+        predictor on the original rows (``"lp"``, NaN where a chosen factor is missing)."""
         chosen = self.select(idx, screen_time)
         out: dict[str, Any] = {"selected": chosen, "n_selected": int(chosen.sum())}
         if not chosen.any():
@@ -171,26 +158,70 @@ class _Design:
         failed = out | {"status": "fit_failed", **dict.fromkeys(_TRAIN_TEST, np.nan), "loglik": np.nan}
         terms = [c for c, s in zip(self.candidates, chosen, strict=True) if s]
         try:
-            fit = self.cox_design.refit(idx, terms=terms, concordance=False)
+            fit = self.cox_design.refit(idx, terms=terms, concordance=self.screen)
         except ValueError:  # no events among the rows (R: coxph fails too)
             return failed
-        beta = np.nan_to_num(fit.coef, nan=0.0)  # an NA (aliased) term drops out, as R's coef<-0
+        beta = np.nan_to_num(fit.coef, nan=0.0)  # an NA (aliased, infinite) term counts as 0, as R's coef
         if not (np.all(np.isfinite(beta)) and np.isfinite(fit.log_likelihood)):
             return failed
         cols = np.concatenate([self.columns[j] for j in np.flatnonzero(chosen)])
-        x = self.cox_design.X[np.ix_(idx, cols)]
-        keep = ~np.isnan(x).any(axis=1)  # the rows the refit used
-        c_train = cox.concordance_index(self.cox_design.time[idx][keep], self.cox_design.event[idx][keep],
-                                        _linear_predictor(x[keep], beta))
+        lp = _linear_predictor(self.cox_design.X[:, cols], beta)
+        if self.screen and not np.isnan(fit.coef).any():
+            # 0/1 terms, every coefficient estimated: the refit's C (R's concordance(fit)) is the
+            # C of x beta exactly (R and the refit leave 0/1 columns uncentred, so equal rows tie).
+            c_train = fit.concordance
+        else:
+            # An NA coefficient counts as 0 here and on the test side, while R's concordance(fit)
+            # (the refit's) uses the value the iterations reached; continuous terms are centred.
+            train = lp[idx]
+            keep = ~np.isnan(train)  # the rows the refit used
+            c_train = cox.concordance_index(self.cox_design.time[idx][keep], self.cox_design.event[idx][keep],
+                                            train[keep])
         return out | {"status": _status(fit), "c_train": c_train, "slope_train": 1.0,
                       "r2_train": _r2(fit.log_likelihood, fit.log_likelihood_null, fit.n),
-                      **self._test(cols, beta), "loglik": fit.log_likelihood, "coef": beta}
+                      "loglik": fit.log_likelihood, "coef": beta, "lp": lp}
+
+    def _test(self, design: cox.CoxDesign, name: str, lp: np.ndarray) -> dict[str, float]:
+        """C, calibration slope and R2 of a linear predictor on the original rows (column
+        ``name`` of ``design``, :meth:`evaluate_many`)."""
+        keep = ~np.isnan(lp)
+        if np.ptp(lp[keep]) == 0:
+            return {"c_test": 0.5, "slope_test": 1.0, "r2_test": 0.0}
+        refit = design.refit(terms=[name])  # rows where lp is missing are left out
+        gamma = float(refit.coef[0])
+        # The refit's C is that of gamma * lp: the C of lp itself when gamma > 0, its mirror
+        # 1 - C when gamma < 0 (concordant and discordant pairs swap, ties stay). Saves a second
+        # validation of the same times; concordance_index when gamma is 0 or not estimated.
+        if gamma > 0 or gamma < 0:
+            c = refit.concordance if gamma > 0 else 1.0 - refit.concordance
+        else:
+            c = cox.concordance_index(design.time[keep], design.event[keep], lp[keep])
+        return {"c_test": float(c), "slope_test": gamma if _status(refit) == "ok" else np.nan,
+                "r2_test": _r2(refit.log_likelihood, refit.log_likelihood_null, refit.n)}
+
+    def evaluate_many(self, indices: np.ndarray | Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        """Run the procedure on each resample (rows of ``indices``); measure on it and on the
+        original rows. The test side refits every resample's linear predictor on the original
+        rows from one design (``CoxDesign.from_arrays`` with one column per resample), so the
+        times are validated once per block, not once per resample."""
+        screen_time = self.screen_time
+        results = [self._train(np.asarray(idx), screen_time) for idx in indices]
+        fitted = [r for r in results if "lp" in r]
+        if fitted:
+            design = cox.CoxDesign.from_arrays(self.cox_design.time, self.cox_design.event,
+                                               np.column_stack([r["lp"] for r in fitted]), ties=self.cox_design.ties)
+            for j, r in enumerate(fitted):
+                r.update(self._test(design, f"x{j}", r.pop("lp")))
+        return results
+
+    def evaluate(self, idx: np.ndarray) -> dict[str, Any]:
+        """:meth:`evaluate_many` of one resample."""
+        return self.evaluate_many([idx])[0]
 
 
 def _evaluate_chunk(design: _Design, indices: np.ndarray) -> list[dict[str, Any]]:
     """Evaluate a block of resamples (one task of the dask fan-out)."""
-    screen_time = design.screen_time
-    return [design.evaluate(idx, screen_time) for idx in indices]
+    return design.evaluate_many(indices)
 
 
 # ---------------------------------------------------------------------------------------------
