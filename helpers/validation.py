@@ -285,8 +285,12 @@ def _start_method() -> str:
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return "spawn"
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)  # no effect once the server runs: it has imported them
+    import dask
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # distributed sets its own preload list on the first call ...
+    ctx.set_forkserver_preload(_PRELOAD)  # ... extended here (no effect once the server runs)
     return "forkserver"
 
 
