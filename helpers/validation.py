@@ -34,6 +34,7 @@ per factor (rates, medians, intervals) and costs about ten times as much per res
 from __future__ import annotations
 
 import multiprocessing
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -783,37 +784,123 @@ def rcs_basis(x: np.ndarray | pd.Series, knots: Sequence[float]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def rcs_knots(x: np.ndarray | pd.Series, n_knots: int = 3) -> np.ndarray:
-    """Harrell's default knot positions (``rms::rcs``): quantiles 0.10, 0.50, 0.90 for three knots,
-    0.05, 0.35, 0.65, 0.95 for four, 0.05, 0.275, 0.5, 0.725, 0.95 for five.
+def _quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R's ``quantile(x, probs)`` (type 7, numpy's default ``linear``)."""
+    return np.quantile(x, probs)
+
+
+def _outer_ties(xx: np.ndarray, fractied: float) -> tuple[list[float], list[float], np.ndarray]:
+    """``rcspline.eval``'s rule for a heavily tied end: when no interior value holds a share
+    ``fractied`` of the data but the smallest (largest) does, the first (last) knot is the next
+    value in, and the quantiles are taken over the values strictly inside it."""
+    if not 0 < fractied < 1:
+        return [], [], xx
+    values, counts = np.unique(xx, return_counts=True)
+    share = counts / len(xx)
+    if len(share) > 2 and share[1:-1].max() >= fractied:
+        return [], [], xx
+    first: list[float] = []
+    last: list[float] = []
+    if share[0] >= fractied:
+        first = [float(xx[xx > xx.min()].min())]
+        xx = xx[xx > first[0]]
+    if share[-1] >= fractied:
+        last = [float(xx[xx < xx.max()].max())]
+        xx = xx[xx < last[0]]
+    return first, last, xx
+
+
+def _inner_knots(xx: np.ndarray, nke: int, outer: float, first: list[float], last: list[float],
+                 unique: np.ndarray) -> np.ndarray:
+    """The ``nke`` knots of ``rcspline.eval`` between the tied ends (quantiles, then the small-n
+    rule: outer knots at the 5th smallest and 5th largest value when fewer than 100 remain)."""
+    if nke == 1:
+        return np.array([np.median(xx)])
+    if len(unique) <= nke:
+        knots = unique.copy()
+    else:
+        p = np.linspace(0.5, 1 - outer, nke) if nke == 2 else np.linspace(outer, 1 - outer, nke)
+        knots = _quantile7(xx, p)
+        if len(np.unique(knots)) < min(nke, 3):
+            knots = _quantile7(xx, np.linspace(outer, 1 - outer, 2 * nke))
+            if first and len(np.unique(knots)) < 3:
+                mid = (first[0] + last[0]) / 2 if last else float(np.median(xx))
+                knots = np.sort([first[0], mid, last[0] if last else float(_quantile7(xx, np.array([1 - outer]))[0])])
+            if len(np.unique(knots)) < 3:
+                raise ValueError(f"fewer than 3 distinct knots can be placed (values: {np.unique(xx).tolist()[:10]})")
+            warnings.warn(f"could not obtain {nke} interior knots with the default algorithm; used "
+                          f"{len(np.unique(knots))} (rcspline.eval's alternate algorithm)", UserWarning, stacklevel=3)
+    knots = np.array(knots, dtype=float)
+    if len(xx) < 100:
+        ordered = np.sort(xx)
+        if not first:
+            knots[0] = ordered[4]
+        if not last:
+            knots[nke - 1] = ordered[len(ordered) - 5]
+    return knots
+
+
+def rcs_knots(x: np.ndarray | pd.Series, n_knots: int = 5, *, fractied: float = 0.05) -> np.ndarray:
+    """Knots where ``rms::rcs(x, n_knots)`` puts them (``Hmisc::rcspline.eval``'s default rule).
+
+    Quantiles spread evenly between ``outer`` and ``1 - outer`` (``outer`` 0.10 for 3 knots, 0.05
+    for 4-6, 0.025 for 7 or more: 0.05, 0.35, 0.65, 0.95 for 4 knots), with R's special cases,
+    which change the knots on a registry of this size:
+
+    - fewer than 100 values: the outer knots move to the 5th smallest and 5th largest value;
+    - a tied end (the smallest or largest value holds at least ``fractied`` of the data while no
+      interior value does): that knot is the next value in, and the quantiles skip the end;
+    - ``n_knots`` or fewer values besides the two extremes: the interior values are the knots
+      (R warns; so does this function);
+    - too few distinct quantiles: R's alternate algorithm (a warning says so).
+
+    Written from ``rcspline.eval`` in Hmisc 4.8 (what ``rms`` 6.5 calls) and tested equal to it
+    on those cases (``tests/r_reference/validation_rcs.R``).
 
     Parameters
     ----------
     x
-        Values (missing values ignored).
+        Values (missing values ignored; at least 6 needed).
     n_knots
-        3, 4 or 5.
+        Number of knots requested, at least 3 (``rms``'s default is 5).
+    fractied
+        ``rcspline.eval``'s ``fractied`` (``rms``'s default 0.05).
 
     Returns
     -------
     numpy.ndarray
+        The knots, increasing and distinct.
 
     Example
     -------
-    >>> rcs_knots(np.arange(101.0)).tolist()
-    [10.0, 50.0, 90.0]
+    >>> rcs_knots(np.arange(1001.0), 3).tolist()
+    [100.0, 500.0, 900.0]
     """
-    probs = {3: [0.10, 0.5, 0.90], 4: [0.05, 0.35, 0.65, 0.95], 5: [0.05, 0.275, 0.5, 0.725, 0.95]}
-    if n_knots not in probs:
-        raise ValueError(f"n_knots must be 3, 4 or 5, found {n_knots!r}")
-    knots = np.nanquantile(np.asarray(x, dtype=float), probs[n_knots])
-    if np.any(np.diff(knots) <= 0):
-        raise ValueError(f"the data have too few distinct values for {n_knots} knots (knots {knots.tolist()})")
+    xx = np.asarray(x, dtype=float)
+    xx = xx[~np.isnan(xx)]
+    if len(xx) < 6:
+        raise ValueError(f"knots not specified, and fewer than 6 non-missing values ({len(xx)})")
+    if int(n_knots) != n_knots or n_knots < 3:
+        raise ValueError(f"n_knots must be an integer >= 3, found {n_knots!r}")
+    unique = np.unique(xx)
+    if len(unique) - 2 <= n_knots:
+        warnings.warn(f"{n_knots} knots requested with {len(unique)} distinct values; knots set to the "
+                      f"{len(unique) - 2} interior values", UserWarning, stacklevel=2)
+        knots = unique[1:-1]
+    else:
+        outer = 0.025 if n_knots > 6 else 0.05 if n_knots > 3 else 0.1
+        first, last, inner = _outer_ties(xx, fractied)
+        nke = int(n_knots) - len(first) - len(last)
+        knots = np.concatenate([first, _inner_knots(inner, nke, outer, first, last, unique), last])
+    knots = np.unique(knots)
+    if len(knots) < 3:
+        raise ValueError(f"fewer than 3 distinct knots ({knots.tolist()}); the values are too few or too tied")
     return knots
 
 
 def add_spline_terms(df: pd.DataFrame, column: str, n_knots: int = 3) -> tuple[pd.DataFrame, list[str], np.ndarray]:
-    """Add the restricted-cubic-spline columns of ``column`` (knots by :func:`rcs_knots`).
+    """Add the restricted-cubic-spline columns of ``column`` (knots by :func:`rcs_knots`, where
+    ``rms::rcs(column, n_knots)`` puts them).
 
     Parameters
     ----------
@@ -840,7 +927,7 @@ def add_spline_terms(df: pd.DataFrame, column: str, n_knots: int = 3) -> tuple[p
         raise KeyError(f"column {column!r} not found in the data; available columns: {list(df.columns)}")
     if df[column].isna().any():
         raise ValueError(f"column {column!r} has missing values in rows {list(df.index[df[column].isna()])[:10]}")
-    knots = rcs_knots(df[column], n_knots)
+    knots = rcs_knots(df[column], n_knots)  # rms::rcs's placement
     basis = rcs_basis(df[column], knots)
     names = [f"{column}_rcs{j + 1}" for j in range(basis.shape[1])]
     return df.assign(**dict(zip(names, basis.T, strict=True))), names, knots

@@ -364,6 +364,44 @@ def test_rcs_basis_equals_hmisc(reference):
     np.testing.assert_allclose(V.rcs_basis(np.array(r["x"]), r["knots"]), np.array(r["basis"]), atol=1e-9)
 
 
+RCS_CASES = json.loads((REF_DIR / "validation_rcs.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", RCS_CASES, ids=[f"{c['case']}-nk{c['nk']}" for c in RCS_CASES])
+def test_rcs_knots_and_basis_equal_rcspline_eval(case):
+    """Knots where rms::rcs puts them (rcspline.eval's default rule: small-n outer knots, tied
+    ends, few values, the alternate algorithm, failure) and the basis at them, to 1e-10."""
+    import warnings
+
+    x = np.array(case["x"], dtype=float)
+    if "knots" not in case:  # R stops: fewer than 3 distinct knots
+        with pytest.raises(ValueError, match="fewer than 3 distinct knots"):
+            V.rcs_knots(x, case["nk"])
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        knots = V.rcs_knots(x, case["nk"])
+    np.testing.assert_allclose(knots, case["knots"], rtol=0, atol=1e-10)
+    assert len(caught) == len(case["warnings"])  # warns where R warns, and only there
+    basis = V.rcs_basis(x, knots)
+    np.testing.assert_allclose(basis, np.array(case["basis"]), rtol=1e-10, atol=1e-10)
+
+
+def test_rcs_fixture_covers_every_rule():
+    names = {c["case"] for c in RCS_CASES}
+    assert {"dfi_months", "spread_150", "tied_min", "tied_both", "few_values", "mass_and_tail"} <= names
+    assert any("alternate algorithm" in " ".join(c["warnings"]) for c in RCS_CASES)
+    assert any("interior values" in " ".join(c["warnings"]) for c in RCS_CASES)
+    assert any("knots" not in c for c in RCS_CASES)
+    assert any(len(c["x"]) >= 100 for c in RCS_CASES) and any(len(c["x"]) < 100 for c in RCS_CASES)
+
+
+@pytest.mark.parametrize(("x", "nk", "match"), [(np.arange(5.0), 3, "fewer than 6"), (np.arange(50.0), 2, ">= 3")])
+def test_rcs_knots_bad_input(x, nk, match):
+    with pytest.raises(ValueError, match=match):
+        V.rcs_knots(x, nk)
+
+
 def test_rcs_is_linear_beyond_the_outer_knots():
     x = np.linspace(50, 100, 11)
     basis = V.rcs_basis(x, [1, 10, 20, 40])
@@ -379,7 +417,8 @@ def test_rcs_bad_knots(knots, match):
 def test_add_spline_terms_and_validate_model():
     d = _screen_data().assign(size=lambda x: np.linspace(5, 60, len(x)))
     d2, names, knots = V.add_spline_terms(d, "size")
-    assert names == ["size_rcs1", "size_rcs2"] and np.allclose(knots, np.quantile(d["size"], [0.1, 0.5, 0.9]))
+    ordered = np.sort(d["size"])  # 90 values (< 100): rms puts the outer knots at the 5th from each end
+    assert names == ["size_rcs1", "size_rcs2"] and np.allclose(knots, [ordered[4], np.median(ordered), ordered[-5]])
     assert np.allclose(d2["size_rcs1"], d["size"])
     v = V.validate_model(d2, "months", "dead", names, n_bootstrap=10, seed=1, scheduler="synchronous")
     assert list(v.selection["selected_pct"]) == [100.0, 100.0]
