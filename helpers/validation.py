@@ -328,7 +328,7 @@ def open_client(scheduler_address: str = "local", n_workers: int = 2, *, process
     settings = {"distributed.worker.multiprocessing-method": _start_method()} if processes else {}
     with dask.config.set(settings):
         cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
-                               dashboard_address=None, host="127.0.0.1" if processes else None)
+                               dashboard_address=":0", host="127.0.0.1" if processes else None)
     client = Client(cluster)
     client._own_cluster = cluster  # closed with the client (see close_client)
     return client
@@ -427,15 +427,20 @@ class ValidationResult:
 
 
 def _ci_shift(train: np.ndarray, optimism: float, conf_level: float) -> tuple[float, float]:
-    """Approximate CI of an optimism-corrected index: the bootstrap percentile interval of the
-    apparent index (its value on each resample's own training data) shifted by the optimism.
+    """Approximate CI of an optimism-corrected index: the location-shifted bootstrap interval.
 
-    This is the location-shifted bootstrap interval (Noma et al. 2021, Stat Methods Med Res
-    30:2545) that Harrell adopted for the overfitting-corrected indexes of ``rms::validate``
-    (rms 8.1-0, 2025; F. Harrell, "Confidence intervals for overfitting-corrected accuracy
-    indexes", fharrell.com, 2025). Written from that definition and tested against it; the
-    Debian ``r-cran-rms`` (6.5) predates it, so it is *not* checked against rms. Undefined (NaN)
-    for the calibration slope, which is 1 on every training sample.
+    The percentile interval of the index on each resample's own training data (the bootstrap
+    distribution of the apparent index), shifted by the estimated optimism:
+    ``[q(alpha/2) - optimism, q(1 - alpha/2) - optimism]`` with R's default (type 7) quantiles.
+    This is the interval of Noma et al. (2021), "Confidence intervals of prediction accuracy
+    measures for multivariable prediction models based on the bootstrap-based optimism
+    correction methods", Stat Med 40:5691, for Harrell's bias correction, as their R package
+    ``predboot`` computes it (``C.Harrell_LSCI``). ``rms`` 8.1-0 (Harrell 2025, answering
+    rms#98) added approximate intervals for ``validate``'s corrected indexes, citing that work;
+    its sources could not be read where this was written (Debian's ``r-cran-rms`` is 6.5), so
+    it is NOT verified that rms 8.1 computes exactly this interval. It is tested on its own
+    definition, with a case computed by hand. Undefined (NaN) for the calibration slope, which
+    is 1 on every training sample.
     """
     if np.ptp(train) == 0:
         # The calibration slope is 1 on every training sample: the shifted interval would have
@@ -616,9 +621,10 @@ def validate_procedure(
     training data) and Nagelkerke's R2 (``rms::cph``'s ``R2``; on test data from that refit, as
     ``rms::validate.cph``) on the resample and on the original data. ``optimism`` is the mean of
     training minus test, ``corrected = apparent - optimism``; Somers' ``Dxy = 2 (C - 0.5)``. The
-    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate
-    interval of rms 8.1 (Harrell 2025; see :func:`_ci_shift`), checked on its own definition, not
-    against rms (Debian's rms 6.5 predates it). A resample where nothing enters counts as the
+    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate,
+    location-shifted bootstrap interval of Noma et al. (2021) (:func:`_ci_shift`), the kind
+    rms 8.1 (Harrell 2025) reports; checked on its own definition, not against rms (Debian's
+    rms 6.5 predates it). A resample where nothing enters counts as the
     empty model (C 0.5, slope 1, R2 0, as ``rms::validate``); a failed fit is left out of the
     optimism and counted in ``n_failed``. The apparent measures equal ``rms::validate``'s
     ``index.orig`` for a fixed model and the per-resample numbers equal R ``coxph`` /

@@ -169,6 +169,16 @@ def test_optimism_corrected_and_ci_follow_their_definitions(screened):
                                             "ci_high", "n_resamples", "n_failed"]
 
 
+@pytest.mark.parametrize(("conf_level", "expected"), [(0.5, (0.65, 0.85)), (0.8, (0.59, 0.91))])
+def test_location_shifted_interval_by_hand(conf_level, expected):
+    # training C of five resamples 0.6 ... 1.0, optimism 0.05. conf 0.5: R's type-7 quantiles at
+    # 0.25 and 0.75 sit on the 2nd and 4th values (0.7, 0.9); conf 0.8: at positions 0.4 and 3.6,
+    # 0.6 + 0.4 * 0.1 = 0.64 and 0.9 + 0.6 * 0.1 = 0.96; minus the optimism.
+    train = np.array([0.9, 0.6, 1.0, 0.7, 0.8])
+    assert V._ci_shift(train, 0.05, conf_level) == pytest.approx(expected, abs=1e-12)
+    assert all(np.isnan(V._ci_shift(np.ones(5), 0.2, 0.95)))  # the slope: 1 on every training sample
+
+
 def test_apparent_run_is_notebooks_02_03(screened):
     d = _screen_data()
     screen = survival.screen_factors(d, "months", "dead", list("abcde"))
