@@ -299,13 +299,15 @@ def synchronous_run() -> V.ValidationResult:
                                 scheduler="synchronous")
 
 
+@pytest.mark.parametrize("processes", [True, False], ids=["processes", "threads"])
 @pytest.mark.parametrize("n_workers", [1, 2])
-def test_local_cluster_gives_identical_tables_with_1_and_2_workers(n_workers, synchronous_run):
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
-            Client(lc) as client:
+def test_local_cluster_gives_identical_tables_with_1_and_2_workers(n_workers, processes, synchronous_run):
+    client = V.open_client("local", n_workers=n_workers, processes=processes)
+    try:
+        assert len(client.scheduler_info()["workers"]) == n_workers
         v = V.validate_procedure(_screen_data(), "months", "dead", list("abcde"), n_bootstrap=40, seed=9, scheduler=client)
+    finally:
+        V.close_client(client)
     for got, want in zip(_tables(v), _tables(synchronous_run), strict=True):
         pd.testing.assert_frame_equal(got, want)
 
