@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from helpers import cox
 from helpers.survival import _aeq_times  # R's timefix (aeqSurv); survival has no public one
@@ -84,7 +84,7 @@ def _logrank_p(t: np.ndarray, e: np.ndarray, g: np.ndarray, m: np.ndarray) -> np
         var = np.where(n > 1, d * frac * (1 - frac) * (n - d) / (n - 1), 0.0).sum(axis=0)
         chi = (d1 - d * frac).sum(axis=0) ** 2 / var
     chi = np.where(var > 0, chi, np.nan)
-    return stats.chi2.sf(chi, 1)
+    return special.chdtrc(1, chi)
 
 
 def _status(fit: cox.CoxRefit) -> str:
