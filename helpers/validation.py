@@ -586,7 +586,7 @@ def _run(design: _Design, n_bootstrap: int, seed: int, conf_level: float, schedu
     indices = resample_indices(n, n_bootstrap, seed)
     res = _resample_frame(_fan_out(design, indices, scheduler, progress), design.candidates)
     selection, n_terms = _selection_tables(res, design.candidates)
-    chosen = tuple(np.asarray(design.candidates)[apparent["selected"]])
+    chosen = tuple(str(c) for c, s in zip(design.candidates, apparent["selected"], strict=True) if s)
     aic = -2.0 * apparent["loglik"] + 2.0 * len(chosen) if apparent["status"] == "ok" else np.nan
     settings = {"alpha": design.alpha, "ties": design.cox_design.ties, "seed": int(seed), "n_bootstrap": int(n_bootstrap),
                 "conf_level": conf_level, "procedure": procedure}
