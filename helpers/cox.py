@@ -12,30 +12,34 @@ Public functions:
   :meth:`CoxDesign.from_arrays` builds one from numeric arrays.
 - :func:`concordance_index` is Harrell's C of any risk score, as R's ``concordance``.
 
-Terms that the risk sets cannot identify (constant within every risk set at every event time, or
-a linear combination of other terms there) are found as R's ``coxph`` finds them (``cholesky2``
-on the information matrix of the centred, scaled covariates) and reported as NA with a flag and a
-:class:`CoxWarning`; the other terms are fitted without them. Near-equal times are merged first
-(R's ``timefix=TRUE``).
+Terms that cannot be estimated are reported as R's ``coxph`` reports them: a covariate constant in
+the data, a linear combination of other terms, or a term constant within every risk set (e.g. a
+level whose patients are all censored before the first death) is found by R's ``cholesky2`` on
+the information matrix and gets NA with a flag and a :class:`CoxWarning`; so does a coefficient
+whose information vanished while it ran off to infinity. A coefficient that is still moving when
+the log-likelihood has converged is kept, flagged and named ("may be infinite"), as R warns.
+Near-equal times are merged first (R's ``timefix=TRUE``).
 
 Why the partial likelihood is maximised here and not by a library
 -----------------------------------------------------------------
-lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both and agrees
-with this module to ~1e-15, but took 7 s (Breslow) and 11 s (Efron) for 10^5 patients on the
-project's 2-core machine (this module: about 0.5 s; ``benchmarks/bench_cox.py``), and exposes
-neither the risk-set sums that R's ``cox.zph`` score test needs nor R's concordance. The
-Newton-Raphson loop below is the one R's ``coxph`` runs (``coxfit6.c``: centred covariates,
-step halving when the log-likelihood falls, variance = inverse information at the maximum, the
-same "coefficient may be infinite" check), written with vectorised risk-set sums so that 10^6
-patients fit in seconds. It converges more tightly than R's default (relative change of the
-log-likelihood below 1e-12, or a Newton step below 1e-10) and agrees with R ``survival`` 3.5 to
-~1e-13 on the ``lung`` and ``veteran`` data for both tie methods (``tests/test_cox.py``; the
-fixtures come from ``tests/r_reference/cox_reference.R``), with statsmodels (both tie methods)
-and with lifelines (Efron, to its own convergence tolerance).
+lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both, but took
+7 s (Breslow) and 11 s (Efron) for 10^5 patients on the project's 2-core machine (this module:
+about 0.5 s; ``benchmarks/bench_cox.py``), and exposes neither the risk-set sums that R's
+``cox.zph`` score test needs nor R's concordance, and neither library stops where R stops or
+reports R's NA terms. The Newton-Raphson loop below is the one R's ``coxph`` runs
+(``coxfit6.c``: start at 0, centring and scaling, ``cholesky2`` at every iteration, step halving,
+convergence on a relative change of the log-likelihood below ``eps = 1e-9`` within ``iter.max =
+20`` iterations, the same "coefficient may be infinite" check), written with vectorised risk-set
+sums so that 10^6 patients fit in seconds. Because it returns R's own iterate, it agrees with R
+``survival`` 3.5 to ~1e-13 on coefficients, standard errors, log-likelihoods and concordance,
+including NA terms, infinite coefficients and fits that run out of iterations
+(``tests/test_edge_reference.py``, ``tests/test_cox.py``; fixtures from
+``tests/r_reference/*.R``), and with statsmodels and lifelines to their convergence tolerance.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -623,31 +627,46 @@ class _Factor:
             self._cholesky2()
 
     def _cholesky2(self) -> None:
-        m = np.triu(self.a) + np.triu(self.a, 1).T  # R copies the upper triangle to the lower
+        # R's loop as written, on Python floats (faster than numpy for the few columns of a model).
+        a = self.a.tolist()
+        p, eps = len(a), self.eps
+        m = [[a[min(i, j)][max(i, j)] for j in range(p)] for i in range(p)]  # R copies upper to lower
         nonneg, rank = 1, 0
-        for i in range(len(m)):
-            pivot = m[i, i]
-            if not np.isfinite(pivot) or pivot < self.eps:
-                m[i, i] = 0.0
+        for i in range(p):
+            pivot = m[i][i]
+            if not math.isfinite(pivot) or pivot < eps:
+                m[i][i] = 0.0
                 self.singular[i] = True
-                nonneg = -1 if pivot < -8 * self.eps else nonneg
+                nonneg = -1 if pivot < -8 * eps else nonneg
                 continue
             rank += 1
-            raw = m[i + 1:, i].copy()
-            m[i + 1:, i + 1:] -= np.outer(raw, raw) / pivot  # only the lower triangle is read
-            m[i + 1:, i] = raw / pivot
-        self.m, self.flag = m, rank * nonneg
+            for j in range(i + 1, p):
+                temp = m[j][i] / pivot
+                m[j][i] = temp
+                m[j][j] -= temp * temp * pivot
+                for k in range(j + 1, p):
+                    m[k][j] -= temp * m[k][i]
+        self.rows, self.m, self.flag = m, np.array(m), rank * nonneg
 
     def solve(self, y: np.ndarray) -> np.ndarray:
         """``chsolve2``: the Newton step, zero for singular columns."""
         if self.m is None:
             return lapack.dpotrs(self.lower, y, lower=1)[0]
-        m, y = self.m, y.copy()
-        for i in range(len(y)):
-            y[i] -= y[:i] @ m[i, :i]
-        for i in range(len(y) - 1, -1, -1):
-            y[i] = 0.0 if m[i, i] == 0 else y[i] / m[i, i] - y[i + 1:] @ m[i + 1:, i]
-        return y
+        m, y, p = self.rows, y.tolist(), len(y)
+        for i in range(p):
+            temp = y[i]
+            for j in range(i):
+                temp -= y[j] * m[i][j]
+            y[i] = temp
+        for i in range(p - 1, -1, -1):
+            if m[i][i] == 0:
+                y[i] = 0.0
+                continue
+            temp = y[i] / m[i][i]
+            for j in range(i + 1, p):
+                temp -= y[j] * m[j][i]
+            y[i] = temp
+        return np.array(y)
 
     def inverse(self) -> np.ndarray:
         """``chinv2``: the inverse, with zero rows and columns for singular columns."""
@@ -1014,6 +1033,16 @@ def _infinite_flags(fit: _Newton, na: np.ndarray, names: Sequence[str], flags: l
         )
 
 
+def _wald_table(term_info: list[dict[str, Any]], core: _CoxCore, alpha: float) -> pd.DataFrame:
+    """The Wald table of :func:`fit_cox`: one row per term (NA terms: NaN, flagged)."""
+    se, z, p_value = _wald(core.coef, core.variance)
+    zcrit = stats.norm.isf(alpha / 2.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return pd.DataFrame(term_info).assign(
+            coef=core.coef, se=se, hr=np.exp(core.coef), ci_low=np.exp(core.coef - zcrit * se),
+            ci_high=np.exp(core.coef + zcrit * se), z=z, p_value=p_value, flag=list(core.flags))
+
+
 def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Standard errors, Wald z and two-sided p (NaN for aliased terms); ``ndtr`` is ``norm.sf``'s core."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1079,19 +1108,25 @@ def fit_cox(
     TypeError
         A covariate is not numeric and has no reference level in ``categorical``.
     ValueError
-        Bad times or events, a categorical reference level that is absent, a covariate that
-        does not vary, collinear terms, no events.
+        Bad times or events, a categorical reference level that is absent, a factor with a
+        single level (R: "contrasts can be applied only to factors with 2 or more levels"), no
+        events. A numeric covariate that does not vary and collinear terms are not errors: R
+        reports them as NA, and so does this (see below).
 
     Warns
     -----
     CoxWarning
         Rows dropped for missing values (counted, rows named); fewer than 10 events per
-        parameter; no convergence; a coefficient that runs off to infinity (monotone
-        likelihood, separation) -- the term is then marked in ``table["flag"]``; a term not
-        identifiable from the risk sets (constant within every risk set, e.g. a level whose
-        patients are all censored before the first event, or a linear combination of other
-        terms there): its coefficient is NA, flagged and named, as R's ``coxph`` reports it. Every warning is
-        also in ``.warnings`` and ``table.attrs["warnings"]``.
+        parameter; no convergence within R's 20 iterations (every term flagged; the variance
+        is then R's ``1 / diag(information)``); a coefficient that runs off to infinity
+        (monotone likelihood, separation) -- the term is then marked in ``table["flag"]``, and
+        is NA when its information vanished at the estimate, as in R; a term not identifiable
+        (constant in the data, constant within every risk set, e.g. a level whose patients are
+        all censored before the first event, or a linear combination of other terms there): its
+        coefficient is NA, flagged and named, as R's ``coxph`` reports it, and it leaves the LR
+        test's degrees of freedom. Every warning is also in ``.warnings`` and
+        ``table.attrs["warnings"]``. No term gets a p-value below 1 without a flag unless R
+        would report it as an estimate.
 
     Example
     -------
@@ -1111,19 +1146,8 @@ def fit_cox(
 
     core = _fit_core(t, e, design.to_numpy(dtype=float), list(design.columns), ties, timefix)
     msgs.extend(core.messages)
-    beta, var, flags, t = core.coef, core.variance, list(core.flags), core.time
-    se, z, p_value = _wald(beta, var)
-    zcrit = stats.norm.isf(alpha / 2.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        table = pd.DataFrame(term_info)
-        table["coef"] = beta
-        table["se"] = se
-        table["hr"] = np.exp(beta)
-        table["ci_low"] = np.exp(beta - zcrit * se)
-        table["ci_high"] = np.exp(beta + zcrit * se)
-        table["z"] = z
-        table["p_value"] = p_value
-    table["flag"] = flags
+    beta, var, t = core.coef, core.variance, core.time
+    table = _wald_table(term_info, core, alpha)
     warn_tuple = tuple(msgs)
     table.attrs["warnings"] = list(warn_tuple)
     table.attrs["ties"] = ties

@@ -895,22 +895,73 @@ def _level_medians(surv: np.ndarray, uniq: np.ndarray, last_idx: np.ndarray) -> 
     return med
 
 
-def _screen_one(
-    codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float
-) -> dict[str, Any]:
-    """One factor's Table 2 columns (all but ``variable, level, n_missing``) on a shared grid.
+def _counts_many(codes: np.ndarray, grid: _Grid, n_levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_per_level_counts` for several factors at once: ``codes`` is (rows, factors), each
+    factor's codes shifted past the levels of the factors before it (-1 = missing)."""
+    m = grid.uniq.size
+    size = n_levels * m
+    key = np.multiply(codes, m, dtype=np.intp)
+    key += grid.inv[:, None]
+    key_ev = key[grid.ev_rows]
+    if (codes < 0).any():
+        key = key[codes >= 0]
+        key_ev = key_ev[codes[grid.ev_rows] >= 0]
+    n_obs = np.bincount(key.ravel(), minlength=size).reshape(n_levels, m)
+    n_ev = np.bincount(key_ev.ravel(), minlength=size).reshape(n_levels, m).astype(float)
+    n_risk = n_obs[:, ::-1].cumsum(axis=1)[:, ::-1].astype(float)
+    return n_obs, n_ev, n_risk
 
-    The one implementation behind :func:`screen_factors` and :meth:`ScreenDesign.refit`.
+
+def _logrank_many(n_ev: np.ndarray, n_risk: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-rank chi-square and degrees of freedom of several factors (levels stacked, ``sizes``
+    levels each), as R ``survdiff``: :func:`_logrank_counts` and :func:`_chisq` per factor, with
+    the usual two-level case done for all factors in one pass."""
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    fac = np.repeat(np.arange(len(sizes)), sizes)
+    d_tot = np.add.reduceat(n_ev, starts, axis=0)
+    r_tot = np.add.reduceat(n_risk, starts, axis=0)
+    use = (d_tot > 0) & (r_tot > 0)  # times with an event and someone at risk
+    dt, rt = np.where(use, d_tot, 0.0), np.where(use, r_tot, 1.0)
+    share = np.where(use[fac], n_risk / rt[fac], 0.0)
+    observed = np.where(use[fac], n_ev, 0.0).sum(axis=1)
+    expected = (share * dt[fac]).sum(axis=1)
+    w = np.where(rt > 1, dt * (rt - dt) / np.where(rt > 1, rt - 1, 1.0), 0.0)
+    sw = share * w[fac]
+    keep = expected > 0  # survdiff drops groups expected to have no events
+    n_keep = np.add.reduceat(keep.astype(int), starts)
+    chi, dof = np.zeros(len(sizes)), np.where(n_keep >= 2, n_keep - 1, 0)
+    # Two groups kept: chi = (O - E)^2 / V of the second.
+    last = np.maximum.reduceat(np.where(keep, np.arange(len(keep)), -1), starts)
+    two = n_keep == 2
+    j = last[two]
+    v = sw[j].sum(axis=1) - (sw[j] * share[j]).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi[two] = np.where(v > 0, (observed[j] - expected[j]) ** 2 / v, np.nan)
+    for f in np.flatnonzero(n_keep > 2):
+        rows = slice(starts[f], starts[f] + sizes[f])
+        variance = np.diag(sw[rows].sum(axis=1)) - sw[rows] @ share[rows].T
+        chi[f] = _chisq(observed[rows], expected[rows], variance)[0]
+    return chi, dof
+
+
+def _screen_many(
+    codes: np.ndarray, sizes: np.ndarray, grid: _Grid, landmark: float, conf_type: str, z: float
+) -> dict[str, Any]:
+    """Table 2 columns (all but ``variable, level, n_missing``) of several factors on a shared grid.
+
+    ``codes`` is (rows, factors) as :func:`_counts_many` takes it; per-level columns run over the
+    stacked levels, ``p_value, chisq, dof`` over the factors. The one implementation behind
+    :func:`screen_factors` (a factor at a time) and :meth:`ScreenDesign.refit` (all at once).
     """
     uniq, m = grid.uniq, grid.uniq.size
+    n_lv = int(np.sum(sizes))
     lm_idx = int(np.searchsorted(uniq, landmark, side="right") - 1)
-    n_obs, n_ev, n_risk = _per_level_counts(codes, grid, n_lv)
+    n_obs, n_ev, n_risk = _counts_many(codes, grid, n_lv)
     n = n_obs.sum(axis=1)
     events = n_ev.sum(axis=1)
     present = n > 0
-    observed, expected, variance = _logrank_counts(n_ev[present], n_risk[present])
-    chi, dof = _chisq(observed, expected, variance)
-    p = float(special.chdtrc(dof, chi)) if dof > 0 else float("nan")  # chi2.sf's core
+    chi, dof = _logrank_many(n_ev, n_risk, sizes)
+    p = np.where(dof > 0, special.chdtrc(np.maximum(dof, 1), chi), np.nan)  # chi2.sf's core
     surv, gw = _km_from_counts(n_risk, n_ev)
     last_idx = np.where(present, m - 1 - np.argmax(n_obs[:, ::-1] > 0, axis=1), -1)
     last_ok = np.maximum(last_idx, 0)
@@ -930,11 +981,20 @@ def _screen_one(
         "n": n.astype(int), "events": events.astype(int), "survival_pct": 100 * s_lm,
         "survival_ci_low": 100 * lo, "survival_ci_high": 100 * hi,
         "median": _level_medians(surv, uniq, last_idx),
-        "p_value": p, "chisq": chi if dof > 0 else np.nan, "dof": dof,
+        "p_value": p, "chisq": np.where(dof > 0, chi, np.nan), "dof": dof,
         "n_at_risk_landmark": at_risk, "last_followup": last_fu,
         "flag_few_events": events < FEW_EVENTS, "flag_zero_events": events == 0,
         "flag_landmark_beyond_followup": beyond | ~present, "flag_few_at_risk": at_risk < FEW_AT_RISK,
     }
+
+
+def _screen_one(
+    codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float
+) -> dict[str, Any]:
+    """One factor's columns from :func:`_screen_many` (``p_value, chisq, dof`` as scalars)."""
+    cols = _screen_many(codes[:, None], np.array([n_lv]), grid, landmark, conf_type, z)
+    cols["p_value"], cols["chisq"], cols["dof"] = float(cols["p_value"][0]), float(cols["chisq"][0]), int(cols["dof"][0])
+    return cols
 
 
 def screen_factors(
@@ -1136,13 +1196,14 @@ def cutoff_sweep(
 class ScreenDesign:
     """A validated screen built once, re-run cheaply on row subsets (see :func:`prepare_screen`).
 
-    ``codes`` holds one column of level codes per factor (-1 = missing); ``rows`` passed to
-    :meth:`refit` are positions in the input frame (repeats allowed).
+    ``codes`` is a (rows, factors) matrix of level codes, each factor's shifted past the levels
+    of the factors before it (-1 = missing); ``sizes`` counts each factor's levels. ``rows``
+    passed to :meth:`refit` are positions in the input frame (repeats allowed).
     """
 
     time: np.ndarray
     event: np.ndarray
-    codes: tuple[np.ndarray, ...]
+    codes: np.ndarray
     factors: tuple[str, ...]
     levels: tuple[tuple[str, ...], ...]
     landmark: float
@@ -1150,27 +1211,30 @@ class ScreenDesign:
     z: float
     timefix: bool
 
+    @property
+    def sizes(self) -> np.ndarray:
+        """Levels per factor."""
+        return np.array([len(lv) for lv in self.levels])
+
     def refit(self, rows: Sequence[int] | np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The screen on ``rows``: Table 2 columns as arrays, one entry per (factor, level).
 
-        Runs the same per-factor code as :func:`screen_factors`, so
+        Runs the same code as :func:`screen_factors` (for all factors in one pass), so
         ``pandas.DataFrame(refit(rows))`` equals ``screen_factors(df.iloc[rows], ...)``; only the
         validation, the factor coding and the frames are skipped.
         """
         idx = np.arange(len(self.time)) if rows is None else np.asarray(rows, dtype=np.intp)
+        if not self.factors:
+            return {k: np.array([]) for k in SCREEN_COLUMNS}
         grid = _grid(self.time[idx], self.event[idx], self.timefix)
-        parts = []
-        for f, codes, levels in zip(self.factors, self.codes, self.levels, strict=True):
-            c = codes[idx]
-            cols = _screen_one(c, len(levels), grid, self.landmark, self.conf_type, self.z)
-            cols["variable"] = np.full(len(levels), f, dtype=object)
-            cols["level"] = np.array(levels, dtype=object)
-            cols["n_missing"] = int((c < 0).sum())
-            parts.append(cols)
-        sizes = [len(p["level"]) for p in parts]
-        per_factor = ("p_value", "chisq", "dof", "n_missing")
-        out = {k: np.repeat(np.array([p[k] for p in parts]), sizes) for k in per_factor}
-        out.update({k: np.concatenate([p[k] for p in parts]) for k in SCREEN_COLUMNS if k not in per_factor})
+        codes = self.codes[idx]
+        sizes = self.sizes
+        out = _screen_many(codes, sizes, grid, self.landmark, self.conf_type, self.z)
+        out["n_missing"] = (codes < 0).sum(axis=0)
+        for k in ("p_value", "chisq", "dof", "n_missing"):
+            out[k] = np.repeat(out[k], sizes)
+        out["variable"] = np.repeat(np.array(self.factors, dtype=object), sizes)
+        out["level"] = np.array([lv for levels in self.levels for lv in levels], dtype=object)
         return {k: out[k] for k in SCREEN_COLUMNS}
 
 
@@ -1213,8 +1277,11 @@ def prepare_screen(
     t, e = _validate_time_event(df, time, event, id_column)
     coded = [_factor_codes(df[f]) for f in factors]
     keep = [i for i, (_, lv) in enumerate(coded) if len(lv) > 0]
+    offsets = np.cumsum([0] + [len(coded[i][1]) for i in keep])
+    codes = np.column_stack([np.where(coded[i][0] < 0, -1, coded[i][0] + off)
+                             for i, off in zip(keep, offsets[:-1], strict=True)]) if keep else np.zeros((len(t), 0))
     return ScreenDesign(
-        t, e, tuple(_small_codes(coded[i][0], len(coded[i][1])) for i in keep),
+        t, e, _small_codes(codes, int(offsets[-1])),
         tuple(factors[i] for i in keep), tuple(tuple(str(v) for v in coded[i][1]) for i in keep),
         float(landmark), conf_type, z, timefix,
     )

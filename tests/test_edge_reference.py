@@ -218,3 +218,99 @@ def test_property_infinite_estimates_always_flagged():
             row = res.table.set_index("term").loc["g[b]"]
             assert row["flag"], (ties, row)
             assert any("g[b]" in m for m in msgs)
+
+
+# --- terms R cannot estimate (coxph's default control: eps 1e-9, iter.max 20) ----------------------
+
+MONO = pd.read_csv(Path(__file__).parent / "r_reference" / "edge_monotone.csv")
+NONID = {
+    "constant": (ALIASED.assign(k=1.0), ["x", "k"]),
+    "collinear": (ALIASED.assign(x2=2 * ALIASED["x"] + 1), ["x", "x2"]),
+    "monotone": (MONO[MONO["case"] == "monotone"], ["x", "g", "w"]),
+    "singular_at_estimate": (MONO[MONO["case"] == "singular_at_estimate"], ["x", "g", "w"]),
+    "no_convergence": (MONO[MONO["case"] == "no_convergence"], [f"x{j}" for j in range(6)]),
+}
+
+
+def _r_messages(ref):
+    w = ref["warnings"]
+    return [w] if isinstance(w, str) else list(w)
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+@pytest.mark.parametrize("case", list(NONID))
+def test_terms_r_cannot_estimate_match_r(case, ties):
+    """NA where R gives NA, R's values (its iterates) elsewhere, and a flag and a named warning on
+    every term that is not an estimate; an infinite coefficient itself is only flagged."""
+    ref = REF["nonidentifiable"][f"{case}_{ties}"]
+    data, covs = NONID[case]
+    res, msgs = _fit(data, covs, ties)
+    want = np.array([np.nan if c is None else c for c in ref["coef"]], dtype=float)
+    table = res.table.set_index("term")
+    na = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(table["coef"].to_numpy()), na)
+    r_warned = " ".join(_r_messages(ref))
+    infinite = np.zeros(len(covs), dtype=bool)
+    if "coefficient may be infinite" in r_warned:  # "Loglik converged before variable  2 ; ..."
+        infinite[[int(v) - 1 for v in r_warned.split("variable")[1].split(";")[0].split(",")]] = True
+    if "did not converge" in r_warned:
+        infinite = np.abs(want) > 10  # R's "ran out of iterations": the runaway coefficients
+        assert not res.converged and (table["flag"] == "did not converge").all()
+        assert any("did not converge" in m for m in msgs)
+    finite = ~na & ~infinite
+    # R's own iterates (same start, steps, halving and stopping rule): agreement to rounding.
+    np.testing.assert_allclose(table["coef"][finite], want[finite], rtol=1e-10)
+    np.testing.assert_allclose(table["se"][finite], np.array(ref["se"])[finite], rtol=1e-10)
+    np.testing.assert_allclose([res.log_likelihood_null, res.log_likelihood], ref["loglik"], rtol=1e-10)
+    assert res.lr_test.dof == ref["df"]
+    assert res.concordance == pytest.approx(ref["concordance"], rel=REL)
+    for term in np.asarray(covs)[na | infinite]:
+        assert table.loc[term, "flag"], term
+        assert not (table.loc[term, "p_value"] < 1) or "infinite" in table.loc[term, "flag"] or not res.converged
+        assert any(term in m for m in msgs) or not res.converged, (term, msgs)
+
+
+def test_monotone_and_singular_terms_say_what_happened():
+    res, msgs = _fit(*NONID["singular_at_estimate"], "breslow")
+    assert "ran off towards infinity" in " ".join(msgs) and "NA" in res.table.set_index("term").loc["g", "flag"]
+    res, msgs = _fit(*NONID["monotone"], "breslow")
+    assert "may be infinite" in res.table.set_index("term").loc["g", "flag"]
+    assert any("converged before term(s) ['g']" in m for m in msgs)
+    res, msgs = _fit(*NONID["constant"], "efron")
+    assert any("'k' (takes a single value in every analysed row)" in m for m in msgs)
+
+
+def test_property_constant_and_collinear_terms_never_unflagged():
+    """Random data with a constant covariate or an exact linear combination: NA, flagged, named,
+    the rest as if the term were absent, for both tie methods."""
+    rng = np.random.default_rng(20261204)
+    for _ in range(30):
+        n = int(rng.integers(10, 40))
+        d = pd.DataFrame({"t": rng.exponential(10, n).round(1) + 0.1, "e": rng.integers(0, 2, n),
+                          "x": rng.normal(size=n), "z": rng.integers(0, 2, n).astype(float)})
+        d.loc[0, "e"] = 1
+        d["c"] = float(rng.integers(-3, 4))
+        d["lin"] = rng.normal() * d["x"] - 2.0 * d["z"] + rng.normal()
+        for ties in ("breslow", "efron"):
+            base, _ = _fit(d, ["x", "z"], ties)
+            for extra in ("c", "lin"):
+                res, msgs = _fit(d, ["x", extra, "z"] if extra == "c" else ["x", "z", extra], ties)
+                row = res.table.set_index("term").loc[extra]
+                assert row["flag"] and np.isnan(row["p_value"]) and any(repr(extra) in m for m in msgs)
+                np.testing.assert_allclose(res.table.set_index("term").loc[["x", "z"], "coef"],
+                                           base.table["coef"], rtol=1e-6)
+                assert res.lr_test.dof == 2
+
+
+def test_lean_screen_with_missing_values_and_many_levels_equals_screen_factors():
+    d = MIXED.assign(g4=pd.Categorical(MIXED["g4"], categories=["base", "all", "tiny", "zero", "unused"]),
+                     xcat=np.where(MIXED["x"].isna(), None, np.where(MIXED["x"] > 0, "pos", "neg")))
+    d.loc[[3, 7], "g3"] = None
+    factors = ["g4", "g3", "xcat"]
+    design = survival.prepare_screen(d, "t", "e", factors, landmark=4)
+    rng = np.random.default_rng(9)
+    for rows in [np.arange(len(d))] + [rng.integers(0, len(d), len(d)) for _ in range(15)]:
+        lean = pd.DataFrame(design.refit(rows))
+        full = survival.screen_factors(d.iloc[rows], "t", "e", factors, landmark=4)
+        pd.testing.assert_frame_equal(lean, full, check_dtype=False, rtol=1e-12)
+    assert survival.prepare_screen(d, "t", "e", []).refit()["p_value"].size == 0

@@ -1,6 +1,14 @@
 # Reference numbers for the hard cases: aliased factor levels, zero-event levels, near-equal
-# float times, landmarks around the first event. Run from the repository root:
+# float times, landmarks around the first event, and the terms R cannot estimate (a covariate
+# constant in the data, collinear covariates, coefficients running off to infinity: with R's
+# "Loglik converged before variable" warning, set to NA because the information vanished at the
+# estimate, and a fit that runs out of iterations). Every Cox fit here uses coxph's default
+# control (eps = 1e-9, iter.max = 20), so the numbers are R's iterates, not polished maxima.
+# Run from the repository root:
 #   Rscript tests/r_reference/edge_reference.R
+# tests/r_reference/edge_monotone.csv holds the three infinite-coefficient data sets (found by a
+# seeded search over small data sets with rare 0/1 levels; columns per case: t, e and x, g, w or
+# x0..x5).
 library(survival)
 library(jsonlite)
 cox_case <- function(d, formula, ties) {
@@ -41,6 +49,27 @@ mixed_fit <- function(ties) {
   f <- coxph(Surv(t, e) ~ g3 + x, data = mixed, ties = ties)
   list(coef = unname(coef(f)), se = unname(sqrt(diag(f$var))), loglik = f$loglik, n = f$n)
 }
+# The terms R cannot estimate. A fit's warnings are recorded (and muffled).
+nonid_case <- function(d, formula, ties) {
+  msgs <- character(0)
+  f <- withCallingHandlers(coxph(formula, data = d, ties = ties),
+                           warning = function(w) { msgs <<- c(msgs, conditionMessage(w)); invokeRestart("muffleWarning") })
+  list(coef = unname(coef(f)), terms = names(coef(f)), se = unname(sqrt(diag(f$var))), loglik = f$loglik,
+       df = sum(!is.na(coef(f))), iter = f$iter, concordance = unname(f$concordance["concordance"]),
+       warnings = msgs)
+}
+constant <- transform(aliased, k = 1)
+collinear <- transform(aliased, x2 = 2 * x + 1)
+mono <- read.csv("tests/r_reference/edge_monotone.csv")
+mcase <- function(name) mono[mono$case == name, ]
+nonid <- list()
+for (ties in c("breslow", "efron")) {
+  nonid[[paste0("constant_", ties)]] <- nonid_case(constant, Surv(t, e) ~ x + k, ties)
+  nonid[[paste0("collinear_", ties)]] <- nonid_case(collinear, Surv(t, e) ~ x + x2, ties)
+  nonid[[paste0("monotone_", ties)]] <- nonid_case(mcase("monotone"), Surv(t, e) ~ x + g + w, ties)
+  nonid[[paste0("singular_at_estimate_", ties)]] <- nonid_case(mcase("singular_at_estimate"), Surv(t, e) ~ x + g + w, ties)
+  nonid[[paste0("no_convergence_", ties)]] <- nonid_case(mcase("no_convergence"), Surv(t, e) ~ x0 + x1 + x2 + x3 + x4 + x5, ties)
+}
 out <- list(
   aliased_breslow = cox_case(aliased, Surv(t, e) ~ g + x, "breslow"),
   aliased_efron = cox_case(aliased, Surv(t, e) ~ g + x, "efron"),
@@ -53,6 +82,8 @@ out <- list(
   mixed_km_landmark = list(strata = sub("g4=", "", as.character(sm$strata)), surv = sm$surv,
                       lower = sm$lower, upper = sm$upper),
   mixed_breslow = mixed_fit("breslow"),
-  mixed_efron = mixed_fit("efron")
+  mixed_efron = mixed_fit("efron"),
+  nonidentifiable = nonid,
+  r_version = R.version.string, survival = as.character(packageVersion("survival"))
 )
 write_json(out, "tests/r_reference/edge_reference.json", digits = NA, auto_unbox = TRUE, na = "null", pretty = TRUE)
