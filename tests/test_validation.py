@@ -96,10 +96,11 @@ def _procedure_against_r(ties: str, reference: dict) -> tuple[V.ValidationResult
                             "status_r": r["status"], "r_warning": r["warnings"], "max_diff": diff})
 
 
-#: Resamples of the fixture where R's own loop does not converge: R's coxph stops after its 20
-#: iterations (warning "Ran out of iterations and did not converge") while the fit here
-#: converges; a coefficient there is running off to infinity, so the numbers differ where the
-#: two loops stopped (about 2e-5). Every other resample agrees to 1e-6.
+#: Resamples of the fixture where neither loop converges: the curative-resection coefficient runs
+#: off to infinity (about 20 after 20 iterations), R's coxph stops after its 20 iterations
+#: (warning "Ran out of iterations and did not converge") and so does the fit here (flag "did not
+#: converge", status "monotone"); the numbers differ where the two loops stopped (R2 by 2e-5,
+#: slope by 5e-6). Every other resample agrees to 1e-6.
 R_DID_NOT_CONVERGE = {"breslow": {72}, "efron": set()}
 
 
