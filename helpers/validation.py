@@ -186,7 +186,7 @@ class _Design:
         """C, calibration slope and R2 of a linear predictor on the original rows (column
         ``name`` of ``design``, :meth:`evaluate_many`)."""
         keep = ~np.isnan(lp)
-        if np.ptp(lp[keep]) == 0:
+        if not keep.any() or np.ptp(lp[keep]) == 0:
             return {"c_test": 0.5, "slope_test": 1.0, "r2_test": 0.0}
         refit = design.refit(terms=[name])  # rows where lp is missing are left out
         gamma = float(refit.coef[0])
