@@ -248,6 +248,23 @@ def test_monotone_likelihood_resamples_are_kept_and_labelled():
     assert v.table["n_resamples"].add(v.table["n_failed"]).eq(15).all()
 
 
+def test_failed_fits_are_counted_not_dropped():
+    # Two deaths; the covariate is missing for one of them: a resample that misses the other
+    # death has no event left to fit (R's coxph fails there too). Counted in n_failed.
+    n = 30
+    x = np.linspace(0.0, 1.0, n)
+    x[0] = np.nan
+    d = pd.DataFrame({"months": np.arange(1.0, n + 1), "dead": np.r_[1, 1, np.zeros(n - 2)].astype(int), "x": x})
+    v = V.validate_model(d, "months", "dead", ["x"], n_bootstrap=30, seed=3, scheduler="synchronous")
+    failed = int((v.resamples["status"] == "fit_failed").sum())
+    assert 0 < failed < 30
+    row = v.table.set_index("measure").loc["c_index"]
+    assert row["n_failed"] >= failed and row["n_resamples"] + row["n_failed"] == 30
+    used = v.resamples[v.resamples["status"] != "fit_failed"]
+    assert np.isnan(v.resamples.loc[v.resamples["status"] == "fit_failed", "c_train"]).all()
+    assert row["optimism"] == pytest.approx(np.nanmean(used["c_train"] - used["c_test"]), abs=1e-12)
+
+
 def test_aliased_terms_are_dropped_like_r():
     d = _screen_data()
     d["a2"] = d["a"]  # the same factor twice: R's coxph gives the second an NA coefficient
