@@ -89,7 +89,8 @@ def _logrank_p(t: np.ndarray, e: np.ndarray, g: np.ndarray, m: np.ndarray) -> np
 
 def _status(fit: cox.CoxRefit) -> str:
     """``"monotone"`` when a coefficient runs off to infinity or the iterations did not converge
-    (the fit is kept, as R keeps it, and counted); ``"ok"`` otherwise."""
+    (the resample is kept and counted; a coefficient reported NA counts as 0, as R's ``coef`` NA
+    does); ``"ok"`` otherwise."""
     infinite = any("infinite" in f for f in fit.flags)
     return "monotone" if infinite or not fit.converged else "ok"
 
