@@ -502,7 +502,7 @@ class _RiskSets:
         # risk sets as a 0/1 matrix, so that one matrix product gives every risk-set sum.
         n, p = self.x.shape
         self.z = None
-        if not self.efron and n * (1 + p + p * p) <= _SMALL_CELLS:
+        if not self.efron and n * (1 + p + p * p) <= _SMALL_CELLS and n * self.ngroups <= _SMALL_CELLS:
             self.z = np.hstack([np.ones((n, 1)), self.x, (self.x[:, :, None] * self.x[:, None, :]).reshape(n, p * p)])
             self.at_risk = (np.arange(n) >= self.rstart[:, None]).astype(float)
 
@@ -592,7 +592,8 @@ class _RiskSets:
         return loglik, self.x_death_sum - c1 @ s1, (second + second.T) / 2.0
 
 
-_SMALL_CELLS = 40_000  # rows x (1 + p + p^2) up to which the Breslow sums are taken side by side
+_SMALL_CELLS = 40_000  # rows x (1 + p + p^2) and rows x event times up to which the Breslow sums are
+# taken by one matrix product (bootstrap refits of a registry of a few hundred patients)
 _TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # R's coxph.control toler.chol
 
 
@@ -1029,7 +1030,9 @@ def _infinite_flags(fit: _Newton, na: np.ndarray, names: Sequence[str], flags: l
             f"the log-likelihood converged before term(s) {[names[j] for j in np.flatnonzero(inf)]}: "
             "the coefficient(s) may be infinite (monotone likelihood, e.g. every patient in one level has "
             "the event before anyone in the other); their hazard ratios and intervals are not estimates "
-            "-- merge levels or drop the term"
+            "-- merge levels or drop the term. (R's coxph warns the same; its check also fires for a "
+            "coefficient close to 0 that still moved by more than 1e-9 at convergence, which a moderate "
+            "standard error then shows to be finite.)"
         )
 
 

@@ -162,3 +162,19 @@ def test_refits_merge_near_equal_times_as_fit_cox(timefix):
     design = cox.prepare_cox(near, "t", "e", ["x"], ties="efron", timefix=timefix)
     for rows in (np.arange(10), np.r_[0, 1, 1, 3, 4, 6, 8, 9, 9]):
         _assert_same(design.refit(rows), _full(near.iloc[rows], ["x"], "efron", {}, timefix=timefix))
+
+
+def test_small_breslow_sums_equal_the_general_risk_set_sums(candidates, monkeypatch):
+    """The one-matrix-product path of small Breslow fits gives the general path's numbers."""
+    data, factors, refs = candidates
+    covs = factors[:6]
+    rng = np.random.default_rng(4)
+    rows = [rng.integers(0, len(data), len(data)) for _ in range(10)]
+    design = cox.prepare_cox(data, "time_months", "event", covs, ties="breslow",
+                             categorical={c: refs[c] for c in covs})
+    small = [design.refit(r) for r in rows]
+    monkeypatch.setattr(cox, "_SMALL_CELLS", 0)
+    for r, a in zip(rows, small, strict=True):
+        b = design.refit(r)
+        np.testing.assert_allclose(a.coef, b.coef, rtol=1e-10, atol=1e-12)
+        assert a.flags == b.flags and a.log_likelihood == pytest.approx(b.log_likelihood, rel=1e-12)
