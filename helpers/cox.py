@@ -39,6 +39,7 @@ including NA terms, infinite coefficients and fits that run out of iterations
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -478,14 +479,13 @@ class _RiskSets:
         self.x_death = self.x[self.death]
         self.x_death_sum = self.x_death.sum(axis=0)
         td = self.t[self.death]
-        self.gstart = np.flatnonzero(np.r_[True, td[1:] != td[:-1]])  # first death of each time
-        self.dcount = np.diff(np.r_[self.gstart, len(self.death)])
+        new_time = np.ones(len(td), dtype=bool)
+        new_time[1:] = td[1:] != td[:-1]
+        self.gstart = np.flatnonzero(new_time)  # first death of each time
+        self.dcount = np.diff(self.gstart, append=len(self.death))
         self.ngroups = len(self.gstart)
         utimes = td[self.gstart]
         self.rstart = np.searchsorted(self.t, utimes, side="left")  # risk set R(t): time >= t
-        # Last event time whose risk set holds each row (-1: none, the row ends before any death).
-        self.row_group = np.searchsorted(self.rstart, np.arange(len(self.t)), side="right") - 1
-        self.death_group = np.repeat(np.arange(self.ngroups), self.dcount)
         self.efron = ties == "efron"
         if self.efron:
             # One term per death: the m-th of d tied deaths (m = 0..d-1) removes m/d of them.
@@ -505,6 +505,16 @@ class _RiskSets:
         if not self.efron and n * (1 + p + p * p) <= _SMALL_CELLS and n * self.ngroups <= _SMALL_CELLS:
             self.z = np.hstack([np.ones((n, 1)), self.x, (self.x[:, :, None] * self.x[:, None, :]).reshape(n, p * p)])
             self.at_risk = (np.arange(n) >= self.rstart[:, None]).astype(float)
+
+    @functools.cached_property
+    def row_group(self) -> np.ndarray:
+        """Last event time whose risk set holds each row (-1: none, the row ends before any death)."""
+        return np.searchsorted(self.rstart, np.arange(len(self.t)), side="right") - 1
+
+    @functools.cached_property
+    def death_group(self) -> np.ndarray:
+        """Event time (group) of each death."""
+        return np.repeat(np.arange(self.ngroups), self.dcount)
 
     def _revsum(self, w: np.ndarray) -> np.ndarray:
         seg = np.add.reduceat(w, self.rstart, axis=0)
@@ -588,8 +598,9 @@ class _RiskSets:
         s0, s1 = sums[:, 0], sums[:, 1:p + 1]
         c1 = self.term_weight / s0
         loglik = float(self.x_death_sum @ beta - shift * len(self.death) - self.term_weight @ np.log(s0))
-        second = (c1 @ sums[:, p + 1:]).reshape(p, p) - (s1 * (c1 / s0)[:, None]).T @ s1
-        return loglik, self.x_death_sum - c1 @ s1, (second + second.T) / 2.0
+        weighted = c1 @ sums  # (sum of weights, first moments, second moments), one product
+        second = weighted[p + 1:].reshape(p, p) - (s1 * (c1 / s0)[:, None]).T @ s1  # symmetric up to rounding
+        return loglik, self.x_death_sum - weighted[1:p + 1], second
 
 
 _SMALL_CELLS = 40_000  # rows x (1 + p + p^2) and rows x event times up to which the Breslow sums are
@@ -736,9 +747,10 @@ def _coxfit6(rs: _RiskSets) -> _Newton:
                        singular_at_zero=at_zero, info_at_zero=info0, flag=0, iterations=0)
     best, halving = ll0, 0
     newbeta = beta + sc * fac.solve(sc * u)
+    scaled = bool((sc != 1.0).any())  # all -1/0/1 columns: nothing to scale
     for it in range(1, _MAX_ITER + 1):
         newlk, u, info = rs.loglik_score_info(newbeta)
-        fac = _Factor(info * outer)
+        fac = _Factor(info * outer if scaled else info)
         finite = np.isfinite(newlk + u.sum() + info.sum())  # NaN and inf propagate through the sums
         if finite and abs(1.0 - best / newlk) <= _EPS:
             return _Newton(beta=newbeta, loglik=newlk, loglik_null=ll0, score=u, variance=fac.inverse() * outer,
@@ -749,7 +761,7 @@ def _coxfit6(rs: _RiskSets) -> _Newton:
             newbeta = (newbeta + halving * beta) / (halving + 1.0)
         else:
             halving, best = 0, newlk
-            beta, newbeta = newbeta, newbeta + sc * fac.solve(sc * u)
+            beta, newbeta = newbeta, newbeta + (sc * fac.solve(sc * u) if scaled else fac.solve(u))
     ll, u, info = rs.loglik_score_info(beta)
     d = np.diag(info)
     var = np.diag(np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0))
