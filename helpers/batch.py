@@ -488,6 +488,52 @@ def notebook_kernel(path: str | Path) -> str:
     return nb.get("metadata", {}).get("kernelspec", {}).get("name") or KERNEL_NAME
 
 
+#: Notebook metadata key: ``{"run_after": ["06"]}`` makes a notebook run after those numbers.
+RUN_AFTER_KEY = "metastasectomy_survival"
+
+
+def execution_order(notebooks: Sequence[Path]) -> list[Path]:
+    """The order to execute ``notebooks`` in: reading order, except that a notebook whose
+    metadata names others under ``metadata["metastasectomy_survival"]["run_after"]`` (numbers,
+    e.g. ``["05", "06"]``: the report links their outputs) runs after every one of them that is
+    in the run. Numbers absent from the run are ignored, so a partial run keeps working.
+
+    Parameters
+    ----------
+    notebooks
+        Notebooks in reading order (:func:`list_notebooks`).
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        The ``run_after`` entries form a cycle.
+
+    Example
+    -------
+    >>> [p.name[:2] for p in execution_order(list_notebooks())]  # doctest: +SKIP
+    ['01', '02', '03', '05', '06', '04']
+    """
+    number = {nb: _NOTEBOOK_RE.match(nb.name).group(1) for nb in notebooks}  # type: ignore[union-attr]
+    present = set(number.values())
+    after = {}
+    for nb in notebooks:
+        meta = json.loads(Path(nb).read_text(encoding="utf-8")).get("metadata", {}).get(RUN_AFTER_KEY, {})
+        after[number[nb]] = {str(x).zfill(2) for x in meta.get("run_after", [])} & present
+    done: list[Path] = []
+    pending = list(notebooks)
+    while pending:
+        ready = [nb for nb in pending if after[number[nb]] <= {number[d] for d in done}]
+        if not ready:
+            raise ParameterError(f"notebooks {[nb.name for nb in pending]} wait on each other (run_after cycle)")
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
+
+
 def check_kernels(notebooks: Sequence[Path]) -> None:
     """Raise a clear error when a notebook's kernel is not installed.
 
@@ -922,7 +968,8 @@ def run_collection(
     progress: Callable[[str], None] | None = None,
     shared_kernel: SharedKernel | None = None,
 ) -> RunResult:
-    """Execute the notebooks in reading order into one run folder.
+    """Execute the notebooks in reading order into one run folder (a notebook that reads
+    later notebooks' outputs runs after them: :func:`execution_order`).
 
     Parameters
     ----------
@@ -980,7 +1027,7 @@ def run_collection(
     mapping = str(resolved.get("registry_mapping") or "")
     if mapping and not Path(mapping).is_file():
         raise ParameterError(f"registry_mapping: file not found: {mapping}")
-    notebooks = list_notebooks(notebooks_dir, only)
+    notebooks = execution_order(list_notebooks(notebooks_dir, only))
     check_kernels(notebooks)
     declared = {nb: set(pm.inspect_notebook(str(nb)).keys()) for nb in notebooks}
 

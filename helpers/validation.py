@@ -14,37 +14,47 @@ Public functions:
 - :func:`resample_indices`: the resample index matrix (one seed per resample, from
   ``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the number of workers.
 - :func:`model_frequency`: how often a given set of factors was exactly the model chosen.
+- :func:`open_client` / :func:`close_client`: the dask engine (a local cluster or a scheduler).
+- :func:`rcs_knots`, :func:`rcs_basis`, :func:`add_spline_terms`: restricted cubic splines as
+  ``rms::rcs`` places and evaluates them, for the pre-specified alternative.
 
 No Python package offers ``rms::validate`` with variable selection, so the loop is written here;
-its per-resample numbers are checked against R's ``coxph`` and ``concordance`` run on the same
-index matrix (``tests/r_reference/validation_reference.R``). Each resample goes through one small
-internal interface, :meth:`_Design.evaluate` (row indices in, measures out). Its Cox fits call
-the fit core of :func:`helpers.cox.fit_cox` (``_fit_core``, the one ``CoxDesign.refit`` runs:
-timefix, R's aliasing check, Newton-Raphson, R's infinite-coefficient check) on the columns the
-resample selected (``CoxDesign.refit`` fixes its columns, the procedure changes them per
-resample), and the concordance of ``fit_cox``. The screen is one vectorised log-rank statistic
-over all factors (tested equal to :func:`helpers.survival.screen_factors`): it needs only the
-p-values, which ``ScreenDesign.refit`` computes with the whole Table 2 row per factor.
+its per-resample numbers are checked against R's ``survdiff``, ``coxph`` and ``concordance`` run on
+the same index matrix (``tests/r_reference/validation_reference.R``). Each resample goes through
+one small interface, :meth:`_Design.evaluate` (row indices in, measures out). The Cox fits are the
+public lean refit of :func:`helpers.cox.fit_cox` (:func:`helpers.cox.prepare_cox` once, then
+``CoxDesign.refit(rows, terms=...)`` per resample, with the columns the resample selected); the
+test-side measures use :func:`helpers.cox.concordance_index` and ``CoxDesign.from_arrays`` (the
+calibration-slope refit of the linear predictor). The screen is one vectorised log-rank statistic
+over all factors (:func:`_logrank_p`, tested equal to :func:`helpers.survival.screen_factors`):
+it needs only the p-values, while ``prepare_screen(...).refit`` computes the whole Table 2 row
+per factor (rates, medians, intervals) and costs about ten times as much per resample.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
-from helpers.cox import TIES, _check_alpha, _concordance, _fit_core
-from helpers.survival import _aeq_times, _row_labels, _validate_time_event
+from helpers import cox
+from helpers.survival import _aeq_times  # R's timefix (aeqSurv); survival has no public one
 
 #: Measures reported by the validation, in table order.
 MEASURES: tuple[str, ...] = ("c_index", "dxy", "calibration_slope", "r2_nagelkerke")
 _MEASURE_COLUMNS = ("c", "slope", "r2")
 #: Outcome of one resample.
 STATUS = ("ok", "monotone", "nothing_selected", "fit_failed")
+_TRAIN_TEST = tuple(f"{m}_{s}" for m in _MEASURE_COLUMNS for s in ("train", "test"))
+#: What a model with no terms scores (``rms::validate``'s rule): C 0.5, slope 1, R2 0.
+_EMPTY_MODEL = {"c_train": 0.5, "c_test": 0.5, "slope_train": 1.0, "slope_test": 1.0, "r2_train": 0.0,
+                "r2_test": 0.0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,29 +84,15 @@ def _logrank_p(t: np.ndarray, e: np.ndarray, g: np.ndarray, m: np.ndarray) -> np
         var = np.where(n > 1, d * frac * (1 - frac) * (n - d) / (n - 1), 0.0).sum(axis=0)
         chi = (d1 - d * frac).sum(axis=0) ** 2 / var
     chi = np.where(var > 0, chi, np.nan)
-    return stats.chi2.sf(chi, 1)
+    return special.chdtrc(1, chi)
 
 
-def _cox(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str) -> tuple[np.ndarray, float, float, str]:
-    """Coefficients, log-likelihood, null log-likelihood and status from the core of
-    :func:`helpers.cox.fit_cox` (``_fit_core``: timefix, R's aliasing check, Newton-Raphson,
-    R's infinite-coefficient check).
-
-    A term R's ``coxph`` would report as NA (aliased in these rows) gets coefficient 0, i.e. it
-    drops out of the linear predictor. Status ``"ok"``; ``"monotone"`` when a coefficient runs off
-    to infinity or the iterations did not converge with finite estimates (the fit is kept, as R
-    keeps it, and counted); ``"fit_failed"`` when there are no finite estimates.
-    """
-    names = [f"x{j}" for j in range(x.shape[1])]
-    try:
-        core = _fit_core(t, e, x, names, ties, True)
-    except (ValueError, np.linalg.LinAlgError):
-        return np.zeros(x.shape[1]), np.nan, np.nan, "fit_failed"
-    beta = np.nan_to_num(core.coef, nan=0.0)
-    if not (np.all(np.isfinite(beta)) and np.isfinite(core.loglik)):
-        return beta, core.loglik, core.loglik_null, "fit_failed"
-    monotone = not core.converged or any("infinite" in f for f in core.flags)
-    return beta, core.loglik, core.loglik_null, "monotone" if monotone else "ok"
+def _status(fit: cox.CoxRefit) -> str:
+    """``"monotone"`` when a coefficient runs off to infinity or the iterations did not converge
+    (the resample is kept and counted; a coefficient reported NA counts as 0, as R's ``coef`` NA
+    does); ``"ok"`` otherwise."""
+    infinite = any("infinite" in f for f in fit.flags)
+    return "monotone" if infinite or not fit.converged else "ok"
 
 
 def _r2(ll: float, ll0: float, n: int) -> float:
@@ -105,70 +101,129 @@ def _r2(ll: float, ll0: float, n: int) -> float:
     return float((1.0 - np.exp(-lr / n)) / (1.0 - np.exp(2.0 * ll0 / n)))
 
 
+def _linear_predictor(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``x @ beta`` with equal rows given exactly equal values (NaN where a row is missing).
+
+    Harrell's C counts ties in the predictor, so two patients with the same covariates (or one
+    patient drawn twice by the bootstrap) must get bit-identical scores. A BLAS product does not
+    promise that (rows in different positions may be summed with different rounding), so the
+    sum is built column by column, every row alike, as R's reference BLAS does.
+    """
+    lp = np.zeros(len(x))
+    for j, b in enumerate(beta):
+        lp += x[:, j] * b
+    return lp
+
+
 @dataclass(frozen=True)
 class _Design:
     """The data of one validation, built once; :meth:`evaluate` runs the procedure on a resample.
 
-    ``x`` holds one column per candidate term (NaN = missing); ``groups[j]`` is the candidate
-    (factor) of column ``j``. With ``screen`` the candidates are two-level factors screened by
-    the log-rank test at ``alpha``; without, every column enters (a pre-specified model).
+    ``cox_design`` holds every candidate (``helpers.cox.prepare_cox``); ``candidates[j]`` names
+    candidate ``j`` and ``columns[j]`` its columns in ``cox_design.X``. With ``screen``, ``codes``
+    (rows x candidates, 0/1, NaN = missing) are screened by the log-rank test at ``alpha``;
+    without, every candidate enters (a pre-specified model).
     """
 
-    time: np.ndarray
-    event: np.ndarray
-    x: np.ndarray
-    names: tuple[str, ...]
-    ties: str
+    cox_design: cox.CoxDesign = field(repr=False)
+    candidates: tuple[str, ...]
+    columns: tuple[np.ndarray, ...] = field(repr=False)
+    codes: np.ndarray | None = field(repr=False)
     alpha: float
     screen: bool
 
-    def select(self, idx: np.ndarray) -> np.ndarray:
-        """Columns entering the model fitted on rows ``idx``."""
+    @property
+    def n(self) -> int:
+        return len(self.cox_design.time)
+
+    @property
+    def screen_time(self) -> np.ndarray:
+        return _aeq_times(self.cox_design.time.astype(float))
+
+    def select(self, idx: np.ndarray, screen_time: np.ndarray | None = None) -> np.ndarray:
+        """Candidates entering the model fitted on rows ``idx``."""
         if not self.screen:
-            return np.ones(self.x.shape[1], dtype=bool)
-        xb = self.x[idx]
+            return np.ones(len(self.candidates), dtype=bool)
+        t = self.screen_time if screen_time is None else screen_time
+        xb = self.codes[idx]
         observed = ~np.isnan(xb)
-        p = _logrank_p(self.time[idx], self.event[idx], np.where(observed, xb, 0.0), observed.astype(float))
+        p = _logrank_p(t[idx], self.cox_design.event[idx], np.where(observed, xb, 0.0), observed.astype(float))
         return np.nan_to_num(p, nan=1.0) < self.alpha
 
-    def _measure(self, rows: np.ndarray, cols: np.ndarray, beta: np.ndarray) -> tuple[float, float, float]:
-        """C, calibration slope and R2 of the linear predictor ``x beta`` on ``rows``."""
-        x = self.x[np.ix_(rows, cols)]
-        keep = ~np.isnan(x).any(axis=1)
-        t, e, lp = self.time[rows][keep], self.event[rows][keep], x[keep] @ beta
-        c = _concordance(t, e, lp)
-        if np.ptp(lp) == 0:
-            return c, 1.0, 0.0
-        gamma, ll, ll0, status = _cox(t, e, lp[:, None], self.ties)
-        return c, float(gamma[0]) if status == "ok" else np.nan, _r2(ll, ll0, len(t))
+    def _train(self, idx: np.ndarray, screen_time: np.ndarray | None) -> dict[str, Any]:
+        """Select and fit on resample rows ``idx``; training measures, and the model's linear
+        predictor on the original rows (``"lp"``, NaN where a chosen factor is missing)."""
+        chosen = self.select(idx, screen_time)
+        out: dict[str, Any] = {"selected": chosen, "n_selected": int(chosen.sum())}
+        if not chosen.any():
+            return out | {"status": "nothing_selected", **_EMPTY_MODEL, "loglik": np.nan}
+        failed = out | {"status": "fit_failed", **dict.fromkeys(_TRAIN_TEST, np.nan), "loglik": np.nan}
+        terms = [c for c, s in zip(self.candidates, chosen, strict=True) if s]
+        try:
+            fit = self.cox_design.refit(idx, terms=terms, concordance=self.screen)
+        except ValueError:  # no events among the rows (R: coxph fails too)
+            return failed
+        beta = np.nan_to_num(fit.coef, nan=0.0)  # an NA (aliased, infinite) term counts as 0, as R's coef
+        if not (np.all(np.isfinite(beta)) and np.isfinite(fit.log_likelihood)):
+            return failed
+        cols = np.concatenate([self.columns[j] for j in np.flatnonzero(chosen)])
+        lp = _linear_predictor(self.cox_design.X[:, cols], beta)
+        if self.screen and not np.isnan(fit.coef).any():
+            # 0/1 terms, every coefficient estimated: the refit's C (R's concordance(fit)) is the
+            # C of x beta exactly (R and the refit leave 0/1 columns uncentred, so equal rows tie).
+            c_train = fit.concordance
+        else:
+            # An NA coefficient counts as 0 here and on the test side, while R's concordance(fit)
+            # (the refit's) uses the value the iterations reached; continuous terms are centred.
+            train = lp[idx]
+            keep = ~np.isnan(train)  # the rows the refit used
+            c_train = cox.concordance_index(self.cox_design.time[idx][keep], self.cox_design.event[idx][keep],
+                                            train[keep])
+        return out | {"status": _status(fit), "c_train": c_train, "slope_train": 1.0,
+                      "r2_train": _r2(fit.log_likelihood, fit.log_likelihood_null, fit.n),
+                      "loglik": fit.log_likelihood, "coef": beta, "lp": lp}
+
+    def _test(self, design: cox.CoxDesign, name: str, lp: np.ndarray) -> dict[str, float]:
+        """C, calibration slope and R2 of a linear predictor on the original rows (column
+        ``name`` of ``design``, :meth:`evaluate_many`)."""
+        keep = ~np.isnan(lp)
+        if not keep.any() or np.ptp(lp[keep]) == 0:
+            return {"c_test": 0.5, "slope_test": 1.0, "r2_test": 0.0}
+        refit = design.refit(terms=[name])  # rows where lp is missing are left out
+        gamma = float(refit.coef[0])
+        # The refit's C is that of gamma * lp: the C of lp itself when gamma > 0, its mirror
+        # 1 - C when gamma < 0 (concordant and discordant pairs swap, ties stay). Saves a second
+        # validation of the same times; concordance_index when gamma is 0 or not estimated.
+        if gamma > 0 or gamma < 0:
+            c = refit.concordance if gamma > 0 else 1.0 - refit.concordance
+        else:
+            c = cox.concordance_index(design.time[keep], design.event[keep], lp[keep])
+        return {"c_test": float(c), "slope_test": gamma if _status(refit) == "ok" else np.nan,
+                "r2_test": _r2(refit.log_likelihood, refit.log_likelihood_null, refit.n)}
+
+    def evaluate_many(self, indices: np.ndarray | Sequence[np.ndarray]) -> list[dict[str, Any]]:
+        """Run the procedure on each resample (rows of ``indices``); measure on it and on the
+        original rows. The test side refits every resample's linear predictor on the original
+        rows from one design (``CoxDesign.from_arrays`` with one column per resample), so the
+        times are validated once per block, not once per resample."""
+        screen_time = self.screen_time
+        results = [self._train(np.asarray(idx), screen_time) for idx in indices]
+        fitted = [r for r in results if "lp" in r]
+        if fitted:
+            design = cox.CoxDesign.from_arrays(self.cox_design.time, self.cox_design.event,
+                                               np.column_stack([r["lp"] for r in fitted]), ties=self.cox_design.ties)
+            for j, r in enumerate(fitted):
+                r.update(self._test(design, f"x{j}", r.pop("lp")))
+        return results
 
     def evaluate(self, idx: np.ndarray) -> dict[str, Any]:
-        """Run the procedure on resample rows ``idx``; measure on them and on the original rows."""
-        cols = self.select(idx)
-        out: dict[str, Any] = {"selected": cols, "n_selected": int(cols.sum())}
-        if not cols.any():
-            # rms::validate's rule for an empty model: C = 0.5, slope 1, R2 0 on both sides.
-            return out | {"status": "nothing_selected", "c_train": 0.5, "c_test": 0.5, "slope_train": 1.0,
-                          "slope_test": 1.0, "r2_train": 0.0, "r2_test": 0.0, "loglik": np.nan}
-        x = self.x[np.ix_(idx, cols)]
-        keep = ~np.isnan(x).any(axis=1)
-        t, e = self.time[idx][keep], self.event[idx][keep]
-        beta, ll, ll0, status = _cox(t, e, x[keep], self.ties)
-        if status == "fit_failed" or e.sum() == 0:
-            return out | {"status": "fit_failed", **dict.fromkeys(_TRAIN_TEST, np.nan), "loglik": np.nan}
-        c_train = _concordance(t, e, x[keep] @ beta)
-        c_test, slope_test, r2_test = self._measure(np.arange(len(self.time)), cols, beta)
-        return out | {"status": status, "c_train": c_train, "c_test": c_test, "slope_train": 1.0,
-                      "slope_test": slope_test, "r2_train": _r2(ll, ll0, len(t)), "r2_test": r2_test,
-                      "loglik": ll, "coef": beta}
-
-
-_TRAIN_TEST = tuple(f"{m}_{s}" for m in _MEASURE_COLUMNS for s in ("train", "test"))
+        """:meth:`evaluate_many` of one resample."""
+        return self.evaluate_many([idx])[0]
 
 
 def _evaluate_chunk(design: _Design, indices: np.ndarray) -> list[dict[str, Any]]:
     """Evaluate a block of resamples (one task of the dask fan-out)."""
-    return [design.evaluate(idx) for idx in indices]
+    return design.evaluate_many(indices)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,15 +265,40 @@ def resample_indices(n: int, n_bootstrap: int, seed: int) -> np.ndarray:
 
 
 def _chunks(n_rows: int, n_workers: int) -> list[slice]:
-    """About four blocks per worker, so a slow worker does not hold the others up."""
-    k = max(1, min(n_rows, 4 * max(1, n_workers)))
+    """Two blocks per worker: tasks big enough that dask's per-task cost is small, and enough of
+    them that a worker slowed by another program does not hold the others up for long."""
+    k = max(1, min(n_rows, 2 * max(1, n_workers)))
     edges = np.linspace(0, n_rows, k + 1).astype(int)
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def open_client(scheduler_address: str = "local", n_workers: int = 2) -> Any:
+#: Modules the local workers' fork server imports once, before any worker starts.
+_PRELOAD = ["distributed", "numpy", "pandas", "scipy.stats", "helpers.cox", "helpers.validation"]
+
+
+def _start_method() -> str:
+    """``"forkserver"`` where the platform has it (Linux, macOS), else ``"spawn"`` (Windows).
+
+    dask's default, ``spawn``, starts a fresh interpreter per worker that imports numpy, pandas,
+    scipy and helpers again (about 2-3 s on 2 cores). A fork server is one clean,
+    single-threaded process that imports them once and forks the workers from itself, so they
+    start in a fraction of a second; unlike plain ``fork``, nothing is forked from this
+    (multi-threaded) process.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return "spawn"
+    import dask
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        ctx = get_mp_context()  # distributed sets its own preload list on the first call ...
+    ctx.set_forkserver_preload(_PRELOAD)  # ... extended here (no effect once the server runs)
+    return "forkserver"
+
+
+def open_client(scheduler_address: str = "local", n_workers: int = 2, *, processes: bool = True) -> Any:
     """A ``distributed.Client``: on a new LocalCluster (``"local"``, loopback only, ``n_workers``
-    single-threaded worker processes) or on the scheduler at ``scheduler_address``.
+    single-threaded workers) or on the scheduler at ``scheduler_address``.
 
     Parameters
     ----------
@@ -226,34 +306,43 @@ def open_client(scheduler_address: str = "local", n_workers: int = 2) -> Any:
         ``"local"`` or an address such as ``"tcp://127.0.0.1:8786"``.
     n_workers
         Workers of the local cluster.
+    processes
+        Local workers in their own processes (the default: the resamples run in parallel),
+        forked from a fork server that has imported the project once (:func:`_start_method`);
+        ``False``: threads of this process (starts at once, but Python's global interpreter
+        lock lets about one core work).
 
     Returns
     -------
     distributed.Client
-        Close it (``client.close()``; a local cluster closes with it).
+        Close it with :func:`close_client` (a local cluster closes with it).
 
     Example
     -------
     >>> client = open_client(n_workers=1)  # doctest: +SKIP
     """
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler_address != "local":
         return Client(scheduler_address)
-    cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
-                           dashboard_address=":0", host="127.0.0.1")
+    settings = {"distributed.worker.multiprocessing-method": _start_method()} if processes else {}
+    with dask.config.set(settings):
+        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
+                               dashboard_address=":0", host="127.0.0.1" if processes else None)
     client = Client(cluster)
-    client._own_cluster = cluster  # closed with the client (see _close)
+    client._own_cluster = cluster  # closed with the client (see close_client)
     return client
 
 
 def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: bool) -> list[dict[str, Any]]:
     """Evaluate every resample: in this process (``"synchronous"``) or on dask.distributed.
 
-    ``scheduler``: ``"synchronous"``; ``None`` (a LocalCluster with one worker process per CPU,
-    at most 2 here); a scheduler address (``"tcp://127.0.0.1:8786"``); or a
-    ``distributed.Client``. Results come back in resample order, so they do not depend on the
-    number of workers.
+    ``scheduler``: ``"synchronous"``; ``None`` (a LocalCluster of :func:`open_client`); a
+    scheduler address (``"tcp://127.0.0.1:8786"``); or a ``distributed.Client``. The design
+    (a few kilobytes) is sent to each worker once (``scatter``); each task is a block of
+    resamples (:func:`_chunks`). Results come back in resample order, so they do not depend on
+    the number of workers.
     """
     if isinstance(scheduler, str) and scheduler == "synchronous":
         return _evaluate_chunk(design, indices)
@@ -339,15 +428,20 @@ class ValidationResult:
 
 
 def _ci_shift(train: np.ndarray, optimism: float, conf_level: float) -> tuple[float, float]:
-    """Approximate CI of an optimism-corrected index: the bootstrap percentile interval of the
-    apparent index (its value on each resample's own training data) shifted by the optimism.
+    """Approximate CI of an optimism-corrected index: the location-shifted bootstrap interval.
 
-    This is the location-shifted bootstrap interval (Noma et al. 2021, Stat Methods Med Res
-    30:2545) that Harrell adopted for the overfitting-corrected indexes of ``rms::validate``
-    (rms 8.1-0, 2025; F. Harrell, "Confidence intervals for overfitting-corrected accuracy
-    indexes", fharrell.com, 2025). Written from that definition and tested against it; the
-    Debian ``r-cran-rms`` (6.5) predates it, so it is *not* checked against rms. Undefined (NaN)
-    for the calibration slope, which is 1 on every training sample.
+    The percentile interval of the index on each resample's own training data (the bootstrap
+    distribution of the apparent index), shifted by the estimated optimism:
+    ``[q(alpha/2) - optimism, q(1 - alpha/2) - optimism]`` with R's default (type 7) quantiles.
+    This is the interval of Noma et al. (2021), "Confidence intervals of prediction accuracy
+    measures for multivariable prediction models based on the bootstrap-based optimism
+    correction methods", Stat Med 40:5691, for Harrell's bias correction, as their R package
+    ``predboot`` computes it (``C.Harrell_LSCI``). ``rms`` 8.1-0 (Harrell 2025, answering
+    rms#98) added approximate intervals for ``validate``'s corrected indexes, citing that work;
+    its sources could not be read where this was written (Debian's ``r-cran-rms`` is 6.5), so
+    it is NOT verified that rms 8.1 computes exactly this interval. It is tested on its own
+    definition, with a case computed by hand. Undefined (NaN) for the calibration slope, which
+    is 1 on every training sample.
     """
     if np.ptp(train) == 0:
         # The calibration slope is 1 on every training sample: the shifted interval would have
@@ -445,34 +539,57 @@ def _binary_column(df: pd.DataFrame, factor: str, reference: Any, id_column: str
                          f"{sorted(map(str, observed))}")
     out = np.where(col.isna(), np.nan, (col != reference).astype(float))
     if np.isnan(out).all():
-        raise ValueError(f"column {factor!r} is missing in every row ({_row_labels(df, col.isna().to_numpy(), id_column)})")
+        raise ValueError(f"column {factor!r} is missing in every row")
     return out
 
 
+def _require(df: pd.DataFrame, time: str, event: str, columns: list[str], what: str,
+             id_column: str | None) -> None:
+    """Columns present, and no missing time or event (a missing one is an error, not a drop)."""
+    if not columns:
+        raise ValueError(f"{what} is empty: name at least one column")
+    absent = [c for c in [time, event, *columns, *([id_column] if id_column else [])] if c not in df.columns]
+    if absent:
+        raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
+    labels = df[id_column] if id_column else pd.Series(df.index, index=df.index)
+    for c in (time, event):
+        na = df[c].isna().to_numpy()
+        if na.any():
+            raise ValueError(f"column {c!r} is missing in {int(na.sum())} row(s): {labels[na].tolist()[:10]}; "
+                             "complete or remove them first")
+
+
+def _columns_of(design: cox.CoxDesign, candidates: Sequence[str]) -> tuple[np.ndarray, ...]:
+    """Positions in ``design.X`` of each candidate's terms."""
+    names = list(design.design.columns)
+    return tuple(np.array([names.index(t) for t in design.term_groups[c]], dtype=np.intp) for c in candidates)
+
+
 def _check_settings(ties: str, n_bootstrap: int, conf_level: float, alpha: float) -> None:
-    if ties not in TIES:
-        raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
+    if ties not in cox.TIES:
+        raise ValueError(f"ties must be one of {cox.TIES}, found {ties!r}")
     if int(n_bootstrap) != n_bootstrap or n_bootstrap < 1:
         raise ValueError(f"n_bootstrap must be a positive integer, found {n_bootstrap!r}")
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be in (0, 1), found {conf_level!r}")
-    _check_alpha(alpha)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), found {alpha!r}")
 
 
 def _run(design: _Design, n_bootstrap: int, seed: int, conf_level: float, scheduler: Any,
          progress: bool, procedure: str) -> ValidationResult:
     """Apparent run on the original rows, the resamples, and the summaries."""
-    n = len(design.time)
+    n = design.n
     apparent = design.evaluate(np.arange(n))
     if apparent["status"] == "fit_failed":
         raise ValueError("the model cannot be fitted on the original data (Newton-Raphson failed); "
                          "check the candidates for aliased or constant terms")
     indices = resample_indices(n, n_bootstrap, seed)
-    res = _resample_frame(_fan_out(design, indices, scheduler, progress), design.names)
-    selection, n_terms = _selection_tables(res, design.names)
-    chosen = tuple(np.asarray(design.names)[apparent["selected"]])
+    res = _resample_frame(_fan_out(design, indices, scheduler, progress), design.candidates)
+    selection, n_terms = _selection_tables(res, design.candidates)
+    chosen = tuple(str(c) for c, s in zip(design.candidates, apparent["selected"], strict=True) if s)
     aic = -2.0 * apparent["loglik"] + 2.0 * len(chosen) if apparent["status"] == "ok" else np.nan
-    settings = {"alpha": design.alpha, "ties": design.ties, "seed": int(seed), "n_bootstrap": int(n_bootstrap),
+    settings = {"alpha": design.alpha, "ties": design.cox_design.ties, "seed": int(seed), "n_bootstrap": int(n_bootstrap),
                 "conf_level": conf_level, "procedure": procedure}
     return ValidationResult(table=_summary(apparent, res, conf_level), resamples=res, selection=selection,
                             n_terms=n_terms, apparent_model=chosen, aic=float(aic), indices=indices,
@@ -505,9 +622,10 @@ def validate_procedure(
     training data) and Nagelkerke's R2 (``rms::cph``'s ``R2``; on test data from that refit, as
     ``rms::validate.cph``) on the resample and on the original data. ``optimism`` is the mean of
     training minus test, ``corrected = apparent - optimism``; Somers' ``Dxy = 2 (C - 0.5)``. The
-    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate
-    interval of rms 8.1 (Harrell 2025; see :func:`_ci_shift`), checked on its own definition, not
-    against rms (Debian's rms 6.5 predates it). A resample where nothing enters counts as the
+    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate,
+    location-shifted bootstrap interval of Noma et al. (2021) (:func:`_ci_shift`), the kind
+    rms 8.1 (Harrell 2025) reports; checked on its own definition, not against rms (Debian's
+    rms 6.5 predates it). A resample where nothing enters counts as the
     empty model (C 0.5, slope 1, R2 0, as ``rms::validate``); a failed fit is left out of the
     optimism and counted in ``n_failed``. The apparent measures equal ``rms::validate``'s
     ``index.orig`` for a fixed model and the per-resample numbers equal R ``coxph`` /
@@ -560,16 +678,15 @@ def validate_procedure(
 
 def _screen_design(df: pd.DataFrame, time: str, event: str, factors: Sequence[str], refs: dict[str, Any],
                    ties: str, alpha: float, id_column: str | None) -> _Design:
-    """Check the input of :func:`validate_procedure` and code the factors 0/1 once."""
+    """Check the input of :func:`validate_procedure`, code the factors 0/1 once, prepare the Cox design."""
     factors = [factors] if isinstance(factors, str) else list(factors)
-    if not factors:
-        raise ValueError("factors is empty: name at least one column to screen")
-    t, e = _validate_time_event(df, time, event, id_column)
-    absent = [f for f in factors if f not in df.columns]
-    if absent:
-        raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
-    x = np.column_stack([_binary_column(df, f, refs.get(f), id_column) for f in factors])
-    return _Design(_aeq_times(t.astype(float)), e.astype(np.int64), x, tuple(factors), ties, float(alpha), True)
+    _require(df, time, event, factors, "factors", id_column)
+    codes = [_binary_column(df, f, refs.get(f), id_column) for f in factors]
+    references = {}
+    for f, x in zip(factors, codes, strict=True):
+        references[f] = df[f][x == 0].iloc[0]  # the level coded 0
+    design = cox.prepare_cox(df, time, event, factors, ties=ties, categorical=references, id_column=id_column)
+    return _Design(design, tuple(factors), _columns_of(design, factors), np.column_stack(codes), float(alpha), True)
 
 
 def validate_model(
@@ -615,18 +732,13 @@ def validate_model(
     """
     _check_settings(ties, n_bootstrap, conf_level, 0.05)
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    if not covariates:
-        raise ValueError("covariates is empty: name at least one column")
-    t, e = _validate_time_event(df, time, event, id_column)
-    absent = [c for c in covariates if c not in df.columns]
-    if absent:
-        raise KeyError(f"column(s) {absent} not found in the data; available columns: {list(df.columns)}")
+    _require(df, time, event, covariates, "covariates", id_column)
     bad = [c for c in covariates if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
     if bad:
         raise TypeError(f"column(s) {bad} must be numeric (code factors as 0/1 first); found "
                         f"{[str(df[c].dtype) for c in bad]}")
-    x = df[covariates].to_numpy(dtype=float)
-    design = _Design(_aeq_times(t.astype(float)), e.astype(np.int64), x, tuple(covariates), ties, 0.05, False)
+    prepared = cox.prepare_cox(df, time, event, covariates, ties=ties, id_column=id_column)
+    design = _Design(prepared, tuple(covariates), _columns_of(prepared, covariates), None, 0.05, False)
     return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "fixed")
 
 
@@ -679,37 +791,123 @@ def rcs_basis(x: np.ndarray | pd.Series, knots: Sequence[float]) -> np.ndarray:
     return np.column_stack(cols)
 
 
-def rcs_knots(x: np.ndarray | pd.Series, n_knots: int = 3) -> np.ndarray:
-    """Harrell's default knot positions (``rms::rcs``): quantiles 0.10, 0.50, 0.90 for three knots,
-    0.05, 0.35, 0.65, 0.95 for four, 0.05, 0.275, 0.5, 0.725, 0.95 for five.
+def _quantile7(x: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """R's ``quantile(x, probs)`` (type 7, numpy's default ``linear``)."""
+    return np.quantile(x, probs)
+
+
+def _outer_ties(xx: np.ndarray, fractied: float) -> tuple[list[float], list[float], np.ndarray]:
+    """``rcspline.eval``'s rule for a heavily tied end: when no interior value holds a share
+    ``fractied`` of the data but the smallest (largest) does, the first (last) knot is the next
+    value in, and the quantiles are taken over the values strictly inside it."""
+    if not 0 < fractied < 1:
+        return [], [], xx
+    values, counts = np.unique(xx, return_counts=True)
+    share = counts / len(xx)
+    if len(share) > 2 and share[1:-1].max() >= fractied:
+        return [], [], xx
+    first: list[float] = []
+    last: list[float] = []
+    if share[0] >= fractied:
+        first = [float(xx[xx > xx.min()].min())]
+        xx = xx[xx > first[0]]
+    if share[-1] >= fractied:
+        last = [float(xx[xx < xx.max()].max())]
+        xx = xx[xx < last[0]]
+    return first, last, xx
+
+
+def _inner_knots(xx: np.ndarray, nke: int, outer: float, first: list[float], last: list[float],
+                 unique: np.ndarray) -> np.ndarray:
+    """The ``nke`` knots of ``rcspline.eval`` between the tied ends (quantiles, then the small-n
+    rule: outer knots at the 5th smallest and 5th largest value when fewer than 100 remain)."""
+    if nke == 1:
+        return np.array([np.median(xx)])
+    if len(unique) <= nke:
+        knots = unique.copy()
+    else:
+        p = np.linspace(0.5, 1 - outer, nke) if nke == 2 else np.linspace(outer, 1 - outer, nke)
+        knots = _quantile7(xx, p)
+        if len(np.unique(knots)) < min(nke, 3):
+            knots = _quantile7(xx, np.linspace(outer, 1 - outer, 2 * nke))
+            if first and len(np.unique(knots)) < 3:
+                mid = (first[0] + last[0]) / 2 if last else float(np.median(xx))
+                knots = np.sort([first[0], mid, last[0] if last else float(_quantile7(xx, np.array([1 - outer]))[0])])
+            if len(np.unique(knots)) < 3:
+                raise ValueError(f"fewer than 3 distinct knots can be placed (values: {np.unique(xx).tolist()[:10]})")
+            warnings.warn(f"could not obtain {nke} interior knots with the default algorithm; used "
+                          f"{len(np.unique(knots))} (rcspline.eval's alternate algorithm)", UserWarning, stacklevel=3)
+    knots = np.array(knots, dtype=float)
+    if len(xx) < 100:
+        ordered = np.sort(xx)
+        if not first:
+            knots[0] = ordered[4]
+        if not last:
+            knots[nke - 1] = ordered[len(ordered) - 5]
+    return knots
+
+
+def rcs_knots(x: np.ndarray | pd.Series, n_knots: int = 5, *, fractied: float = 0.05) -> np.ndarray:
+    """Knots where ``rms::rcs(x, n_knots)`` puts them (``Hmisc::rcspline.eval``'s default rule).
+
+    Quantiles spread evenly between ``outer`` and ``1 - outer`` (``outer`` 0.10 for 3 knots, 0.05
+    for 4-6, 0.025 for 7 or more: 0.05, 0.35, 0.65, 0.95 for 4 knots), with R's special cases,
+    which change the knots on a registry of this size:
+
+    - fewer than 100 values: the outer knots move to the 5th smallest and 5th largest value;
+    - a tied end (the smallest or largest value holds at least ``fractied`` of the data while no
+      interior value does): that knot is the next value in, and the quantiles skip the end;
+    - ``n_knots`` or fewer values besides the two extremes: the interior values are the knots
+      (R warns; so does this function);
+    - too few distinct quantiles: R's alternate algorithm (a warning says so).
+
+    Written from ``rcspline.eval`` in Hmisc 4.8 (what ``rms`` 6.5 calls) and tested equal to it
+    on those cases (``tests/r_reference/validation_rcs.R``).
 
     Parameters
     ----------
     x
-        Values (missing values ignored).
+        Values (missing values ignored; at least 6 needed).
     n_knots
-        3, 4 or 5.
+        Number of knots requested, at least 3 (``rms``'s default is 5).
+    fractied
+        ``rcspline.eval``'s ``fractied`` (``rms``'s default 0.05).
 
     Returns
     -------
     numpy.ndarray
+        The knots, increasing and distinct.
 
     Example
     -------
-    >>> rcs_knots(np.arange(101.0)).tolist()
-    [10.0, 50.0, 90.0]
+    >>> rcs_knots(np.arange(1001.0), 3).tolist()
+    [100.0, 500.0, 900.0]
     """
-    probs = {3: [0.10, 0.5, 0.90], 4: [0.05, 0.35, 0.65, 0.95], 5: [0.05, 0.275, 0.5, 0.725, 0.95]}
-    if n_knots not in probs:
-        raise ValueError(f"n_knots must be 3, 4 or 5, found {n_knots!r}")
-    knots = np.nanquantile(np.asarray(x, dtype=float), probs[n_knots])
-    if np.any(np.diff(knots) <= 0):
-        raise ValueError(f"the data have too few distinct values for {n_knots} knots (knots {knots.tolist()})")
+    xx = np.asarray(x, dtype=float)
+    xx = xx[~np.isnan(xx)]
+    if len(xx) < 6:
+        raise ValueError(f"knots not specified, and fewer than 6 non-missing values ({len(xx)})")
+    if int(n_knots) != n_knots or n_knots < 3:
+        raise ValueError(f"n_knots must be an integer >= 3, found {n_knots!r}")
+    unique = np.unique(xx)
+    if len(unique) - 2 <= n_knots:
+        warnings.warn(f"{n_knots} knots requested with {len(unique)} distinct values; knots set to the "
+                      f"{len(unique) - 2} interior values", UserWarning, stacklevel=2)
+        knots = unique[1:-1]
+    else:
+        outer = 0.025 if n_knots > 6 else 0.05 if n_knots > 3 else 0.1
+        first, last, inner = _outer_ties(xx, fractied)
+        nke = int(n_knots) - len(first) - len(last)
+        knots = np.concatenate([first, _inner_knots(inner, nke, outer, first, last, unique), last])
+    knots = np.unique(knots)
+    if len(knots) < 3:
+        raise ValueError(f"fewer than 3 distinct knots ({knots.tolist()}); the values are too few or too tied")
     return knots
 
 
 def add_spline_terms(df: pd.DataFrame, column: str, n_knots: int = 3) -> tuple[pd.DataFrame, list[str], np.ndarray]:
-    """Add the restricted-cubic-spline columns of ``column`` (knots by :func:`rcs_knots`).
+    """Add the restricted-cubic-spline columns of ``column`` (knots by :func:`rcs_knots`, where
+    ``rms::rcs(column, n_knots)`` puts them).
 
     Parameters
     ----------
@@ -736,7 +934,7 @@ def add_spline_terms(df: pd.DataFrame, column: str, n_knots: int = 3) -> tuple[p
         raise KeyError(f"column {column!r} not found in the data; available columns: {list(df.columns)}")
     if df[column].isna().any():
         raise ValueError(f"column {column!r} has missing values in rows {list(df.index[df[column].isna()])[:10]}")
-    knots = rcs_knots(df[column], n_knots)
+    knots = rcs_knots(df[column], n_knots)  # rms::rcs's placement
     basis = rcs_basis(df[column], knots)
     names = [f"{column}_rcs{j + 1}" for j in range(basis.shape[1])]
     return df.assign(**dict(zip(names, basis.T, strict=True))), names, knots

@@ -251,6 +251,44 @@ def test_list_notebooks(tiny_collection) -> None:
         batch.list_notebooks(tiny_collection["root"] / "empty-does-not-exist")
 
 
+def _numbered(tmp_path: Path, run_after: dict[str, list[str]]) -> list[Path]:
+    paths = []
+    for number in ["01", "02", "03", "04"]:
+        path = tmp_path / f"{number}-nb.ipynb"
+        write_notebook(path, [parameters_cell("x = 1")])
+        if number in run_after:
+            nb = nbformat.read(path, as_version=4)
+            nb.metadata[batch.RUN_AFTER_KEY] = {"run_after": run_after[number]}
+            nbformat.write(nb, path)
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("run_after", "order"),
+    [
+        ({}, ["01", "02", "03", "04"]),
+        ({"02": ["04"]}, ["01", "03", "04", "02"]),
+        ({"01": ["3"], "02": ["01"]}, ["03", "01", "02", "04"]),  # chained, number without zero
+        ({"02": ["09"]}, ["01", "02", "03", "04"]),  # a number not in the run is ignored
+    ],
+)
+def test_execution_order_follows_run_after(tmp_path: Path, run_after, order) -> None:
+    got = batch.execution_order(_numbered(tmp_path, run_after))
+    assert [p.name[:2] for p in got] == order
+
+
+def test_execution_order_rejects_a_cycle(tmp_path: Path) -> None:
+    with pytest.raises(batch.ParameterError, match="run_after cycle"):
+        batch.execution_order(_numbered(tmp_path, {"01": ["02"], "02": ["01"]}))
+
+
+def test_shipped_report_runs_after_the_validation_notebook() -> None:
+    order = [p.name[:2] for p in batch.execution_order(batch.list_notebooks())]
+    assert order.index("04") > order.index("06")
+    assert sorted(order) == [p.name[:2] for p in batch.list_notebooks()]
+
+
 def test_missing_kernel_is_reported_with_the_fix(tiny_collection, tmp_path: Path) -> None:
     path = tmp_path / "nbs" / "04-other.ipynb"
     write_notebook(path, [parameters_cell("x = 1")], kernel="no-such-kernel-xyz")

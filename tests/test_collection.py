@@ -44,7 +44,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> batch.RunResult:
 
 def test_every_notebook_ran(run: batch.RunResult) -> None:
     assert run.status == "ok", run.error
-    names = [p.name for p in batch.list_notebooks()]
+    names = [p.name for p in batch.execution_order(batch.list_notebooks())]
     assert [nb.name for nb in run.notebooks] == names
     for name in names:
         assert (run.output_dir / "notebooks" / name).is_file()
@@ -92,6 +92,18 @@ def test_report_scores_the_papers_text(run: batch.RunResult) -> None:
     assert {"text_vs_table1", "text_vs_table2", "text_vs_table3"} <= set(audit["check"])
     executed = (run.output_dir / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "The paper's text: " in executed
+
+
+def test_report_links_the_validation_written_before_it(run: batch.RunResult) -> None:
+    """make run executes notebook 06 before the report (04), so the report shows its table."""
+    import nbformat
+
+    nb = nbformat.read(run.output_dir / "notebooks" / "04-reproduction-report.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "validation_table = pd.read_csv" in c.source)
+    shown = "".join(str(o.get("data", {})) + str(o.get("text", "")) for o in cell.get("outputs", []))
+    assert "is not in this run folder" not in shown
+    assert "c_index" in shown and "calibration_slope" in shown
+    assert (run.output_dir / "tables" / "validation.csv").is_file()
 
 
 def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
