@@ -427,28 +427,46 @@ class ValidationResult:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _ci_shift(train: np.ndarray, optimism: float, conf_level: float) -> tuple[float, float]:
-    """Approximate CI of an optimism-corrected index: the location-shifted bootstrap interval.
+def _dual_sd(x: np.ndarray, nmin: int = 10) -> tuple[float, float]:
+    """Two standard deviations, of the lower and of the upper half (R ``Hmisc::dualSD``).
 
-    The percentile interval of the index on each resample's own training data (the bootstrap
-    distribution of the apparent index), shifted by the estimated optimism:
-    ``[q(alpha/2) - optimism, q(1 - alpha/2) - optimism]`` with R's default (type 7) quantiles.
-    This is the interval of Noma et al. (2021), "Confidence intervals of prediction accuracy
-    measures for multivariable prediction models based on the bootstrap-based optimism
-    correction methods", Stat Med 40:5691, for Harrell's bias correction, as their R package
-    ``predboot`` computes it (``C.Harrell_LSCI``). ``rms`` 8.1-0 (Harrell 2025, answering
-    rms#98) added approximate intervals for ``validate``'s corrected indexes, citing that work;
-    its sources could not be read where this was written (Debian's ``r-cran-rms`` is 6.5), so
-    it is NOT verified that rms 8.1 computes exactly this interval. It is tested on its own
-    definition, with a case computed by hand. Undefined (NaN) for the calibration slope, which
-    is 1 on every training sample.
+    Both are root mean squares of deviations from the mean ``m``, one over ``x <= m`` and one
+    over ``x >= m`` (values equal to ``m`` count in both), each divided by its count minus one.
+    With fewer than ``nmin`` values the ordinary SD is returned twice. Written by hand because
+    no Python package has it; it is the spread ``rms`` uses for its bootstrap intervals.
+
+    Returns
+    -------
+    tuple of float
+        ``(bottom, top)``.
     """
-    if np.ptp(train) == 0:
-        # The calibration slope is 1 on every training sample: the shifted interval would have
-        # width 0, which is no interval. Left undefined rather than reported as certainty.
-        return np.nan, np.nan
-    lo, hi = np.quantile(train, [(1 - conf_level) / 2, (1 + conf_level) / 2])
-    return float(lo - optimism), float(hi - optimism)
+    x = np.asarray(x, dtype=float)
+    if x.size < nmin:
+        sd = float(np.std(x, ddof=1)) if x.size > 1 else np.nan
+        return sd, sd
+    m = x.mean()
+
+    def half(v: np.ndarray) -> float:
+        return float(np.sqrt(np.sum((v - m) ** 2) / (v.size - 1))) if v.size > 1 else np.nan
+
+    return half(x[x <= m]), half(x[x >= m])
+
+
+def _ci_rms(train: np.ndarray, test: np.ndarray, corrected: float,
+            conf_level: float) -> tuple[float, float]:
+    """Approximate CI of an optimism-corrected index, as ``rms`` 8.1 computes it.
+
+    Harrell (2025), https://fharrell.com/post/bootcal, implemented in ``rms::predab.resample``
+    (rms 8.1-0 and later, behind ``validate.cph``): with ``d = training - 1.25 * test`` per
+    resample and its dual SDs (:func:`_dual_sd`), ``lower = corrected - z * sd_top(d)`` and
+    ``upper = corrected + z * sd_bottom(d)``, ``z`` the normal quantile of ``(1 + conf) / 2``
+    (top and bottom swap because the optimism is subtracted). Read from the rms sources and
+    written here (rms is R; Debian's 6.5 predates the interval); tested on a case computed by
+    hand. Defined for the calibration slope too: its training value is 1, its test value varies.
+    """
+    bottom, top = _dual_sd(np.asarray(train, float) - 1.25 * np.asarray(test, float))
+    z = float(special.ndtri((1 + conf_level) / 2))
+    return corrected - z * top, corrected + z * bottom
 
 
 def _summary(apparent: dict[str, Any], res: pd.DataFrame, conf_level: float) -> pd.DataFrame:
@@ -464,7 +482,8 @@ def _summary(apparent: dict[str, Any], res: pd.DataFrame, conf_level: float) -> 
         app = scale * float(apparent[f"{key}_train"]) + shift
         ok = np.isfinite(train) & np.isfinite(test)
         optimism = float(np.mean(train[ok] - test[ok])) if ok.any() else np.nan
-        lo, hi = _ci_shift(train[ok], optimism, conf_level) if ok.any() else (np.nan, np.nan)
+        lo, hi = (_ci_rms(train[ok], test[ok], app - optimism, conf_level) if ok.any()
+                  else (np.nan, np.nan))
         rows.append({"measure": measure, "apparent": app, "optimism": optimism,
                      "corrected": app - optimism, "ci_low": lo, "ci_high": hi,
                      "n_resamples": int(ok.sum()), "n_failed": n_failed + int((~ok).sum())})
@@ -622,10 +641,10 @@ def validate_procedure(
     training data) and Nagelkerke's R2 (``rms::cph``'s ``R2``; on test data from that refit, as
     ``rms::validate.cph``) on the resample and on the original data. ``optimism`` is the mean of
     training minus test, ``corrected = apparent - optimism``; Somers' ``Dxy = 2 (C - 0.5)``. The
-    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate,
-    location-shifted bootstrap interval of Noma et al. (2021) (:func:`_ci_shift`), the kind
-    rms 8.1 (Harrell 2025) reports; checked on its own definition, not against rms (Debian's
-    rms 6.5 predates it). A resample where nothing enters counts as the
+    corrected slope is the shrinkage the procedure needs. ``ci_low, ci_high``: the approximate
+    interval ``rms`` 8.1 reports (Harrell 2025; :func:`_ci_rms`), from the dual SDs of
+    ``training - 1.25 test``; written from the rms sources and checked on a case computed by
+    hand, not against rms itself (Debian's rms 6.5 predates it). A resample where nothing enters counts as the
     empty model (C 0.5, slope 1, R2 0, as ``rms::validate``); a failed fit is left out of the
     optimism and counted in ``n_failed``. The apparent measures equal ``rms::validate``'s
     ``index.orig`` for a fixed model and the per-resample numbers equal R ``coxph`` /

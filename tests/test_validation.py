@@ -162,22 +162,36 @@ def test_optimism_corrected_and_ci_follow_their_definitions(screened):
     optimism = float((used["c_train"] - used["c_test"]).mean())
     assert row["optimism"] == pytest.approx(optimism, abs=1e-12)
     assert row["corrected"] == pytest.approx(row["apparent"] - optimism, abs=1e-12)
-    lo, hi = np.quantile(used["c_train"], [0.025, 0.975]) - optimism
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
+    d = (used["c_train"] - 1.25 * used["c_test"]).to_numpy()
+    low_half, high_half = d[d <= d.mean()], d[d >= d.mean()]
+    sd_bottom = np.sqrt(((low_half - d.mean()) ** 2).sum() / (low_half.size - 1))
+    sd_top = np.sqrt(((high_half - d.mean()) ** 2).sum() / (high_half.size - 1))
+    z = 1.959963984540054
+    expected = (row["corrected"] - z * sd_top, row["corrected"] + z * sd_bottom)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(expected, abs=1e-12)
     dxy = screened.table.set_index("measure").loc["dxy"]
     assert dxy["corrected"] == pytest.approx(2 * (row["corrected"] - 0.5), abs=1e-12)
     assert list(screened.table.columns) == ["measure", "apparent", "optimism", "corrected", "ci_low",
                                             "ci_high", "n_resamples", "n_failed"]
 
 
-@pytest.mark.parametrize(("conf_level", "expected"), [(0.5, (0.65, 0.85)), (0.8, (0.59, 0.91))])
-def test_location_shifted_interval_by_hand(conf_level, expected):
-    # training C of five resamples 0.6 ... 1.0, optimism 0.05. conf 0.5: R's type-7 quantiles at
-    # 0.25 and 0.75 sit on the 2nd and 4th values (0.7, 0.9); conf 0.8: at positions 0.4 and 3.6,
-    # 0.6 + 0.4 * 0.1 = 0.64 and 0.9 + 0.6 * 0.1 = 0.96; minus the optimism.
-    train = np.array([0.9, 0.6, 1.0, 0.7, 0.8])
-    assert V._ci_shift(train, 0.05, conf_level) == pytest.approx(expected, abs=1e-12)
-    assert all(np.isnan(V._ci_shift(np.ones(5), 0.2, 0.95)))  # the slope: 1 on every training sample
+def test_rms_interval_by_hand():
+    # d = training - 1.25 * test with test 0: d = training = -2, -1, 0, 0, 1, 2, 3, 4, 5, 8; mean 2.
+    # Lower half (<= 2): squared deviations 16 + 9 + 4 + 4 + 1 + 0 = 34 over 5 -> SD sqrt(6.8);
+    # upper half (>= 2): 0 + 1 + 4 + 9 + 36 = 50 over 4 -> SD sqrt(12.5). rms subtracts the
+    # optimism, so the top SD sets the lower limit: 0.7 -/+ 1.959964 * (sqrt(12.5), sqrt(6.8)).
+    train = np.array([-2.0, -1, 0, 0, 1, 2, 3, 4, 5, 8])
+    lo, hi = V._ci_rms(train, np.zeros(10), 0.7, 0.95)
+    assert lo == pytest.approx(0.7 - 1.959963984540054 * 12.5 ** 0.5, abs=1e-12)
+    assert hi == pytest.approx(0.7 + 1.959963984540054 * 6.8 ** 0.5, abs=1e-12)
+    # fewer than 10 resamples: Hmisc's dualSD falls back to the ordinary SD on both sides
+    small = np.array([0.6, 0.7, 0.9, 1.0])
+    sd = np.std(small - 1.25 * 0.5, ddof=1)
+    assert V._ci_rms(small, np.full(4, 0.5), 0.1, 0.95) == pytest.approx(
+        (0.1 - 1.959963984540054 * sd, 0.1 + 1.959963984540054 * sd), abs=1e-12)
+    # the calibration slope is 1 on every training sample, but its test values vary: defined
+    slope_lo, slope_hi = V._ci_rms(np.ones(12), np.linspace(0.5, 1.1, 12), 0.8, 0.95)
+    assert slope_lo < 0.8 < slope_hi
 
 
 def test_apparent_run_is_notebooks_02_03(screened):
