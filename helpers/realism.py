@@ -285,20 +285,22 @@ class OutcomeModel:
     (reference 20 mm) and of the primary size (reference 10 cm); per decade of age (reference
     50); and binary effects of UPS, several metastases and a non-curative resection.
     Chemotherapy has no causal effect. Baseline: Weibull (``scale_months``, ``shape``) for a
-    patient at every reference. Other-cause death: Gompertz in age (``other_rate_at_50`` per
-    year at age 50, doubling every ``other_doubling_years``). Loss to follow-up: exponential.
+    patient at every reference; the default shape 1.4 gives a hazard that starts near zero
+    after surgery (1.1 put several deaths in the first 90 days). Other-cause death: Gompertz
+    in age (``other_rate_at_50`` per year at age 50, doubling every ``other_doubling_years``).
+    Loss to follow-up: exponential.
     """
 
-    scale_months: float = 70.0
-    shape: float = 1.1
-    log_hr_per_log_dfi: float = -0.55
-    log_hr_per_log_lesion: float = 0.75
-    log_hr_per_log_primary: float = 0.2
+    scale_months: float = 120.0
+    shape: float = 1.4
+    log_hr_per_log_dfi: float = -0.6
+    log_hr_per_log_lesion: float = 1.0
+    log_hr_per_log_primary: float = 0.15
     log_hr_per_decade_age: float = 0.05
     log_hr_ups: float = 0.9
-    log_hr_multiple: float = 0.35
-    log_hr_non_curative: float = 2.0
-    other_rate_at_50: float = 0.004
+    log_hr_multiple: float = 0.3
+    log_hr_non_curative: float = 2.2
+    other_rate_at_50: float = 0.006
     other_doubling_years: float = 8.0
     loss_rate_per_year: float = 0.03
 
