@@ -4,10 +4,10 @@ The calibration (:func:`helpers.synthetic.calibrate`) runs ``n_chains`` independ
 chains and keeps the best; with ``workers`` processes the chains run side by side. This script
 times a shortened calibration (the shipped settings with fewer iterations) with 1 worker and
 with as many workers as CPUs, prints annealing iterations per second for both, and extrapolates
-the wall time of the full calibration (the issue-4 target: under 10 minutes on 2 cores). The
-extrapolation is an upper bound: a short run spends more of its time on the start draws, on
-starting the worker processes and on the hot early phase, where more candidates get as far as
-the Cox fit (measured on 2 cores: 7.7 min extrapolated, 5.7-6.4 min for the real run).
+the wall time of the full calibration (target: under 10 minutes on 2 cores). The
+extrapolation is rough: a short run spends more of its time on the start draws and on starting
+the worker processes, and the share of candidates that get as far as the Cox fit changes as the
+chains cool. Other jobs on the machine slow every number down.
 ``--full`` times the real thing instead, writing to a temporary folder so that ``data/`` is
 left alone, and says whether it reproduced ``data/registry.csv``.
 

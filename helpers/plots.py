@@ -608,3 +608,83 @@ def plot_validation(
     ax.tick_params(axis="y", labelsize="small")
     fig.suptitle(title)
     return fig
+
+
+def plot_effect_curves(curves: pd.DataFrame, *, title: str = "Smooth effects of the outcome model") -> Figure:
+    """Hazard ratio along each continuous variable, with the paper's cut-off marked.
+
+    Parameters
+    ----------
+    curves
+        ``variable, value, hazard_ratio, cutoff, unit`` (``helpers.realism.effect_curves``).
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per variable; hazard ratio on a log axis, 1 at the variable's reference.
+
+    Example
+    -------
+    >>> from helpers.realism import OutcomeModel, effect_curves
+    >>> len(plot_effect_curves(effect_curves(OutcomeModel(), points=5)).axes)
+    4
+    """
+    absent = [c for c in ("variable", "value", "hazard_ratio", "cutoff", "unit") if c not in curves.columns]
+    if absent:
+        raise ValueError(f"curves lack column(s) {absent}")
+    parts = list(curves.groupby("variable", sort=False))
+    fig = Figure(figsize=(3.2 * len(parts), 3.2), layout="constrained")
+    for k, (var, part) in enumerate(parts):
+        ax = fig.add_subplot(1, len(parts), k + 1)
+        ax.plot(part["value"], part["hazard_ratio"], color="C0", lw=1.8)
+        ax.axhline(1.0, color="0.6", lw=0.8, ls="--")
+        ax.axvline(float(part["cutoff"].iloc[0]), color="C3", lw=0.9, ls=":", label="paper's cut-off")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set(xlabel=f"{var} ({part['unit'].iloc[0]})", ylabel="hazard ratio" if k == 0 else "")
+        if k == 0:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_model_hazard_ratios(
+    table: pd.DataFrame, *, title: str = "Hazard ratios of the outcome model"
+) -> Figure:
+    """Dot plot of the outcome model's hazard ratio per unit of each effect (log axis).
+
+    Parameters
+    ----------
+    table
+        ``unit, hazard_ratio`` (``helpers.realism.model_hazard_ratios``).
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Example
+    -------
+    >>> from helpers.realism import OutcomeModel, model_hazard_ratios
+    >>> len(plot_model_hazard_ratios(model_hazard_ratios(OutcomeModel())).axes)
+    1
+    """
+    absent = [c for c in ("unit", "hazard_ratio") if c not in table.columns]
+    if absent:
+        raise ValueError(f"table lacks column(s) {absent}")
+    fig = Figure(figsize=(6.0, 0.45 * len(table) + 1.2), layout="constrained")
+    ax = fig.add_subplot()
+    y = np.arange(len(table))[::-1]
+    ax.scatter(table["hazard_ratio"], y, color="C0", zorder=3)
+    ax.hlines(y, 1.0, table["hazard_ratio"], color="C0", lw=1.2)
+    ax.axvline(1.0, color="0.5", lw=0.8, ls="--")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_yticks(y, table["unit"])
+    for yi, hr in zip(y, table["hazard_ratio"], strict=True):
+        ax.annotate(f"{hr:.2f}", (hr, yi), xytext=(5, 4), textcoords="offset points", fontsize=8)
+    ax.set(xlabel="hazard ratio of sarcoma death (log scale)", title=title)
+    return fig

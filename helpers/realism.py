@@ -35,7 +35,6 @@ from scipy import stats
 
 from helpers.cohort import _require_columns
 from helpers.cox import CoxWarning, fit_cox, test_proportional_hazards
-from helpers.synthetic import cox_design, factor_design
 
 #: Histologies treated as higher-risk / chemotherapy-sensitive in practice.
 CHEMO_SENSITIVE_HISTOLOGIES: tuple[str, ...] = (
@@ -123,6 +122,8 @@ def max_deaths_in_window(days: np.ndarray, window_days: int) -> int:
 
 
 def _ph_rows(cohort: pd.DataFrame, th: RealismThresholds, ties: str) -> list[dict]:
+    from helpers.synthetic import cox_design, factor_design  # the generator imports this module
+
     design = cox_design(factor_design(cohort))
     df = design.assign(time=cohort["time_months"].to_numpy(), event=cohort["event"].to_numpy())
     with warnings.catch_warnings():  # the events-per-parameter caveat is not what is checked
@@ -284,38 +285,77 @@ class OutcomeModel:
     (reference 20 mm) and of the primary size (reference 10 cm); per decade of age (reference
     50); and binary effects of UPS, several metastases and a non-curative resection.
     Chemotherapy has no causal effect. Baseline: Weibull (``scale_months``, ``shape``) for a
-    patient at every reference. Other-cause death: Gompertz in age (``other_rate_at_50`` per
-    year at age 50, doubling every ``other_doubling_years``). Loss to follow-up: exponential.
+    patient at every reference; the default shape 1.4 gives a hazard that starts near zero
+    after surgery (1.1 put several deaths in the first 90 days). Other-cause death: Gompertz
+    in age (``other_rate_at_50`` per year at age 50, doubling every ``other_doubling_years``).
+    Loss to follow-up: exponential.
     """
 
-    scale_months: float = 70.0
-    shape: float = 1.1
-    log_hr_per_log_dfi: float = -0.55
-    log_hr_per_log_lesion: float = 0.75
-    log_hr_per_log_primary: float = 0.2
+    scale_months: float = 120.0
+    shape: float = 1.4
+    log_hr_per_log_dfi: float = -0.6
+    log_hr_per_log_lesion: float = 1.0
+    log_hr_per_log_primary: float = 0.15
     log_hr_per_decade_age: float = 0.05
     log_hr_ups: float = 0.9
-    log_hr_multiple: float = 0.35
-    log_hr_non_curative: float = 2.0
-    other_rate_at_50: float = 0.004
+    log_hr_multiple: float = 0.3
+    log_hr_non_curative: float = 2.2
+    other_rate_at_50: float = 0.006
     other_doubling_years: float = 8.0
     loss_rate_per_year: float = 0.03
 
+    #: Names of the log hazard ratios, in the column order of :meth:`features`.
+    EFFECTS = (
+        "log_hr_per_log_dfi",
+        "log_hr_per_log_lesion",
+        "log_hr_per_log_primary",
+        "log_hr_per_decade_age",
+        "log_hr_ups",
+        "log_hr_multiple",
+        "log_hr_non_curative",
+    )
+
+    @staticmethod
+    def features(cov: pd.DataFrame, *, dfi_column: str = "dfi_months") -> np.ndarray:
+        """(n, 7) matrix of the model's covariates, in :attr:`EFFECTS` order (0 at the references).
+
+        DFI below half a month counts as half a month (the log needs a positive interval).
+        """
+        dfi = np.maximum(cov[dfi_column].to_numpy(float), 0.5)
+        return np.column_stack(
+            [
+                np.log(dfi / 12.0),
+                np.log(cov["largest_lung_lesion_mm"].to_numpy(float) / 20.0),
+                np.log(cov["primary_tumor_size_cm"].to_numpy(float) / 10.0),
+                (cov["age_at_pm_years"].to_numpy(float) - 50.0) / 10.0,
+                cov["histology"].eq("undifferentiated_pleomorphic_sarcoma").to_numpy(float),
+                (cov["lung_metastasis_number"].to_numpy() > 1).astype(float),
+                cov["resection_status"].ne("r0").to_numpy(float),
+            ]
+        )
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        """The log hazard ratios in :attr:`EFFECTS` order."""
+        return np.array([getattr(self, name) for name in self.EFFECTS])
+
     def linear_predictor(self, cov: pd.DataFrame, *, dfi_column: str = "dfi_months") -> np.ndarray:
         """Log relative hazard of sarcoma death of each row of ``cov`` (0 at the references)."""
-        dfi = np.maximum(cov[dfi_column].to_numpy(float), 0.5)
-        return (
-            self.log_hr_per_log_dfi * np.log(dfi / 12.0)
-            + self.log_hr_per_log_lesion
-            * np.log(cov["largest_lung_lesion_mm"].to_numpy(float) / 20.0)
-            + self.log_hr_per_log_primary
-            * np.log(cov["primary_tumor_size_cm"].to_numpy(float) / 10.0)
-            + self.log_hr_per_decade_age * (cov["age_at_pm_years"].to_numpy(float) - 50.0) / 10.0
-            + self.log_hr_ups
-            * cov["histology"].eq("undifferentiated_pleomorphic_sarcoma").to_numpy()
-            + self.log_hr_multiple * (cov["lung_metastasis_number"].to_numpy() > 1)
-            + self.log_hr_non_curative * cov["resection_status"].ne("r0").to_numpy()
-        )
+        return self.features(cov, dfi_column=dfi_column) @ self.coefficients
+
+    def sarcoma_time(self, lp: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Months to sarcoma death: the Weibull inverse CDF at ``u`` for linear predictor ``lp``."""
+        return self.scale_months * (-np.log1p(-np.asarray(u)) / np.exp(lp)) ** (1.0 / self.shape)
+
+    def other_time(self, age_years: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Months to other-cause death: the Gompertz inverse CDF at ``v`` for age at PM."""
+        b = np.log(2.0) / (self.other_doubling_years * 12.0)
+        h0 = self.other_rate_at_50 / 12.0 * np.exp(b * 12.0 * (np.asarray(age_years, float) - 50.0))
+        return np.log1p(-np.log1p(-np.asarray(v)) * b / h0) / b
+
+    def loss_time(self, w: np.ndarray) -> np.ndarray:
+        """Months to loss to follow-up: the exponential inverse CDF at ``w``."""
+        return -np.log1p(-np.asarray(w)) * 12.0 / self.loss_rate_per_year
 
 
 def simulate_outcomes(
@@ -357,14 +397,16 @@ def simulate_outcomes(
     ['cause', 'event', 'time_months']
     """
     n = len(cov)
+    u, v, w = rng.uniform(size=(3, n))
     lp = model.linear_predictor(cov, dfi_column=dfi_column)
-    sarcoma = model.scale_months * (rng.exponential(size=n) / np.exp(lp)) ** (1.0 / model.shape)
-    b = np.log(2.0) / (model.other_doubling_years * 12.0)
-    age = cov["age_at_pm_years"].to_numpy(float)
-    h0 = model.other_rate_at_50 / 12.0 * np.exp(b * 12.0 * (age - 50.0))
-    other = np.log1p(rng.exponential(size=n) * b / h0) / b
-    loss = rng.exponential(12.0 / model.loss_rate_per_year, size=n)
-    times = np.column_stack([sarcoma, other, loss, np.asarray(admin_months, float)])
+    times = np.column_stack(
+        [
+            model.sarcoma_time(lp, u),
+            model.other_time(cov["age_at_pm_years"].to_numpy(float), v),
+            model.loss_time(w),
+            np.asarray(admin_months, float),
+        ]
+    )
     which = times.argmin(axis=1)
     cause = np.array(["sarcoma", "other", "", ""])[which]
     return pd.DataFrame(
@@ -374,13 +416,19 @@ def simulate_outcomes(
 
 
 def chemotherapy_by_indication(
-    risk_score: np.ndarray, n_treated: int, rng: np.random.Generator, *, strength: float = 1.0
+    risk_score: np.ndarray,
+    n_treated: int,
+    rng: np.random.Generator | None,
+    *,
+    strength: float = 1.0,
+    noise: np.ndarray | None = None,
 ) -> np.ndarray:
     """Choose ``n_treated`` patients with probability rising with their risk score.
 
     Draws without replacement with weights ``exp(strength * risk_score)`` (Gumbel top-k), so the
     number treated matches a published count while treatment goes preferentially to higher-risk
-    patients (confounding by indication). ``strength = 0`` is treatment at random.
+    patients (confounding by indication). ``strength = 0`` is treatment at random. ``noise``:
+    the patients' Gumbel draws, when the caller keeps them (``rng`` may then be None).
 
     Returns
     -------
@@ -392,7 +440,9 @@ def chemotherapy_by_indication(
     >>> int(chemotherapy_by_indication(np.arange(10.0), 3, np.random.default_rng(0)).sum())
     3
     """
-    score = strength * np.asarray(risk_score, float) + rng.gumbel(size=len(risk_score))
+    if noise is None:
+        noise = rng.gumbel(size=len(risk_score))
+    score = strength * np.asarray(risk_score, float) + np.asarray(noise, float)
     mask = np.zeros(len(risk_score), bool)
     mask[np.argsort(-score, kind="stable")[:n_treated]] = True
     return mask
@@ -424,16 +474,72 @@ def draw_population(n: int, rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
+def continuous_vs_dichotomy(
+    data: pd.DataFrame, time: str, event: str, column: str, cutoff: float
+) -> pd.DataFrame:
+    """Cox models of one continuous variable: the dichotomy at ``cutoff`` against smooth forms.
+
+    Fits four one-variable Cox models (Breslow ties): the indicator ``column >= cutoff``, the
+    variable itself, ``log(1 + column)`` and a cubic B-spline of ``log(1 + column)`` with 3
+    degrees of freedom (patsy ``bs``). A lower AIC is the better fit; with a continuous effect,
+    the dichotomy throws information away.
+
+    Parameters
+    ----------
+    data
+        Patients with ``time``, ``event`` and ``column`` (no missing values in them).
+    time, event
+        Survival columns.
+    column
+        The continuous variable (non-negative).
+    cutoff
+        The dichotomy's cut-off.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``form, dof, lr_statistic, aic`` (rows ``dichotomy``, ``linear``, ``log``, ``spline``).
+
+    Raises
+    ------
+    ValueError
+        When a column is missing or ``column`` has negative or missing values (rows named).
+
+    Example
+    -------
+    >>> pop = draw_population(3000, np.random.default_rng(0))
+    >>> out = simulate_outcomes(pop, OutcomeModel(), np.full(3000, 120.0), np.random.default_rng(1))
+    >>> continuous_vs_dichotomy(pop.join(out), "time_months", "event", "dfi_months", 12)["form"].tolist()
+    ['dichotomy', 'linear', 'log', 'spline']
+    """
+    _require_columns(data, (time, event, column), "continuous_vs_dichotomy")
+    x = data[column].to_numpy(float)
+    bad = np.flatnonzero(~(x >= 0))
+    if bad.size:
+        raise ValueError(f"{column} must be >= 0 and present; rows at fault: {data.index[bad[:10]].tolist()}")
+    basis = np.asarray(patsy.dmatrix("bs(np.log1p(x), df=3) - 1", {"x": x, "np": np}))
+    design = pd.DataFrame(basis, columns=["s1", "s2", "s3"], index=data.index).assign(
+        d=(x >= cutoff).astype(float), lin=x, log=np.log1p(x),
+        time=data[time].to_numpy(float), event=data[event].to_numpy(int),
+    )
+    rows = []
+    for form, cols in (("dichotomy", ["d"]), ("linear", ["lin"]), ("log", ["log"]), ("spline", ["s1", "s2", "s3"])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CoxWarning)
+            fit = fit_cox(design, "time", "event", cols, ties="breslow")
+        rows.append((form, len(cols), fit.lr_test.statistic, -2.0 * fit.log_likelihood + 2.0 * len(cols)))
+    return pd.DataFrame(rows, columns=["form", "dof", "lr_statistic", "aic"])
+
+
 def spline_vs_dichotomy(
     model: OutcomeModel, *, n: int = 100_000, seed: int = 0, follow_up_months: float = 120.0
 ) -> pd.DataFrame:
     """Does a spline fit a continuous effect better than the paper's dichotomy? (large sample)
 
     Draws ``n`` patients from :func:`draw_population` and :func:`simulate_outcomes` (censored at
-    ``follow_up_months``), then, for DFI and for the largest lesion, fits two Cox models of that
-    variable alone: the paper's dichotomy (12 months, 20 mm) and a cubic B-spline of its log
-    (3 df, patsy ``bs``). Reports the likelihood-ratio chi-square of each and the AIC gain of
-    the spline.
+    ``follow_up_months``), then, for DFI and for the largest lesion, compares the paper's
+    dichotomy (12 months, 20 mm) with a cubic B-spline of the log (3 df) by
+    :func:`continuous_vs_dichotomy`.
 
     Returns
     -------
@@ -447,26 +553,16 @@ def spline_vs_dichotomy(
     """
     rng = np.random.default_rng(seed)
     pop = draw_population(n, rng)
-    out = simulate_outcomes(pop, model, np.full(n, follow_up_months), rng)
+    data = pop.join(simulate_outcomes(pop, model, np.full(n, follow_up_months), rng))
     rows = []
     for var, cut in (("dfi_months", 12.0), ("largest_lung_lesion_mm", 20.0)):
-        x = pop[var].to_numpy(float)
-        basis = np.asarray(patsy.dmatrix("bs(np.log(x), df=3) - 1", {"x": x, "np": np}))
-        design = pd.DataFrame(basis, columns=["s1", "s2", "s3"]).assign(
-            d=(x >= cut).astype(float),
-            time=out["time_months"].to_numpy(),
-            event=out["event"].to_numpy(),
-        )
-        lr = [
-            fit_cox(design, "time", "event", c, ties="breslow").lr_test.statistic
-            for c in (["d"], ["s1", "s2", "s3"])
-        ]
+        fits = continuous_vs_dichotomy(data, "time_months", "event", var, cut).set_index("form")
         rows.append(
             {
                 "variable": var,
-                "lr_dichotomy": lr[0],
-                "lr_spline": lr[1],
-                "aic_gain_spline": lr[1] - lr[0] - 4.0,
+                "lr_dichotomy": fits.loc["dichotomy", "lr_statistic"],
+                "lr_spline": fits.loc["spline", "lr_statistic"],
+                "aic_gain_spline": fits.loc["dichotomy", "aic"] - fits.loc["spline", "aic"],
             }
         )
     return pd.DataFrame(rows)
@@ -511,3 +607,92 @@ def lessons_at_risk(checks: pd.DataFrame) -> pd.DataFrame:
         next(text for key, text in LESSONS.items() if c.startswith(key)) for c in failed["check"]
     ]
     return failed.reset_index(drop=True)
+
+
+#: What one unit of each effect of :class:`OutcomeModel` is, in :attr:`OutcomeModel.EFFECTS` order.
+EFFECT_UNITS: dict[str, str] = {
+    "log_hr_per_log_dfi": "DFI x e (e-fold longer)",
+    "log_hr_per_log_lesion": "largest lesion x e",
+    "log_hr_per_log_primary": "primary size x e",
+    "log_hr_per_decade_age": "10 years older",
+    "log_hr_ups": "UPS vs other histology",
+    "log_hr_multiple": "several vs one metastasis",
+    "log_hr_non_curative": "non-curative (R2) vs R0",
+}
+
+
+def model_hazard_ratios(model: OutcomeModel) -> pd.DataFrame:
+    """The hazard ratio of sarcoma death per unit of each effect of the outcome model.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``effect, unit, log_hr, hazard_ratio`` in :attr:`OutcomeModel.EFFECTS` order.
+
+    Example
+    -------
+    >>> model_hazard_ratios(OutcomeModel())["effect"].iloc[0]
+    'log_hr_per_log_dfi'
+    """
+    coef = model.coefficients
+    return pd.DataFrame(
+        {
+            "effect": list(OutcomeModel.EFFECTS),
+            "unit": [EFFECT_UNITS[e] for e in OutcomeModel.EFFECTS],
+            "log_hr": coef,
+            "hazard_ratio": np.exp(coef),
+        }
+    )
+
+
+#: Continuous effects of :class:`OutcomeModel`: (column, coefficient, reference, paper's cut-off,
+#: plotted range, unit).
+_CURVES: tuple[tuple[str, str, float, float, tuple[float, float], str], ...] = (
+    ("dfi_months", "log_hr_per_log_dfi", 12.0, 12.0, (0.5, 105.0), "months"),
+    ("largest_lung_lesion_mm", "log_hr_per_log_lesion", 20.0, 20.0, (3.0, 60.0), "mm"),
+    ("primary_tumor_size_cm", "log_hr_per_log_primary", 10.0, 10.0, (2.0, 35.0), "cm"),
+    ("age_at_pm_years", "log_hr_per_decade_age", 50.0, 50.0, (17.0, 82.0), "years"),
+)
+
+
+def effect_curves(model: OutcomeModel, *, points: int = 200) -> pd.DataFrame:
+    """Hazard ratio of sarcoma death along each continuous variable, against its reference.
+
+    The effects are smooth by construction (log-linear in DFI, lesion and primary size, linear
+    in age): nothing jumps at the paper's cut-offs, which are returned for reference.
+
+    Parameters
+    ----------
+    model
+        The outcome model.
+    points
+        Grid points per variable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variable, value, hazard_ratio, reference, cutoff, unit``.
+
+    Example
+    -------
+    >>> c = effect_curves(OutcomeModel(), points=3)
+    >>> c.groupby("variable").size().tolist()
+    [3, 3, 3, 3]
+    """
+    frames = []
+    for var, coef, ref, cut, (lo, hi), unit in _CURVES:
+        x = np.linspace(lo, hi, points)
+        z = (x - ref) / 10.0 if var == "age_at_pm_years" else np.log(x / ref)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "variable": var,
+                    "value": x,
+                    "hazard_ratio": np.exp(getattr(model, coef) * z),
+                    "reference": ref,
+                    "cutoff": cut,
+                    "unit": unit,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
