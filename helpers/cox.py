@@ -6,7 +6,8 @@ Public functions:
   univariate screen enters the multivariable model) to a Table-2-layout frame, visibly.
 - :func:`fit_cox` fits a Cox proportional-hazards model with Efron (R's default) or Breslow
   (SPSS's, the paper's) handling of tied event times and returns a :class:`CoxResult`.
-- :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test.
+- :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test;
+  :func:`ph_verdict` states its result in words.
 - :func:`prepare_cox` builds the design once; :meth:`CoxDesign.refit` refits it on row subsets
   and covariate subsets (bootstrap, variable selection) with the same core as :func:`fit_cox`;
   :meth:`CoxDesign.from_arrays` builds one from numeric arrays.
@@ -1304,6 +1305,35 @@ def _zph_table(result: CoxResult, fitted: np.ndarray, g: np.ndarray, t: np.ndarr
 
 # Not a pytest test, although its name starts with "test_" (it is the statistical test).
 test_proportional_hazards.__test__ = False  # type: ignore[attr-defined]
+
+
+def ph_verdict(ph_test: pd.DataFrame, alpha: float = 0.05) -> str:
+    """The proportional-hazards conclusion in words, from a :func:`test_proportional_hazards` table.
+
+    Parameters
+    ----------
+    ph_test
+        ``term, statistic, dof, p_value`` with a ``GLOBAL`` row.
+    alpha
+        Significance level of the test.
+
+    Returns
+    -------
+    str
+        "no evidence against proportional hazards ..." when the GLOBAL test and every term have
+        ``p >= alpha``; otherwise "proportional hazards are rejected ..." naming the terms whose
+        ``p < alpha``.
+    """
+    _check_alpha(alpha)
+    terms = ph_test[ph_test["term"] != "GLOBAL"]
+    rejected = terms.loc[terms["p_value"] < alpha, "term"].tolist()
+    global_p = float(ph_test.set_index("term").loc["GLOBAL", "p_value"])
+    if global_p >= alpha and not rejected:
+        return (f"no evidence against proportional hazards at {alpha:g} (GLOBAL p = {global_p:.3f}; every term "
+                f"p >= {alpha:g}), although with so few deaths the test has little power")
+    return (f"proportional hazards are rejected at {alpha:g} (GLOBAL p = {global_p:.3f}"
+            + (f"; terms: {', '.join(rejected)}" if rejected else "") + "): the hazard ratios above are averages "
+            "over follow-up, not constant ratios of death rates, and must be read as such")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -531,6 +531,32 @@ def continuous_vs_dichotomy(
     return pd.DataFrame(rows, columns=["form", "dof", "lr_statistic", "aic"])
 
 
+def dichotomy_verdict(fits: pd.DataFrame, cutoff: float, unit: str, variable: str = "") -> str:
+    """What a split costs, in words, from a :func:`continuous_vs_dichotomy` table.
+
+    Parameters
+    ----------
+    fits
+        ``form, dof, lr_statistic, aic`` of one variable (rows ``dichotomy`` and continuous forms).
+    cutoff, unit
+        The split, e.g. ``12`` and ``"months"``.
+    variable
+        Name to lead the sentence with ("" for none).
+
+    Returns
+    -------
+    str
+        E.g. "dfi_months: the spline form fits best among the continuous ones, and the split at
+        12 months is 3.8 AIC points worse".
+    """
+    aic = fits.set_index("form")["aic"]
+    best = aic.drop("dichotomy").idxmin()
+    gap = aic["dichotomy"] - aic[best]
+    lead = f"{variable}: " if variable else ""
+    return (f"{lead}the {best} form fits best among the continuous ones, and the split at {cutoff:g} {unit} is "
+            + (f"{gap:.1f} AIC points worse" if gap > 0 else f"{-gap:.1f} AIC points better"))
+
+
 def spline_vs_dichotomy(
     model: OutcomeModel, *, n: int = 100_000, seed: int = 0, follow_up_months: float = 120.0
 ) -> pd.DataFrame:

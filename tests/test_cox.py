@@ -517,3 +517,16 @@ def test_heavy_ties_agree_with_statsmodels(ties: str) -> None:
     np.testing.assert_allclose(res.table["coef"], want.params, rtol=1e-8)
     np.testing.assert_allclose(res.table["se"], want.bse, rtol=1e-8)
     assert res.log_likelihood == pytest.approx(want.llf, rel=1e-10)
+
+
+def test_ph_verdict_in_words_follows_the_p_values():
+    held = pd.DataFrame({"term": ["a", "b", "GLOBAL"], "statistic": [1.0, 2.0, 3.0], "dof": [1, 1, 2],
+                         "p_value": [0.40, 0.07, 0.2231]})
+    text = cox.ph_verdict(held, 0.05)
+    assert text.startswith("no evidence against proportional hazards at 0.05 (GLOBAL p = 0.223;")
+    rejected = held.assign(p_value=[0.40, 0.01, 0.2231])  # one term fails, GLOBAL does not
+    text = cox.ph_verdict(rejected, 0.05)
+    assert text.startswith("proportional hazards are rejected at 0.05 (GLOBAL p = 0.223; terms: b)")
+    assert "terms:" not in cox.ph_verdict(held.assign(p_value=[0.4, 0.07, 0.01]), 0.05)
+    with pytest.raises(ValueError):
+        cox.ph_verdict(held, 1.5)

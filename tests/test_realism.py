@@ -243,3 +243,13 @@ def test_chemotherapy_by_indication_prefers_higher_risk():
     none = realism.chemotherapy_by_indication(risk, 1500, np.random.default_rng(11), strength=0.0)
     assert risk[strong].mean() - risk[~strong].mean() > 1.0
     assert abs(risk[none].mean() - risk[~none].mean()) < 0.15
+
+
+def test_dichotomy_verdict_names_the_best_smooth_form_and_the_cost():
+    fits = pd.DataFrame({"form": ["dichotomy", "linear", "log", "spline"], "dof": [1, 1, 1, 3],
+                         "lr_statistic": [10.0, 4.0, 12.0, 13.0], "aic": [205.0, 211.0, 203.0, 206.0]})
+    assert realism.dichotomy_verdict(fits, 12, "months", "dfi_months") == (
+        "dfi_months: the log form fits best among the continuous ones, and the split at 12 months is "
+        "2.0 AIC points worse")
+    better = fits.assign(aic=[200.0, 211.0, 203.5, 206.0])
+    assert realism.dichotomy_verdict(better, 20, "mm").endswith("split at 20 mm is 3.5 AIC points better")
