@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## create .venv, install helpers with its dependencies, register the Jupyter kernel
 
 run: $(STAMP) ## execute every notebook in reading order on the shipped registry into outputs/
-	$(PY) -m helpers.batch run --output $(OUTPUT)
+	$(PY) -m helpers.reproduction.batch run --output $(OUTPUT)
 
 test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook tests and the docstring examples in helpers/)
 	$(PY) -m pytest -n 2
@@ -36,18 +36,18 @@ lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
 sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) with WORKERS parallel runs
-	$(PY) -m helpers.batch sweep --grid $(GRID) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
+	$(PY) -m helpers.reproduction.batch sweep --grid $(GRID) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
 
 registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings (and the example hospital export)
-	$(PY) -m helpers.synthetic
-	$(PY) -m helpers.registry example-export
+	$(PY) -m helpers.reproduction.synthetic
+	$(PY) -m helpers.reproduction.registry example-export
 
 template: $(STAMP) ## write the fill-in Excel template from the data dictionary to $(OUTPUT)/registry_template.xlsx
-	$(PY) -m helpers.registry template --output $(OUTPUT)/registry_template.xlsx
+	$(PY) -m helpers.reproduction.registry template --output $(OUTPUT)/registry_template.xlsx
 
 check: $(STAMP) ## check FILE=export.csv [MAPPING=mapping.yaml] without analysis; report in $(OUTPUT)/check
 	@test -n "$(FILE)" || { echo "usage: make check FILE=export.csv [MAPPING=mapping.yaml]"; exit 2; }
-	$(PY) -m helpers.registry check "$(FILE)" $(if $(MAPPING),--mapping "$(MAPPING)") --report $(OUTPUT)/check
+	$(PY) -m helpers.reproduction.registry check "$(FILE)" $(if $(MAPPING),--mapping "$(MAPPING)") --report $(OUTPUT)/check
 
 bench: $(STAMP) ## run the benchmarks (they print numbers; nothing is asserted)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

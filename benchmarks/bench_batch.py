@@ -1,6 +1,6 @@
 """Benchmark of the batch runner (prints numbers; asserts nothing).
 
-1. the whole collection with default parameters through ``helpers.batch`` (HTML export on);
+1. the whole collection with default parameters through ``helpers.reproduction.batch`` (HTML export on);
 2. the same notebooks through ``papermill.execute_notebook`` directly, one after the other, and
    the runner's overhead over that;
 3. where the time goes: kernel start-up, imports in a fresh kernel, the rest (computation and
@@ -27,7 +27,7 @@ from pathlib import Path
 import papermill as pm
 from jupyter_client.manager import start_new_kernel
 
-from helpers import batch
+from helpers.reproduction import batch
 
 
 def import_cell(notebook: Path) -> str:

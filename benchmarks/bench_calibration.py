@@ -1,6 +1,6 @@
 """Benchmark: how long the calibration of the shipped registry takes, and what parallel chains buy.
 
-The calibration (:func:`helpers.synthetic.calibrate`) runs ``n_chains`` independent annealing
+The calibration (:func:`helpers.reproduction.synthetic.calibrate`) runs ``n_chains`` independent annealing
 chains and keeps the best; with ``workers`` processes the chains run side by side. This script
 times a shortened calibration (the shipped settings with fewer iterations) with 1 worker and
 with as many workers as CPUs, prints annealing iterations per second for both, and extrapolates
@@ -25,8 +25,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from helpers import synthetic
 from helpers.outputs import registry_sha256
+from helpers.reproduction import synthetic
 
 
 def _timed_calibration(settings: synthetic.SyntheticSettings, workers: int) -> tuple[float, float]:

@@ -26,7 +26,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from statsmodels.duration.hazard_regression import PHReg
 
-from helpers import synthetic
+from helpers.reproduction import synthetic
 
 
 def _candidates(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:

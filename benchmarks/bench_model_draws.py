@@ -1,8 +1,8 @@
 """How close do plain draws of the explicit outcome model come to the paper? (prints; asserts nothing)
 
-Feasibility measurement for generating the registry from :class:`helpers.realism.OutcomeModel`
+Feasibility measurement for generating the registry from :class:`helpers.reproduction.realism.OutcomeModel`
 instead of moving single patients: the covariates of the shipped generator (Table 1 exact,
-``helpers.synthetic.make_covariates``) get outcomes drawn from the model, with small random
+``helpers.reproduction.synthetic.make_covariates``) get outcomes drawn from the model, with small random
 perturbations of its parameters, first PM uniform over the study window and administrative
 censoring at the data cut-off. For each draw it scores the five-year rates (within +-3 points,
 of 34), the log-rank conclusions (p on the paper's side of 0.05, of 17), the median, the
@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from helpers import realism, synthetic
+from helpers.reproduction import realism, synthetic
 from helpers.schema import DAYS_PER_MONTH
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: bootstrap validation of the whole procedure (``helpers.validation``) beside R.
+"""Benchmark: bootstrap validation of the whole procedure (``helpers.reproduction.validation``) beside R.
 
 One resample of the paper's procedure on 66 patients is a 17-factor log-rank screen, a Cox fit
 of the chosen factors, two concordances and the calibration-slope refit. Prints the wall time of
@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import DATA_DIR, cohort, schema
-from helpers import validation as V
+from helpers.reproduction import validation as V
 
 HERE = Path(__file__).parent
 

@@ -8,10 +8,10 @@ One module per stage of the study, in the order data flows:
 - :mod:`helpers.survival`   Kaplan-Meier, log-rank, the univariate screen (Table 2)
 - :mod:`helpers.cox`        multivariable Cox model (Table 3), proportional-hazards test
 - :mod:`helpers.plots`      figures (flow diagram, Kaplan-Meier, forest plot)
-- :mod:`helpers.published`  the paper's numbers, the fidelity scorecard, the audit of the paper
+- :mod:`helpers.reproduction.published`  the paper's numbers, the fidelity scorecard, the audit of the paper
 - :mod:`helpers.outputs`    writing tables and figures into a run's output folder
-- :mod:`helpers.synthetic`  the seeded generator of the shipped synthetic registry
-- :mod:`helpers.batch`      the papermill batch runner and sensitivity sweeps
+- :mod:`helpers.reproduction.synthetic`  the seeded generator of the shipped synthetic registry
+- :mod:`helpers.reproduction.batch`      the papermill batch runner and sensitivity sweeps
 
 Modules are imported explicitly (``from helpers import survival``); importing the package
 itself loads nothing heavy.

@@ -4,9 +4,9 @@ Every run of the collection writes into one output folder (see CONTRIBUTING.md, 
 folder")::
 
     <output_dir>/
-      manifest.json             written by helpers.batch
-      notebooks/NN-*.ipynb      executed notebooks (helpers.batch)
-      html/NN-*.html            HTML export of every executed notebook (helpers.batch)
+      manifest.json             written by helpers.reproduction.batch
+      notebooks/NN-*.ipynb      executed notebooks (helpers.reproduction.batch)
+      html/NN-*.html            HTML export of every executed notebook (helpers.reproduction.batch)
       tables/<name>.csv|.html   save_table
       figures/<name>.png|.svg   save_figure
 
@@ -33,7 +33,7 @@ from helpers import DATA_DIR
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
-#: Provenance record of the shipped registry (written with data/registry.csv by helpers.synthetic).
+#: Provenance record of the shipped registry (written with data/registry.csv by helpers.reproduction.synthetic).
 PROVENANCE_PATH: Path = DATA_DIR / "registry_provenance.json"
 #: Resolution of the PNG figures.
 FIGURE_DPI: int = 150

@@ -504,7 +504,7 @@ def plot_calibration_trace(
     Parameters
     ----------
     trace
-        One row per recorded iteration and chain (``helpers.synthetic.CalibrationResult.trace``
+        One row per recorded iteration and chain (``helpers.reproduction.synthetic.CalibrationResult.trace``
         or the ``calibration.trace`` of ``data/registry_provenance.json``).
     iteration, loss, chain
         Column names. ``chain`` may be absent (one chain).
@@ -559,7 +559,7 @@ def plot_validation(
     ----------
     validation
         ``strategy, measure, apparent, corrected, ci_low, ci_high`` (rows of
-        ``helpers.validation.ValidationResult.table`` with a ``strategy`` column); the panel
+        ``helpers.reproduction.validation.ValidationResult.table`` with a ``strategy`` column); the panel
         shows ``c_index`` and ``calibration_slope``.
     selection
         ``variable, selected_pct``.
@@ -616,7 +616,7 @@ def plot_effect_curves(curves: pd.DataFrame, *, title: str = "Smooth effects of 
     Parameters
     ----------
     curves
-        ``variable, value, hazard_ratio, cutoff, unit`` (``helpers.realism.effect_curves``).
+        ``variable, value, hazard_ratio, cutoff, unit`` (``helpers.reproduction.realism.effect_curves``).
     title
         Figure title.
 
@@ -627,7 +627,7 @@ def plot_effect_curves(curves: pd.DataFrame, *, title: str = "Smooth effects of 
 
     Example
     -------
-    >>> from helpers.realism import OutcomeModel, effect_curves
+    >>> from helpers.reproduction.realism import OutcomeModel, effect_curves
     >>> len(plot_effect_curves(effect_curves(OutcomeModel(), points=5)).axes)
     4
     """
@@ -658,7 +658,7 @@ def plot_model_hazard_ratios(
     Parameters
     ----------
     table
-        ``unit, hazard_ratio`` (``helpers.realism.model_hazard_ratios``).
+        ``unit, hazard_ratio`` (``helpers.reproduction.realism.model_hazard_ratios``).
     title
         Axes title.
 
@@ -668,7 +668,7 @@ def plot_model_hazard_ratios(
 
     Example
     -------
-    >>> from helpers.realism import OutcomeModel, model_hazard_ratios
+    >>> from helpers.reproduction.realism import OutcomeModel, model_hazard_ratios
     >>> len(plot_model_hazard_ratios(model_hazard_ratios(OutcomeModel())).axes)
     1
     """

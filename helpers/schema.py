@@ -1542,7 +1542,7 @@ def load_registry(
         reader is chosen by extension.
     mapping
         A registry mapping for local column names, codes, date formats and units (a YAML file,
-        a dict or a ``helpers.registry.RegistryMapping``; see :mod:`helpers.registry`), applied
+        a dict or a ``helpers.reproduction.registry.RegistryMapping``; see :mod:`helpers.reproduction.registry`), applied
         to the text cells before validation. ``None`` or ``""``: no mapping. Every value it
         changed is a note (``check == "mapped"``): in ``RegistryError.problems`` after the
         problems (a valid file's notes: :func:`load_registry_with_notes`).
@@ -1644,7 +1644,7 @@ def load_registry_with_notes(
             ] = "the file seems to use ';' between values; save it with ',' as separator"
         problems = _order_problems(problems, list(dictionary.names))
         if checked is not None:
-            from helpers.registry import annotate_problems
+            from helpers.reproduction.registry import annotate_problems
 
             problems = annotate_problems(problems, checked)
         message = _format_report(problems, path.name, raw.row_numbering, raw.row_word)
@@ -1693,7 +1693,10 @@ def _mapped(
     """The frame after the registry mapping (none: unchanged), its notes, the checked mapping."""
     if mapping is None or mapping == "":
         return frame, _problems_frame([]), None
-    from helpers.registry import apply_mapping, load_mapping  # the mapping builds on this module
+    from helpers.reproduction.registry import (  # the mapping builds on this module
+        apply_mapping,
+        load_mapping,
+    )
 
     checked = load_mapping(mapping, dictionary_path=dictionary_path)
     out, notes = apply_mapping(frame, checked)

@@ -1,4 +1,4 @@
-"""helpers.batch: parameter validation, runs and sweeps on tiny notebooks written into tmp.
+"""helpers.reproduction.batch: parameter validation, runs and sweeps on tiny notebooks written into tmp.
 
 The runs here execute small notebooks created by the tests (not the project's notebooks), so
 they test the runner alone; tests/test_collection.py runs the real collection.
@@ -18,7 +18,8 @@ import pytest
 from matplotlib.figure import Figure
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import PROJECT_ROOT, batch
+from helpers import PROJECT_ROOT
+from helpers.reproduction import batch
 
 KERNELSPEC = {
     "name": "metastasectomy-survival",

@@ -438,7 +438,7 @@ def test_cohort_result_is_frozen(small_registry) -> None:
 # ---------------------------------------------------------------- the shipped registry
 
 needs_registry = pytest.mark.skipif(
-    not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet (python -m helpers.synthetic)"
+    not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet (python -m helpers.reproduction.synthetic)"
 )
 
 

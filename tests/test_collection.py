@@ -10,7 +10,8 @@ import json
 import pandas as pd
 import pytest
 
-from helpers import DATA_DIR, batch
+from helpers import DATA_DIR
+from helpers.reproduction import batch
 
 REGISTRY_CSV = DATA_DIR / "registry.csv"
 

@@ -257,7 +257,7 @@ def test_format_table1(eight) -> None:
 # ---------------------------------------------------------------- the shipped registry
 
 needs_registry = pytest.mark.skipif(
-    not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet (python -m helpers.synthetic)"
+    not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet (python -m helpers.reproduction.synthetic)"
 )
 
 

@@ -1,4 +1,4 @@
-"""helpers.firth: Firth-penalised Cox with fit_cox's inputs and Table 3 layout."""
+"""helpers.reproduction.firth: Firth-penalised Cox with fit_cox's inputs and Table 3 layout."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers import cox
-from helpers.firth import TABLE_COLUMNS, fit_cox_firth
+from helpers.reproduction.firth import TABLE_COLUMNS, fit_cox_firth
 
 
 def test_two_patient_analytic_case_is_log_3():

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from notebook_runner import committed_parameters_cell, execute_notebook
 
-from helpers import DATA_DIR, PROJECT_ROOT, cohort, published, schema, survival
+from helpers import DATA_DIR, PROJECT_ROOT, cohort, schema, survival
+from helpers.reproduction import published
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "02-survival-and-univariate-screening.ipynb"
 REGISTRY_CSV = DATA_DIR / "registry.csv"

@@ -135,7 +135,7 @@ def test_efron_dfi18_run(efron_18_run: Path) -> None:
     assert not table3["level"].str.contains("12_months").any()
     # ... and the Breslow fit of the same model matches only when no two deaths share a time
     # (the two tie methods differ only at tied death times).
-    from helpers.synthetic import REGISTRY_PATH, analysed_cohort
+    from helpers.reproduction.synthetic import REGISTRY_PATH, analysed_cohort
 
     cohort = analysed_cohort(pd.read_csv(REGISTRY_PATH))
     tied = cohort.loc[cohort["event"].eq(1), "time_months"].duplicated().any()

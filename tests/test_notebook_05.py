@@ -82,7 +82,7 @@ def test_non_default_parameters(tmp_path: Path) -> None:
 
 def test_default_run_realism_checks(default_run: tuple[Path, nbformat.NotebookNode]) -> None:
     """The realism table equals the helper's on the shipped file, and the text states it."""
-    from helpers import realism, synthetic
+    from helpers.reproduction import realism, synthetic
 
     output_dir, nb = default_run
     saved = pd.read_csv(output_dir / "tables" / "synthetic_realism_checks.csv")

@@ -16,7 +16,7 @@ import pytest
 from notebook_runner import committed_parameters_cell, execute_notebook
 
 from helpers import DATA_DIR, PROJECT_ROOT, cohort, schema
-from helpers import validation as V
+from helpers.reproduction import validation as V
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "06-would-table-3-hold-in-new-patients.ipynb"
 REGISTRY_CSV = DATA_DIR / "registry.csv"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import DATA_DIR, batch, outputs
+from helpers import DATA_DIR, outputs
+from helpers.reproduction import batch
 
 REGISTRY_CSV = DATA_DIR / "registry.csv"
 PREFIX = "ZZPRIV-"

@@ -1,4 +1,4 @@
-"""helpers.published: loaders, side_by_side, the fidelity scorecard and the computed audit."""
+"""helpers.reproduction.published: loaders, side_by_side, the fidelity scorecard and the computed audit."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import published as P
 from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS, published_number
+from helpers.reproduction import published as P
 
 
 @pytest.fixture(scope="module")

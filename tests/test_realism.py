@@ -1,4 +1,4 @@
-"""Tests of helpers.realism: the hard realism checks and the explicit outcome model."""
+"""Tests of helpers.reproduction.realism: the hard realism checks and the explicit outcome model."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import realism, synthetic
-from helpers.realism import OutcomeModel, RealismThresholds
+from helpers.reproduction import realism, synthetic
+from helpers.reproduction.realism import OutcomeModel, RealismThresholds
 
 
 @pytest.fixture(scope="module")

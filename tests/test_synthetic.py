@@ -1,4 +1,4 @@
-"""Tests of the synthetic registry generator (helpers.synthetic) and of the shipped registry.
+"""Tests of the synthetic registry generator (helpers.reproduction.synthetic) and of the shipped registry.
 
 Table 1 and the Table 2 group sizes are recomputed here from the CSV with plain pandas, not with
 the generator's own code, so that a generator bug cannot hide itself.
@@ -19,7 +19,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from statsmodels.duration.hazard_regression import PHReg
 
-from helpers import synthetic
+from helpers.reproduction import synthetic
 from helpers.schema import DAYS_PER_MONTH
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -771,7 +771,7 @@ def test_outcome_days_have_no_floor_and_no_ceiling() -> None:
 
 def test_short_calibration_satisfies_every_constraint() -> None:
     """The generator on small settings: the result passes the plausibility and realism checks."""
-    from helpers import realism
+    from helpers.reproduction import realism
 
     st = synthetic.SyntheticSettings(n_iterations=6000, n_start_draws=8, n_chains=1, spline_check_n=2000)
     res = synthetic.build_registry(st)

@@ -1,4 +1,4 @@
-"""helpers.validation: bootstrap validation of the whole procedure, checked against R."""
+"""helpers.reproduction.validation: bootstrap validation of the whole procedure, checked against R."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import cohort, cox, schema, survival
-from helpers import validation as V
+from helpers.reproduction import validation as V
 
 REF_DIR = Path(__file__).parent / "r_reference"
 sys.path.insert(0, str(REF_DIR))

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.validation import resample_indices
+from helpers.reproduction.validation import resample_indices
 
 HERE = Path(__file__).parent
 N, B, SEED = 66, 40, 20220712

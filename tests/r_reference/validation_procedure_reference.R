@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Per-resample reference numbers for helpers.validation.validate_procedure (the whole procedure:
+# Per-resample reference numbers for helpers.reproduction.validation.validate_procedure (the whole procedure:
 # log-rank screen of 17 factors -> entry p < 0.05 -> Cox -> measures), computed with R's survival.
 #
 # Run from the project root, after `.venv/bin/python tests/r_reference/validation_inputs.py`

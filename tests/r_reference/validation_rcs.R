@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Reference knots and bases of restricted cubic splines, for helpers.validation.rcs_knots and
+# Reference knots and bases of restricted cubic splines, for helpers.reproduction.validation.rcs_knots and
 # rcs_basis, computed with Hmisc::rcspline.eval (what rms::rcs calls).
 #
 # Run from the project root, after `.venv/bin/python tests/r_reference/validation_inputs.py`

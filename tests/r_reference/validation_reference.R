@@ -1,5 +1,5 @@
 #!/usr/bin/env Rscript
-# Reference numbers for helpers.validation (bootstrap validation), computed with R's survival
+# Reference numbers for helpers.reproduction.validation (bootstrap validation), computed with R's survival
 # and rms packages.
 #
 # Run from the project root, after `.venv/bin/python tests/r_reference/validation_inputs.py`
@@ -72,7 +72,7 @@ writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE),
            file.path(here, "validation_reference.json"))
 
 # Restricted cubic spline basis (Hmisc::rcspline.eval, inclx = TRUE, norm = 2) of the times at
-# fixed knots, for helpers.validation.rcs_basis; then re-write the JSON with it.
+# fixed knots, for helpers.reproduction.validation.rcs_basis; then re-write the JSON with it.
 out$rcs <- list(knots = c(5, 20, 40, 70), x = d$time,
                 basis = unname(Hmisc::rcspline.eval(d$time, knots = c(5, 20, 40, 70), inclx = TRUE)))
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, matrix = "rowmajor"),

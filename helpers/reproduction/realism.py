@@ -122,7 +122,10 @@ def max_deaths_in_window(days: np.ndarray, window_days: int) -> int:
 
 
 def _ph_rows(cohort: pd.DataFrame, th: RealismThresholds, ties: str) -> list[dict]:
-    from helpers.synthetic import cox_design, factor_design  # the generator imports this module
+    from helpers.reproduction.synthetic import (  # the generator imports this module
+        cox_design,
+        factor_design,
+    )
 
     design = cox_design(factor_design(cohort))
     df = design.assign(time=cohort["time_months"].to_numpy(), event=cohort["event"].to_numpy())
@@ -234,7 +237,7 @@ def realism_checks(
     cohort
         Analysed patients with ``time_months``, ``event`` (all-cause), ``dfi_months``, the
         dates of first PM and death, ``cause_of_death`` and the covariate columns (e.g.
-        :func:`helpers.synthetic.analysed_cohort`).
+        :func:`helpers.reproduction.synthetic.analysed_cohort`).
     thresholds
         Limits (:class:`RealismThresholds` defaults when None).
     ties
@@ -255,7 +258,7 @@ def realism_checks(
 
     Example
     -------
-    >>> from helpers.synthetic import REGISTRY_PATH, analysed_cohort
+    >>> from helpers.reproduction.synthetic import REGISTRY_PATH, analysed_cohort
     >>> checks = realism_checks(analysed_cohort(pd.read_csv(REGISTRY_PATH)))  # doctest: +SKIP
     """
     _require_columns(cohort, REALISM_COLUMNS, "realism checks")

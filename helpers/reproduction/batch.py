@@ -2,11 +2,11 @@
 
 Command line::
 
-    python -m helpers.batch run   [--params FILE.yaml] [-p name=value ...] [--output DIR]
+    python -m helpers.reproduction.batch run   [--params FILE.yaml] [-p name=value ...] [--output DIR]
                                   [--notebooks 01,02,03] [--no-html]
-    python -m helpers.batch sweep --grid FILE.yaml [--workers N] [--output DIR]
+    python -m helpers.reproduction.batch sweep --grid FILE.yaml [--workers N] [--output DIR]
                                   [--params FILE.yaml] [-p name=value ...] [--notebooks 01,02,03]
-    python -m helpers.batch params          # the table of parameters
+    python -m helpers.reproduction.batch params          # the table of parameters
 
 ``run`` executes ``notebooks/NN-*.ipynb`` in reading order (kernel started in ``notebooks/``;
 the kernel is the one named in each notebook's metadata), into one run folder (see
@@ -51,7 +51,7 @@ import yaml
 
 from helpers import PROJECT_ROOT
 from helpers.outputs import registry_sha256, run_folder, save_figure, save_table
-from helpers.published import format_p
+from helpers.reproduction.published import format_p
 
 #: Folder of the notebook collection.
 NOTEBOOKS_DIR: Path = PROJECT_ROOT / "notebooks"
@@ -808,7 +808,7 @@ class SharedKernel:
     closed, and matplotlib's rcParams, pandas options, numpy's global random state, warning
     filters, ``sys.path``, the working directory and the execution counter are restored to a
     snapshot taken in the fresh kernel. Imported modules stay loaded (that is the saving).
-    ``helpers.batch run`` does not use this: every notebook of a run gets a fresh kernel.
+    ``helpers.reproduction.batch run`` does not use this: every notebook of a run gets a fresh kernel.
 
     Parameters
     ----------
@@ -1595,7 +1595,7 @@ def run_sweep(
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.batch",
+        prog="python -m helpers.reproduction.batch",
         description="Execute the notebook collection with papermill (one run or a sweep).",
     )
     sub = parser.add_subparsers(dest="command", required=True)

@@ -1,4 +1,4 @@
-"""The seeded generator of the shipped SYNTHETIC registry (``python -m helpers.synthetic``).
+"""The seeded generator of the shipped SYNTHETIC registry (``python -m helpers.reproduction.synthetic``).
 
 THE REGISTRY THIS MODULE WRITES IS SYNTHETIC: 95 invented patients whose outcomes are drawn from
 an explicit outcome model calibrated to the published tables of Nakayama et al., Cancers
@@ -18,7 +18,7 @@ How the file is made, in four steps (every random stream seeded from one seed):
    indication, :func:`chemotherapy_risk_score`), with Table 1's counts; sex, site, resection
    type and chemotherapy are functions of per-patient random keys (:func:`apply_keys`). The 29
    excluded patients carry the paper's reasons and counts.
-2. **Outcomes drawn from an explicit model** (:class:`helpers.realism.OutcomeModel`):
+2. **Outcomes drawn from an explicit model** (:class:`helpers.reproduction.realism.OutcomeModel`):
    proportional hazards of sarcoma death with smooth log-scale effects of DFI, lesion size,
    primary size and age and binary effects of UPS, several metastases and a non-curative
    resection on a Weibull baseline (shape 1.3-1.5), competing other-cause death (Gompertz in
@@ -30,8 +30,8 @@ How the file is made, in four steps (every random stream seeded from one seed):
    plausible ranges (:data:`PARAMETER_RANGES`) and over its draws, by moves that replace one
    patient's uniform (or covariate key) with a fresh draw, so that every state is a draw of the
    model. It minimises a loss over every published statistic (:func:`calibration_loss`,
-   tolerances of :data:`helpers.published.TOLERANCES`) with every plausibility constraint
-   (:func:`check_plausibility`) and realism constraint (:func:`helpers.realism.realism_checks`,
+   tolerances of :data:`helpers.reproduction.published.TOLERANCES`) with every plausibility constraint
+   (:func:`check_plausibility`) and realism constraint (:func:`helpers.reproduction.realism.realism_checks`,
    and a Kolmogorov-Smirnov guard that the uniforms still look like draws) as a hard
    constraint. Independent chains run in parallel and the best is kept; each stops after a
    fixed number of iterations, so the result does not depend on the number of processes.
@@ -69,8 +69,8 @@ from scipy import special, stats
 
 from helpers import DATA_DIR
 from helpers.describe import round_half_up
-from helpers.published import STRETCH_TOLERANCES, TOLERANCES
-from helpers.realism import (
+from helpers.reproduction.published import STRETCH_TOLERANCES, TOLERANCES
+from helpers.reproduction.realism import (
     CHEMO_SENSITIVE_HISTOLOGIES,
     OutcomeModel,
     RealismThresholds,
@@ -79,7 +79,7 @@ from helpers.realism import (
 )
 from helpers.schema import DAYS_PER_MONTH, add_survival_columns
 
-#: Where ``python -m helpers.synthetic`` writes the registry.
+#: Where ``python -m helpers.reproduction.synthetic`` writes the registry.
 REGISTRY_PATH: Path = DATA_DIR / "registry.csv"
 #: Seed, settings, achieved loss, per-target results and SHA-256 of the registry.
 PROVENANCE_PATH: Path = DATA_DIR / "registry_provenance.json"
@@ -227,7 +227,7 @@ _R_TOL = math.sqrt(np.finfo(float).eps)
 # --------------------------------------------------------------------------------------------
 
 
-#: Plausible ranges of the outcome model's parameters (:class:`helpers.realism.OutcomeModel`)
+#: Plausible ranges of the outcome model's parameters (:class:`helpers.reproduction.realism.OutcomeModel`)
 #: within which the calibration searches. The log hazard ratios bracket the paper's Table 3
 #: (DFI < 12 months 3.5, UPS 2.9, several metastases 1.2, lesion >= 20 mm 3.2, non-curative
 #: resection 12) and the metastasectomy literature (DFI, size and completeness of resection
@@ -286,7 +286,7 @@ class SyntheticSettings:
     window_start, window_end
         Dates of first PM are drawn inside this window (the paper's study period).
     model
-        The outcome model the calibration starts from (:class:`helpers.realism.OutcomeModel`);
+        The outcome model the calibration starts from (:class:`helpers.reproduction.realism.OutcomeModel`);
         the calibrated parameters are recorded in the provenance.
     admin_lag_days_max
         Patients alive at the cut-off were last seen 0 to this many days before it.
@@ -523,7 +523,7 @@ def _make_covariates(rng: np.random.Generator, strength: float) -> pd.DataFrame:
 def chemotherapy_risk_score(cov: pd.DataFrame) -> np.ndarray:
     """The risk a clinician weighs when offering chemotherapy around PM (higher: more likely).
 
-    A chemotherapy-sensitive histology (:data:`helpers.realism.CHEMO_SENSITIVE_HISTOLOGIES`)
+    A chemotherapy-sensitive histology (:data:`helpers.reproduction.realism.CHEMO_SENSITIVE_HISTOLOGIES`)
     counts 1.5, a disease-free interval below 12 months 1, several metastases 0.5, bilateral
     disease 0.5 and younger age 0.3 per decade below 50. The score drives who is treated, not
     how long anyone lives: chemotherapy has no causal effect in the outcome model.
@@ -584,7 +584,7 @@ def keyed_levels(
     38 men (smallest keys); 34 trunk-wall primaries (largest ``site_base`` plus a normal draw);
     54 wedge, 7 segmentectomy, 5 lobectomy (in key order); chemotherapy before PM for 20 and
     after for 4 (3 of them also before), by indication: the largest ``strength * chemo_score``
-    plus a Gumbel draw (:func:`helpers.realism.chemotherapy_by_indication`).
+    plus a Gumbel draw (:func:`helpers.reproduction.realism.chemotherapy_by_indication`).
 
     Returns
     -------
@@ -1393,7 +1393,7 @@ def _loss_bands(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Soft and steep bands of every statistic in the order of :func:`_statistic_vector`.
 
-    Steep bands end a little inside the tolerances of :data:`helpers.published.TOLERANCES`
+    Steep bands end a little inside the tolerances of :data:`helpers.reproduction.published.TOLERANCES`
     (a search settles just outside the steep band of a statistic it cannot fit exactly).
     """
     pdig, pside = pbands
@@ -1469,7 +1469,7 @@ def calibration_loss(s: CohortStatistics, t: Targets) -> float:
 
     Each statistic contributes a soft term ``(distance outside a band / scale)**2`` that pulls
     towards the printed digits, and a steep term of the same form beyond (a little inside) the
-    tolerance of :data:`helpers.published.TOLERANCES`:
+    tolerance of :data:`helpers.reproduction.published.TOLERANCES`:
 
     =====================  ==========================================  ==========================
     statistic              soft band, scale                            steep band, scale
@@ -1599,7 +1599,7 @@ def outcome_days(
     """Follow-up in whole days from the model's inverse CDFs at the patients' uniforms.
 
     Sarcoma death (Weibull proportional hazards), other-cause death (Gompertz in age) and loss
-    to follow-up (exponential) are drawn by :class:`helpers.realism.OutcomeModel`; the data
+    to follow-up (exponential) are drawn by :class:`helpers.reproduction.realism.OutcomeModel`; the data
     cut-off censors the rest (first PM plus follow-up never passes ``cutoff_date - lag``).
     No floor and no ceiling on any time.
 
@@ -1608,7 +1608,7 @@ def outcome_days(
     model
         The outcome model.
     features
-        (n, 7) covariates of the model (:meth:`helpers.realism.OutcomeModel.features`).
+        (n, 7) covariates of the model (:meth:`helpers.reproduction.realism.OutcomeModel.features`).
     age_years
         Age at PM.
     latents
@@ -1892,7 +1892,7 @@ def calibrate(
 ) -> CalibrationResult:
     """Search the outcome model's parameters and its draws towards the published tables.
 
-    Every patient's follow-up is a draw of :class:`helpers.realism.OutcomeModel` given its
+    Every patient's follow-up is a draw of :class:`helpers.reproduction.realism.OutcomeModel` given its
     covariates: the model's inverse CDFs at the patient's uniforms (:class:`Latents`). The
     search is simulated annealing over two kinds of move, each keeping every state a draw of
     the model: replace one patient's uniform (sarcoma death, other-cause death, loss to
@@ -1901,7 +1901,7 @@ def calibrate(
     within :data:`PARAMETER_RANGES`. No patient is ever put at a chosen time. It minimises
     :func:`calibration_loss` with the paper's conclusions (every log-rank and Table 3 p on the
     paper's side of 0.05), every plausibility constraint (:func:`check_plausibility`)
-    and realism constraint (:func:`helpers.realism.realism_checks`: proportional hazards of
+    and realism constraint (:func:`helpers.reproduction.realism.realism_checks`: proportional hazards of
     the Table 3 model, no clustering or early deaths, other-cause deaths) as a penalty far
     larger than any fidelity term, plus a guard that the uniforms still look like draws
     (Kolmogorov-Smirnov p >= ``min_latent_ks_p`` for each kind). Start: the lowest-loss of
@@ -2288,8 +2288,8 @@ def score_statistics(
     pandas.DataFrame
         Columns ``group``, ``statistic``, ``published``, ``value``, ``error``, ``tolerance``,
         ``within_tolerance``, ``within_stretch`` and ``printed_digits_match``. Tolerances come
-        from :data:`helpers.published.TOLERANCES` (``within_tolerance``) and
-        :data:`helpers.published.STRETCH_TOLERANCES` (``within_stretch``); a value exactly on
+        from :data:`helpers.reproduction.published.TOLERANCES` (``within_tolerance``) and
+        :data:`helpers.reproduction.published.STRETCH_TOLERANCES` (``within_stretch``); a value exactly on
         the edge of a tolerance is within it (1e-9 allowed for floating point). p-values with
         an infinite tolerance need only lie on the paper's side of 0.05 (its conclusion). Errors
         of hazard ratios and their limits are relative.
@@ -2325,7 +2325,7 @@ def registry_realism(
 ) -> pd.DataFrame:
     """Every realism check of a generated registry: the cohort's, the draws' and the model's.
 
-    The rows of :func:`helpers.realism.realism_checks` on the analysed cohort, plus: the
+    The rows of :func:`helpers.reproduction.realism.realism_checks` on the analysed cohort, plus: the
     Kolmogorov-Smirnov p of each kind of patient uniform (still draws of the model: p >= 0.2),
     the latest death (informational: the model has no ceiling) and, on ``spline_n`` patients
     drawn from the calibrated model, the AIC gain of a spline over the paper's dichotomy of DFI
@@ -2338,7 +2338,7 @@ def registry_realism(
     cal
         The calibration that made them.
     spline_n
-        Size of the large sample for :func:`helpers.realism.spline_vs_dichotomy`.
+        Size of the large sample for :func:`helpers.reproduction.realism.spline_vs_dichotomy`.
 
     Returns
     -------
@@ -2350,7 +2350,7 @@ def registry_realism(
     >>> res = build_registry(SyntheticSettings(n_iterations=0, n_start_draws=1, n_chains=1))  # doctest: +SKIP
     >>> registry_realism(analysed_cohort(res.registry), res.calibration, spline_n=2000)  # doctest: +SKIP
     """
-    from helpers.realism import realism_checks, spline_vs_dichotomy
+    from helpers.reproduction.realism import realism_checks, spline_vs_dichotomy
 
     rows = realism_checks(cohort).to_dict(orient="records")
     limit = SyntheticSettings().min_latent_ks_p
@@ -2422,7 +2422,7 @@ def _provenance(
             "model calibrated to the published tables of Nakayama et al., Cancers 2022;14:3329. "
             "No clinical conclusion may be drawn from it."
         ),
-        "generator": "helpers.synthetic (python -m helpers.synthetic)",
+        "generator": "helpers.reproduction.synthetic (python -m helpers.reproduction.synthetic)",
         "seed": st.seed,
         "settings": asdict(st),
         "outcome_model": _model_record(st, cal),
@@ -2512,7 +2512,7 @@ def _json_default(o: object) -> object:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m helpers.synthetic [--iterations N] [--seed S] [--workers W] [--output PATH]``.
+    """Command line: ``python -m helpers.reproduction.synthetic [--iterations N] [--seed S] [--workers W] [--output PATH]``.
 
     Parameters
     ----------

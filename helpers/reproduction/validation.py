@@ -273,7 +273,7 @@ def _chunks(n_rows: int, n_workers: int) -> list[slice]:
 
 
 #: Modules the local workers' fork server imports once, before any worker starts.
-_PRELOAD = ["distributed", "numpy", "pandas", "scipy.stats", "helpers.cox", "helpers.validation"]
+_PRELOAD = ["distributed", "numpy", "pandas", "scipy.stats", "helpers.cox", "helpers.reproduction.validation"]
 
 
 def _start_method() -> str:

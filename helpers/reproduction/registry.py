@@ -2,7 +2,7 @@
 
 A hospital export rarely uses the data dictionary's names and codes. A *registry mapping* (a
 small YAML file) says how to read it; ``load_registry(path, mapping=...)`` applies it before
-validation. ``python -m helpers.registry`` offers three commands:
+validation. ``python -m helpers.reproduction.registry`` offers three commands:
 
 ``template --output FILE.xlsx``
     An Excel workbook generated from ``data/data_dictionary.yaml``: a fill-in sheet with drop-down
@@ -760,9 +760,9 @@ EXAMPLE_MAPPING: dict = {
 
 _MAPPING_HEADER = """\
 # Registry mapping of the (made-up) Example Hospital export, data/example_hospital_export.csv.
-# Written by `python -m helpers.registry example-export` from helpers.registry.EXAMPLE_MAPPING;
+# Written by `python -m helpers.reproduction.registry example-export` from helpers.reproduction.registry.EXAMPLE_MAPPING;
 # copy it as a start for your own hospital's mapping. Use it with
-#   python -m helpers.registry check data/example_hospital_export.csv \\
+#   python -m helpers.reproduction.registry check data/example_hospital_export.csv \\
 #       --mapping data/example_hospital_mapping.yaml --report outputs/check
 #   load_registry(path, mapping="data/example_hospital_mapping.yaml")
 #
@@ -983,7 +983,7 @@ def write_template(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.registry",
+        prog="python -m helpers.reproduction.registry",
         description="Bring your own registry: fill-in template, registry check, example export.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

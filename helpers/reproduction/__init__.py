@@ -1,0 +1,13 @@
+"""The reproduction toolkit: everything beyond the teaching core.
+
+The teaching core (:mod:`helpers.schema` ... :mod:`helpers.outputs`) computes the study. This
+subpackage serves notebooks 04-06 and the command line, and reuses the core:
+
+- :mod:`helpers.reproduction.published`   the paper's numbers, tolerances, the fidelity scorecard, the audit
+- :mod:`helpers.reproduction.realism`     the outcome model and the realism checks of the registry
+- :mod:`helpers.reproduction.synthetic`   the seeded generator of the shipped synthetic registry
+- :mod:`helpers.reproduction.registry`    a hospital's export: mapping, check, fill-in template
+- :mod:`helpers.reproduction.validation`  bootstrap optimism of the Cox model (notebook 06)
+- :mod:`helpers.reproduction.firth`       Firth-penalised Cox fits (notebook 06)
+- :mod:`helpers.reproduction.batch`       the papermill runner and sensitivity sweeps
+"""
