@@ -14,7 +14,8 @@ Public functions:
 - :func:`resample_indices`: the resample index matrix (one seed per resample, from
   ``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the number of workers.
 - :func:`model_frequency`: how often a given set of factors was exactly the model chosen.
-- :func:`open_client` / :func:`close_client`: the dask engine (a local cluster or a scheduler).
+- :func:`open_client` / :func:`close_client`: the dask engine (a local cluster or a scheduler),
+  from :mod:`helpers.reproduction.cluster`.
 - :func:`rcs_knots`, :func:`rcs_basis`, :func:`add_spline_terms`: restricted cubic splines as
   ``rms::rcs`` places and evaluates them, for the pre-specified alternative.
 
@@ -33,7 +34,6 @@ per factor (rates, medians, intervals) and costs about ten times as much per res
 
 from __future__ import annotations
 
-import multiprocessing
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import special
 
 from helpers import cox
+from helpers.reproduction.cluster import close_client, open_client  # noqa: F401 - notebook 06 uses them here
 from helpers.survival import _aeq_times  # R's timefix (aeqSurv); survival has no public one
 
 #: Measures reported by the validation, in table order.
@@ -272,69 +273,6 @@ def _chunks(n_rows: int, n_workers: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-#: Modules the local workers' fork server imports once, before any worker starts.
-_PRELOAD = ["distributed", "numpy", "pandas", "scipy.stats", "helpers.cox", "helpers.reproduction.validation"]
-
-
-def _start_method() -> str:
-    """``"forkserver"`` where the platform has it (Linux, macOS), else ``"spawn"`` (Windows).
-
-    dask's default, ``spawn``, starts a fresh interpreter per worker that imports numpy, pandas,
-    scipy and helpers again (about 2-3 s on 2 cores). A fork server is one clean,
-    single-threaded process that imports them once and forks the workers from itself, so they
-    start in a fraction of a second; unlike plain ``fork``, nothing is forked from this
-    (multi-threaded) process.
-    """
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return "spawn"
-    import dask
-    from distributed.utils import get_mp_context
-
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        ctx = get_mp_context()  # distributed sets its own preload list on the first call ...
-    ctx.set_forkserver_preload(_PRELOAD)  # ... extended here (no effect once the server runs)
-    return "forkserver"
-
-
-def open_client(scheduler_address: str = "local", n_workers: int = 2, *, processes: bool = True) -> Any:
-    """A ``distributed.Client``: on a new LocalCluster (``"local"``, loopback only, ``n_workers``
-    single-threaded workers) or on the scheduler at ``scheduler_address``.
-
-    Parameters
-    ----------
-    scheduler_address
-        ``"local"`` or an address such as ``"tcp://127.0.0.1:8786"``.
-    n_workers
-        Workers of the local cluster.
-    processes
-        Local workers in their own processes (the default: the resamples run in parallel),
-        forked from a fork server that has imported the project once (:func:`_start_method`);
-        ``False``: threads of this process (starts at once, but Python's global interpreter
-        lock lets about one core work).
-
-    Returns
-    -------
-    distributed.Client
-        Close it with :func:`close_client` (a local cluster closes with it).
-
-    Example
-    -------
-    >>> client = open_client(n_workers=1)  # doctest: +SKIP
-    """
-    import dask
-    from distributed import Client, LocalCluster
-
-    if scheduler_address != "local":
-        return Client(scheduler_address)
-    settings = {"distributed.worker.multiprocessing-method": _start_method()} if processes else {}
-    with dask.config.set(settings):
-        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
-                               dashboard_address=":0", host="127.0.0.1" if processes else None)
-    client = Client(cluster)
-    client._own_cluster = cluster  # closed with the client (see close_client)
-    return client
-
-
 def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: bool) -> list[dict[str, Any]]:
     """Evaluate every resample: in this process (``"synchronous"``) or on dask.distributed.
 
@@ -364,24 +302,6 @@ def _fan_out(design: _Design, indices: np.ndarray, scheduler: Any, progress: boo
     finally:
         if own_client is not None:
             close_client(own_client)
-
-
-def close_client(client: Any) -> None:
-    """Close a client of :func:`open_client` and the local cluster it started, if any.
-
-    Parameters
-    ----------
-    client
-        A ``distributed.Client``.
-
-    Example
-    -------
-    >>> close_client(open_client(n_workers=1))  # doctest: +SKIP
-    """
-    cluster = getattr(client, "_own_cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
 
 
 # ---------------------------------------------------------------------------------------------
