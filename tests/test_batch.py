@@ -1,4 +1,4 @@
-"""helpers.reproduction.batch: parameter validation, runs and sweeps on tiny notebooks written into tmp.
+"""The runner: parameters from the notebooks' cells, parallel runs, sweeps on dask.distributed.
 
 The runs here execute small notebooks created by the tests (not the project's notebooks), so
 they test the runner alone; tests/test_collection.py runs the real collection.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,215 +21,220 @@ from matplotlib.figure import Figure
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers import PROJECT_ROOT
-from helpers.reproduction import batch
+from helpers.outputs import registry_sha256
+from helpers.reproduction import batch, params, runner, sweep
+from helpers.reproduction.params import ParameterError
 
 KERNELSPEC = {
     "name": "metastasectomy-survival",
     "display_name": "Python (metastasectomy-survival)",
     "language": "python",
 }
+REGENERATE = ".venv/bin/python -m helpers.reproduction.runner params --markdown"
 
 
-def write_notebook(path: Path, cells: list, kernel: str = "metastasectomy-survival") -> None:
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {**KERNELSPEC, "name": kernel}})
-    nbformat.write(nb, path)
+def write_notebook(path: Path, cells: list, kernel: str = "metastasectomy-survival", run_after=None) -> None:
+    metadata = {"kernelspec": {**KERNELSPEC, "name": kernel}}
+    if run_after is not None:
+        metadata[runner.RUN_AFTER_KEY] = {"run_after": run_after}
+    nbformat.write(new_notebook(cells=cells, metadata=metadata), path)
 
 
 def parameters_cell(source: str):
     return new_code_cell(source, metadata={"tags": ["parameters"]})
 
 
+TABLES_CODE = (
+    "import pandas as pd\n"
+    "from pathlib import Path\n"
+    "from helpers.outputs import save_table\n"
+    "assert 'p' not in globals(), 'state leaked from an earlier notebook'\n"
+    'pd.set_option("display.max_rows", 3)\n'
+    "cut = dfi_cutoff_months\n"
+    "p = 0.001 * cut\n"
+    't2 = pd.DataFrame({"variable": ["disease_free_interval"] * 2 + ["sex"] * 2,\n'
+    '    "level": [f"lt_{cut}_months", f"ge_{cut}_months", "male", "female"],\n'
+    '    "n": [20, 46, 38, 28], "survival_pct": [23, 55, 53, 28],\n'
+    '    "p_value": [p, p, 0.75, 0.75]})\n'
+    'save_table(t2, output_dir, "table2")\n'
+    't3 = pd.DataFrame({"variable": ["disease_free_interval"], "level": [f"lt_{cut}_months"],\n'
+    '    "hr": [3.0 + cut / 10], "ci_low": [1.2], "ci_high": [8.0], "p_value": [p]})\n'
+    'save_table(t3, output_dir, "table3")\n'
+    "print(Path(registry_path).is_absolute(), Path(output_dir).is_absolute(), Path.cwd().name)"
+)
+
+
 @pytest.fixture
 def tiny_collection(tmp_path: Path) -> dict[str, Path]:
-    """Three tiny notebooks (02 fails when ties == 'efron') and a fake registry."""
+    """Three tiny notebooks (02 fails when ties == 'efron'; 03 runs after 02) and a registry."""
     nbs = tmp_path / "nbs"
     nbs.mkdir()
-    write_notebook(
-        nbs / "01-tables.ipynb",
-        [
-            new_markdown_cell("# tiny 01"),
-            parameters_cell(
-                'registry_path: str = "../data/registry.csv"\n'
-                'output_dir: str = "../outputs"\n'
-                "dfi_cutoff_months: float = 12\n"
-                'ties: str = "breslow"'
-            ),
-            new_code_cell(
-                "import pandas as pd\n"
-                "from pathlib import Path\n"
-                "from helpers.outputs import save_table\n"
-                "assert 'p' not in globals(), 'state leaked from an earlier notebook'\n"
-                'pd.set_option("display.max_rows", 3)\n'
-                "cut = dfi_cutoff_months\n"
-                "p = 0.001 * cut\n"
-                't2 = pd.DataFrame({"variable": ["disease_free_interval"] * 2 + ["sex"] * 2,\n'
-                '    "level": [f"lt_{cut}_months", f"ge_{cut}_months", "male", "female"],\n'
-                '    "n": [20, 46, 38, 28], "survival_pct": [23, 55, 53, 28],\n'
-                '    "p_value": [p, p, 0.75, 0.75]})\n'
-                'save_table(t2, output_dir, "table2")\n'
-                't3 = pd.DataFrame({"variable": ["disease_free_interval"], "level": [f"lt_{cut}_months"],\n'
-                '    "hr": [3.0 + cut / 10], "ci_low": [1.2], "ci_high": [8.0], "p_value": [p]})\n'
-                'save_table(t3, output_dir, "table3")\n'
-                "print(Path(registry_path).is_absolute(), Path(output_dir).is_absolute(), Path.cwd().name)"
-            ),
-        ],
-    )
-    write_notebook(
-        nbs / "02-check.ipynb",
-        [
-            parameters_cell('output_dir = "../outputs"\nties = "breslow"'),
-            new_code_cell(
-                "import pandas as pd\n"
-                "assert 'cut' not in globals(), 'state leaked from notebook 01'\n"
-                "assert pd.get_option('display.max_rows') == 60, 'pandas options leaked'\n"
-                'assert ties != "efron", "tiny notebook refuses efron"\nprint("ok")'
-            ),
-        ],
-    )
-    write_notebook(
-        nbs / "03-last.ipynb",
-        [
-            parameters_cell('output_dir = "../outputs"'),
-            new_code_cell(
-                "import pandas as pd\nfrom helpers.outputs import save_table\n"
-                'save_table(pd.DataFrame({"x": [1]}), output_dir, "from03")'
-            ),
-        ],
-    )
+    write_notebook(nbs / "01-tables.ipynb", [
+        new_markdown_cell("# tiny 01"),
+        parameters_cell(
+            'registry_path: str = "../data/registry.csv"  # the registry\n'
+            'output_dir: str = "../outputs"  # the run folder\n'
+            "dfi_cutoff_months: float = 12  # disease-free interval cut-off, months\n"
+            'ties: str = "breslow"  # Cox ties: "breslow" or "efron"\n'
+            "seed: int = 1  # a seed"
+        ),
+        new_code_cell(TABLES_CODE),
+    ])  # fmt: skip
+    write_notebook(nbs / "02-check.ipynb", [
+        parameters_cell('output_dir = "../outputs"\nties = "breslow"\nseed: int = 2  # another seed'),
+        new_code_cell(
+            "import pandas as pd, time\n"
+            "assert 'cut' not in globals(), 'state leaked from notebook 01'\n"
+            "assert pd.get_option('display.max_rows') == 60, 'pandas options leaked'\n"
+            "time.sleep(1)\n"
+            'assert ties != "efron", "tiny notebook refuses efron"\nprint("ok")'
+        ),
+    ])  # fmt: skip
+    write_notebook(nbs / "03-last.ipynb", [
+        parameters_cell('output_dir = "../outputs"'),
+        new_code_cell(
+            "import pandas as pd\nfrom helpers.outputs import save_table\n"
+            'save_table(pd.DataFrame({"x": [1]}), output_dir, "from03")'
+        ),
+    ], run_after=["02"])  # fmt: skip
     (nbs / "README.ipynb").write_text("{}")  # not NN-*: ignored
     registry = tmp_path / "registry.csv"
     registry.write_text("patient_id,age\nT-1,50\n")
     return {"notebooks": nbs, "registry": registry, "root": tmp_path}
 
 
+@pytest.fixture
+def declared(tiny_collection) -> dict[str, params.Parameter]:
+    return params.read_parameters(runner.list_notebooks(tiny_collection["notebooks"]))
+
+
 # ----------------------------------------------------------------------------- parameters
 
 
-def test_parameter_table_matches_contributing() -> None:
-    text = (PROJECT_ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    section = text.split("## Notebook parameters", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \| (\w+) \| ([^|]+) \|", section, flags=re.M)
-    assert rows, "CONTRIBUTING.md parameter table not found"
-    documented = {name: (kind, default.strip().strip("`").strip('"')) for name, kind, default in rows}
-    assert list(documented) == list(batch.PARAMETERS)
-    for name, (kind, default) in documented.items():
-        spec = batch.PARAMETERS[name]
-        assert spec.kind.__name__ == kind, name
-        assert str(spec.default) == default, name
-    table = batch.parameter_table()
-    assert table["name"].tolist() == list(batch.PARAMETERS)
+def test_read_parameters_merges_the_cells(declared) -> None:
+    assert list(declared) == ["registry_path", "output_dir", "dfi_cutoff_months", "ties", "seed"]
+    assert declared["dfi_cutoff_months"].kind == "float" and declared["dfi_cutoff_months"].default == 12
+    assert declared["ties"].kind == "str" and declared["ties"].choices == ("breslow", "efron")
+    assert declared["output_dir"].notebooks == ("01", "02", "03") and declared["output_dir"].is_path
+    assert declared["seed"].defaults == (("01", 1), ("02", 2))
+    assert declared["registry_path"].help if hasattr(declared["registry_path"], "help") else True
+    table = params.parameter_table(declared).set_index("name")
+    assert table.loc["seed", "default"] == "1 (01); 2 (02)"
+    assert table.loc["seed", "meaning"] == "a seed (01); another seed (02)"
+    assert table.loc["dfi_cutoff_months", "meaning"] == "disease-free interval cut-off, months"
+    assert table.loc["registry_path", "default"] == '"../data/registry.csv"'
 
 
-def test_validate_parameters_normalises() -> None:
-    out = batch.validate_parameters(
-        {"dfi_cutoff_months": "18", "alpha": 0.1, "age_cutoff_years": 55.0, "ties": "efron",
-         "landmark_months": 36.5, "median_ci": "log-log"}
-    )  # fmt: skip
-    assert out == {
-        "dfi_cutoff_months": 18,
-        "alpha": 0.1,
-        "age_cutoff_years": 55,
-        "ties": "efron",
-        "landmark_months": 36.5,
-        "median_ci": "log-log",
-    }
-    assert isinstance(out["dfi_cutoff_months"], int) and isinstance(out["age_cutoff_years"], int)
+def test_conflicting_types_are_rejected(tmp_path: Path) -> None:
+    for number, line in (("01", "alpha: float = 0.05"), ("02", 'alpha: str = "x"')):
+        write_notebook(tmp_path / f"{number}-a.ipynb", [parameters_cell(line)])
+    with pytest.raises(ParameterError, match="alpha: declared with different types"):
+        params.read_parameters(runner.list_notebooks(tmp_path))
 
 
-def test_validate_parameters_lists_every_problem() -> None:
-    with pytest.raises(batch.ParameterError) as info:
-        batch.validate_parameters(
-            {
-                "dfi_cutoff": 12,
-                "alpha": 1.5,
-                "ties": "exact",
-                "lesion_size_cutoff_mm": "big",
-                "endpoint": 3,
-                "landmark_months": True,
-                "primary_size_cutoff_cm": 0,
-                "median_ci": "",
-            }
-        )
+def test_the_shipped_parameters_are_the_cells() -> None:
+    import papermill as pm
+
+    notebooks = runner.list_notebooks()
+    declared = params.read_parameters(notebooks)
+    from_cells = {name for nb in notebooks for name in pm.inspect_notebook(str(nb))}
+    assert set(declared) == from_cells
+    assert not hasattr(batch, "PARAMETERS")  # no second table of parameters
+    assert declared["ties"].choices == ("breslow", "efron")
+    assert declared["median_ci"].choices == ("symmetric", "log", "log-log", "plain")
+    assert declared["scheduler_address"].choices is None  # "tcp://host:port" is not a word
+
+
+@pytest.mark.parametrize("doc", ["README.md", "CONTRIBUTING.md"])
+def test_docs_parameter_table_is_the_generated_one(doc: str) -> None:
+    text = (PROJECT_ROOT / doc).read_text(encoding="utf-8")
+    begin, end = "<!-- parameters: begin -->\n", "<!-- parameters: end -->"
+    assert begin in text and end in text, f"{doc}: no generated parameter table; paste `{REGENERATE}`"
+    documented = text.split(begin, 1)[1].split(end, 1)[0]
+    generated = params.parameter_markdown(params.read_parameters(runner.list_notebooks()))
+    assert documented == generated, (
+        f"{doc}: the parameter table differs from the notebooks' parameters cells; regenerate it "
+        f"with `{REGENERATE}` and paste it between the markers"
+    )
+
+
+def test_validate_parameters_normalises(declared) -> None:
+    out = params.validate_parameters({"dfi_cutoff_months": "18", "ties": "efron", "seed": 3.0}, declared)
+    assert out == {"dfi_cutoff_months": 18, "ties": "efron", "seed": 3}
+    assert isinstance(out["dfi_cutoff_months"], int)
+    assert params.validate_parameters({"dfi_cutoff_months": 7.5}, declared) == {"dfi_cutoff_months": 7.5}
+
+
+def test_validate_parameters_lists_every_problem(declared) -> None:
+    with pytest.raises(ParameterError) as info:
+        params.validate_parameters(
+            {"dfi_cutoff": 12, "ties": "exact", "dfi_cutoff_months": "soon", "seed": 1.5,
+             "registry_path": 3, "output_dir": None},
+            declared,
+        )  # fmt: skip
     message = str(info.value)
-    assert message.startswith("8 parameter problem(s)")
+    assert message.startswith("6 parameter problem(s)")
     for fragment in [
-        "dfi_cutoff: unknown parameter; expected one of registry_path",
-        "alpha: expected < 1, found 1.5",
+        "dfi_cutoff: unknown parameter; known: registry_path, output_dir, dfi_cutoff_months, ties, seed",
         "ties: expected one of breslow, efron, found 'exact'",
-        "lesion_size_cutoff_mm: expected a number, found 'big'",
-        "endpoint: expected a non-empty string, found 3",
-        "landmark_months: expected a number, found True",
-        "primary_size_cutoff_cm: expected > 0, found 0",
-        "median_ci: expected a non-empty string",
+        "dfi_cutoff_months: expected a number (float), found 'soon'",
+        "seed: expected a whole number, found 1.5",
+        "registry_path: expected a string, found 3",
+        "output_dir: expected a string, found None",
     ]:
         assert fragment in message
 
 
-def test_validate_parameters_rejects_non_finite() -> None:
-    with pytest.raises(batch.ParameterError, match="finite"):
-        batch.validate_parameters({"landmark_months": float("inf")})
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), True])
+def test_validate_parameters_rejects_non_numbers(declared, bad) -> None:
+    with pytest.raises(ParameterError, match="expected a finite number"):
+        params.validate_parameters({"dfi_cutoff_months": bad}, declared)
 
 
-def test_parse_assignments() -> None:
-    assert batch.parse_assignments(["dfi_cutoff_months=18", "ties=efron", "alpha=0.01"]) == {
-        "dfi_cutoff_months": 18,
-        "ties": "efron",
-        "alpha": 0.01,
-    }
-    assert batch.parse_assignments(["registry_path=123.csv"]) == {"registry_path": "123.csv"}
-    with pytest.raises(batch.ParameterError, match="name=value"):
-        batch.parse_assignments(["dfi_cutoff_months"])
+def test_parse_assignments(declared) -> None:
+    got = params.parse_assignments(["dfi_cutoff_months=18", "ties=efron", "seed=7"], declared)
+    assert got == {"dfi_cutoff_months": 18, "ties": "efron", "seed": 7}
+    assert params.parse_assignments(["registry_path=123.csv"], declared) == {"registry_path": "123.csv"}
+    assert params.parse_assignments(["ties=12"], declared) == {"ties": "12"}  # str stays text
+    with pytest.raises(ParameterError, match="name=value"):
+        params.parse_assignments(["dfi_cutoff_months"], declared)
 
 
 def test_read_yaml_mapping(tmp_path: Path) -> None:
     good = tmp_path / "p.yaml"
     good.write_text("dfi_cutoff_months: 18\nties: efron\n")
-    assert batch.read_yaml_mapping(good, "parameter file") == {
-        "dfi_cutoff_months": 18,
-        "ties": "efron",
-    }
-    listy = tmp_path / "l.yaml"
-    listy.write_text("- 1\n- 2\n")
-    with pytest.raises(batch.ParameterError, match="expected a mapping"):
-        batch.read_yaml_mapping(listy, "grid")
-    with pytest.raises(batch.ParameterError, match="file not found"):
-        batch.read_yaml_mapping(tmp_path / "absent.yaml", "grid")
-    broken = tmp_path / "b.yaml"
-    broken.write_text("a: [1,\n")
-    with pytest.raises(batch.ParameterError, match="not valid YAML"):
-        batch.read_yaml_mapping(broken, "grid")
+    assert params.read_yaml_mapping(good, "parameter file") == {"dfi_cutoff_months": 18, "ties": "efron"}
+    (tmp_path / "l.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ParameterError, match="expected a mapping"):
+        params.read_yaml_mapping(tmp_path / "l.yaml", "grid")
+    with pytest.raises(ParameterError, match="file not found"):
+        params.read_yaml_mapping(tmp_path / "absent.yaml", "grid")
+    (tmp_path / "b.yaml").write_text("a: [1,\n")
+    with pytest.raises(ParameterError, match="not valid YAML"):
+        params.read_yaml_mapping(tmp_path / "b.yaml", "grid")
 
 
-def test_resolve_parameters_paths(tmp_path: Path) -> None:
-    defaults = batch.resolve_parameters({})
-    assert list(defaults) == list(batch.PARAMETERS)
-    assert Path(defaults["registry_path"]) == (PROJECT_ROOT / "data" / "registry.csv")
-    assert Path(defaults["output_dir"]) == PROJECT_ROOT / "outputs"
-    given = batch.resolve_parameters({"registry_path": "sub/reg.csv"}, base_dir=tmp_path)
-    assert given["registry_path"] == str(tmp_path / "sub" / "reg.csv")
+def test_absolute_paths(declared, tmp_path: Path) -> None:
+    got = params.absolute_paths({"registry_path": "sub/reg.csv", "ties": "x/y", "output_dir": ""},
+                                declared, tmp_path)
+    assert got == {"registry_path": str(tmp_path / "sub" / "reg.csv"), "ties": "x/y", "output_dir": ""}
 
 
-def test_run_name() -> None:
-    assert batch.run_name({}) == "default"
-    assert batch.run_name({"dfi_cutoff_months": 12}) == "default"
-    assert batch.run_name({"dfi_cutoff_months": 18, "ties": "efron"}) == (
-        "dfi_cutoff_months-18_ties-efron"
-    )
-    assert batch.run_name({"registry_path": "/x/my registry.csv"}) == "my_registry"
+def test_run_name(declared) -> None:
+    assert runner.run_name({}, declared) == "default"
+    assert runner.run_name({"dfi_cutoff_months": 12}, declared) == "default"
+    assert runner.run_name({"dfi_cutoff_months": 18, "ties": "efron"}, declared) == "dfi_cutoff_months-18_ties-efron"
+    assert runner.run_name({"registry_path": "/x/my registry.csv"}, declared) == "my_registry"
 
 
-def test_expand_grid() -> None:
-    combos = batch.expand_grid({"dfi_cutoff_months": [6, 12, 18], "ties": ["breslow", "efron"]})
-    assert len(combos) == 6
-    assert combos[0] == {"dfi_cutoff_months": 6, "ties": "breslow"}
-    assert batch.expand_grid({"ties": "efron"}) == [{"ties": "efron"}]
-    with pytest.raises(batch.ParameterError) as info:
-        batch.expand_grid(
-            {"dfi_cutoff_months": [6, "x"], "nope": [1], "ties": [], "output_dir": ["a"]}
-        )
+def test_expand_grid(declared) -> None:
+    combos = params.expand_grid({"dfi_cutoff_months": [6, 12, 18], "ties": ["breslow", "efron"]}, declared)
+    assert len(combos) == 6 and combos[0] == {"dfi_cutoff_months": 6, "ties": "breslow"}
+    assert params.expand_grid({"ties": "efron"}, declared) == [{"ties": "efron"}]
+    with pytest.raises(ParameterError) as info:
+        params.expand_grid({"dfi_cutoff_months": [6, "x"], "nope": [1], "ties": [], "output_dir": ["a"]}, declared)
     message = str(info.value)
-    assert "4 problem(s)" in message
-    assert "dfi_cutoff_months: expected a number, found 'x'" in message
+    assert "4 problem(s)" in message and "dfi_cutoff_months: expected a number (float), found 'x'" in message
     assert "nope: unknown parameter" in message and "ties: expected a non-empty list" in message
     assert "output_dir: cannot be swept" in message
 
@@ -237,30 +244,19 @@ def test_expand_grid() -> None:
 
 def test_list_notebooks(tiny_collection) -> None:
     nbs = tiny_collection["notebooks"]
-    assert [p.name for p in batch.list_notebooks(nbs)] == [
-        "01-tables.ipynb",
-        "02-check.ipynb",
-        "03-last.ipynb",
-    ]
-    assert [p.name for p in batch.list_notebooks(nbs, ["3", "01"])] == [
-        "01-tables.ipynb",
-        "03-last.ipynb",
-    ]
-    with pytest.raises(batch.ParameterError, match="no notebook numbered 07"):
-        batch.list_notebooks(nbs, ["07"])
-    with pytest.raises(batch.ParameterError, match="no notebooks"):
-        batch.list_notebooks(tiny_collection["root"] / "empty-does-not-exist")
+    assert [p.name for p in runner.list_notebooks(nbs)] == ["01-tables.ipynb", "02-check.ipynb", "03-last.ipynb"]
+    assert [p.name for p in runner.list_notebooks(nbs, ["3", "01"])] == ["01-tables.ipynb", "03-last.ipynb"]
+    with pytest.raises(ParameterError, match="no notebook numbered 07"):
+        runner.list_notebooks(nbs, ["07"])
+    with pytest.raises(ParameterError, match="no notebooks"):
+        runner.list_notebooks(tiny_collection["root"] / "empty-does-not-exist")
 
 
 def _numbered(tmp_path: Path, run_after: dict[str, list[str]]) -> list[Path]:
     paths = []
     for number in ["01", "02", "03", "04"]:
         path = tmp_path / f"{number}-nb.ipynb"
-        write_notebook(path, [parameters_cell("x = 1")])
-        if number in run_after:
-            nb = nbformat.read(path, as_version=4)
-            nb.metadata[batch.RUN_AFTER_KEY] = {"run_after": run_after[number]}
-            nbformat.write(nb, path)
+        write_notebook(path, [parameters_cell("x = 1")], run_after=run_after.get(number))
         paths.append(path)
     return paths
 
@@ -275,54 +271,72 @@ def _numbered(tmp_path: Path, run_after: dict[str, list[str]]) -> list[Path]:
     ],
 )
 def test_execution_order_follows_run_after(tmp_path: Path, run_after, order) -> None:
-    got = batch.execution_order(_numbered(tmp_path, run_after))
-    assert [p.name[:2] for p in got] == order
+    assert [p.name[:2] for p in runner.execution_order(_numbered(tmp_path, run_after))] == order
 
 
 def test_execution_order_rejects_a_cycle(tmp_path: Path) -> None:
-    with pytest.raises(batch.ParameterError, match="run_after cycle"):
-        batch.execution_order(_numbered(tmp_path, {"01": ["02"], "02": ["01"]}))
+    with pytest.raises(ParameterError, match="run_after cycle"):
+        runner.execution_order(_numbered(tmp_path, {"01": ["02"], "02": ["01"]}))
 
 
-def test_shipped_report_runs_after_the_validation_notebook() -> None:
-    order = [p.name[:2] for p in batch.execution_order(batch.list_notebooks())]
-    assert order.index("04") > order.index("06")
-    assert sorted(order) == [p.name[:2] for p in batch.list_notebooks()]
+def test_shipped_report_waits_for_the_notebooks_it_reads() -> None:
+    notebooks = runner.list_notebooks()
+    after = {runner.notebook_number(nb): sorted(runner.notebook_number(d) for d in deps)
+             for nb, deps in runner.dependencies(notebooks).items()}
+    assert after == {"01": [], "02": [], "03": [], "04": ["01", "02", "03", "06"], "05": [], "06": []}
 
 
-def test_missing_kernel_is_reported_with_the_fix(tiny_collection, tmp_path: Path) -> None:
-    path = tmp_path / "nbs" / "04-other.ipynb"
+def test_run_graph_respects_dependencies_and_stops_after_a_failure(tmp_path: Path) -> None:
+    paths = _numbered(tmp_path, {"03": ["01"], "04": ["02"]})
+    events: list[tuple[str, str]] = []
+
+    def work(nb: Path) -> runner.NotebookResult:
+        events.append(("start", nb.name[:2]))
+        time.sleep(0.2 if nb.name.startswith("01") else 0.05)
+        events.append(("end", nb.name[:2]))
+        return runner.NotebookResult(name=nb.name, status="failed" if nb.name.startswith("02") else "ok")
+
+    results = runner.run_graph(paths, runner.dependencies(paths), work, parallel=4)
+    assert events[:2] == [("start", "01"), ("start", "02")]  # independent ones at once
+    assert [results[p].status for p in paths] == ["ok", "failed", "not_run", "not_run"]
+
+
+def test_missing_kernel_is_reported_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "04-other.ipynb"
     write_notebook(path, [parameters_cell("x = 1")], kernel="no-such-kernel-xyz")
     with pytest.raises(RuntimeError, match="no-such-kernel-xyz") as info:
-        batch.check_kernels([path])
+        runner.check_kernels([path])
     assert "ipykernel install --sys-prefix --name metastasectomy-survival" in str(info.value)
 
 
 def test_cli_rejects_bad_parameters_before_running(tiny_collection, capsys) -> None:
     out = tiny_collection["root"] / "never"
-    code = batch.main(
+    code = runner.main(
         ["run", "--notebooks-dir", str(tiny_collection["notebooks"]), "--output", str(out),
          "-p", "dfi_cutoff_months=soon", "-p", "colour=red"]
     )  # fmt: skip
     assert code == 2
     err = capsys.readouterr().err
-    assert "dfi_cutoff_months: expected a number" in err and "colour: unknown parameter" in err
+    assert "dfi_cutoff_months: expected a number" in err and "colour: unknown parameter; known: registry_path" in err
     assert not out.exists()
 
 
-def test_cli_rejects_missing_registry(tiny_collection, capsys) -> None:
+def test_cli_rejects_missing_registry_and_sweep(tiny_collection, capsys) -> None:
     out = tiny_collection["root"] / "never"
-    code = batch.main(
+    code = runner.main(
         ["run", "--notebooks-dir", str(tiny_collection["notebooks"]), "--output", str(out),
-         "-p", f"registry_path={tiny_collection['root'] / 'absent.csv'}"]
+         "-p", f"registry_path={tiny_collection['root'] / 'absent.csv'}", "--sweep", str(out)]
     )  # fmt: skip
-    assert code == 2 and "registry_path: file not found" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 2 and "registry_path: file not found" in err and "sweep: no tables/sweep_summary.csv" in err
     assert not out.exists()
 
 
-def test_cli_params_prints_the_table(capsys) -> None:
-    assert batch.main(["params"]) == 0
-    assert "dfi_cutoff_months" in capsys.readouterr().out
+def test_cli_params_prints_the_table(tiny_collection, capsys) -> None:
+    assert runner.main(["params", "--notebooks-dir", str(tiny_collection["notebooks"])]) == 0
+    assert re.search(r"ties\s+str\s+\"breslow\"\s+01, 02\s+breslow, efron", capsys.readouterr().out)
+    assert runner.main(["params", "--markdown"]) == 0
+    assert capsys.readouterr().out.startswith("| name | type | default | notebooks | allowed | meaning |")
 
 
 # ----------------------------------------------------------------------------- runs
@@ -331,36 +345,35 @@ def test_cli_params_prints_the_table(capsys) -> None:
 @pytest.mark.notebook
 def test_run_collection_ok_and_manifest(tiny_collection) -> None:
     out = tiny_collection["root"] / "run"
-    messages: list[str] = []
-    result = batch.run_collection(
-        {"registry_path": str(tiny_collection["registry"]), "dfi_cutoff_months": "18"},
-        out,
-        notebooks_dir=tiny_collection["notebooks"],
-        progress=messages.append,
+    finished: list[str] = []
+    result = runner.run_collection(
+        {"registry_path": str(tiny_collection["registry"]), "dfi_cutoff_months": "18"}, out,
+        notebooks_dir=tiny_collection["notebooks"], on_done=lambda r: finished.append(r.name[:2]),
     )
-    assert result.ok and result.status == "ok" and result.error is None
+    assert result.ok and result.error is None, result.error
     assert [nb.status for nb in result.notebooks] == ["ok", "ok", "ok"]
-    assert messages[0] == "[1/3] 01-tables ..." and re.match(r" \d+\.\d s ok\n", messages[1])
+    assert finished[-1] == "03"  # 03 waits for 02
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["status"] == "ok"
+    assert manifest["status"] == "ok" and manifest["kernel"] == "fresh per notebook"
     assert manifest["parameters"]["dfi_cutoff_months"] == 18
     assert manifest["parameters"]["registry_path"] == str(tiny_collection["registry"])
     assert manifest["parameters"]["output_dir"] == str(out.resolve())
-    assert manifest["registry"]["sha256"] == batch.registry_sha256(tiny_collection["registry"])
-    assert manifest["packages"]["pandas"] == pd.__version__
-    assert manifest["python"].count(".") == 2
-    assert manifest["started"] <= manifest["finished"]
-    assert [n["status"] for n in manifest["notebooks"]] == ["ok", "ok", "ok"]
-    assert all(n["duration_s"] > 0 for n in manifest["notebooks"])
-    assert manifest["notebooks"][1]["parameters"] == ["output_dir", "ties"]
+    assert manifest["registry"]["sha256"] == registry_sha256(tiny_collection["registry"])
+    assert manifest["packages"]["pandas"] == pd.__version__ and manifest["packages"]["distributed"]
+    assert manifest["started"] <= manifest["finished"] and manifest["duration_s"] > 0
+    entries = {n["name"][:2]: n for n in manifest["notebooks"]}
+    assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in entries.values())
+    # 01 and 02 ran at the same time; 03 started after 02 ended
+    assert entries["02"]["started_s"] < entries["01"]["started_s"] + entries["01"]["duration_s"]
+    assert entries["03"]["started_s"] >= entries["02"]["started_s"] + entries["02"]["duration_s"] - 0.01
+    assert entries["02"]["parameters"] == {"output_dir": str(out.resolve()), "ties": "breslow", "seed": 2}
     for name in ("01-tables", "02-check", "03-last"):
         assert (out / "notebooks" / f"{name}.ipynb").is_file()
         assert (out / "html" / f"{name}.html").read_text().lstrip().startswith("<!DOCTYPE html>")
     assert (out / "tables" / "table2.csv").is_file() and (out / "tables" / "from03.csv").is_file()
-    # only the declared parameters are injected; paths arrive absolute; cwd is the notebooks folder
     executed = nbformat.read(out / "notebooks" / "02-check.ipynb", as_version=4)
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert "registry_path" not in injected.source and "ties" in injected.source
+    assert "registry_path" not in injected.source and "output_dir" in injected.source
     first = nbformat.read(out / "notebooks" / "01-tables.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in first.cells for o in c.get("outputs", []))
     assert printed.strip() == "True True nbs"
@@ -370,19 +383,18 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
 @pytest.mark.notebook
 def test_failing_notebook_stops_the_run(tiny_collection, capsys) -> None:
     out = tiny_collection["root"] / "run"
-    params = tiny_collection["root"] / "params.yaml"
-    params.write_text(f"registry_path: {tiny_collection['registry']}\nties: efron\n")
+    param_file = tiny_collection["root"] / "params.yaml"
+    param_file.write_text(f"registry_path: {tiny_collection['registry']}\nties: efron\n")
     args = ["run", "--notebooks-dir", str(tiny_collection["notebooks"]), "--output", str(out),
-            "--params", str(params)]  # fmt: skip
-    assert batch.main([*args, "-p", "ties=breslow"]) == 0  # -p wins over --params
+            "--params", str(param_file), "--no-html"]  # fmt: skip
+    assert runner.main([*args, "-p", "ties=breslow"]) == 0  # -p wins over --params
     assert (out / "tables" / "from03.csv").is_file()  # a complete run first: stale files exist
     capsys.readouterr()
-    code = batch.main(args)  # ties = efron from the parameter file
+    code = runner.main(args)  # ties = efron from the parameter file
     captured = capsys.readouterr()
     assert code == 1
     assert "02-check.ipynb failed in cell" in captured.err
-    assert "AssertionError: tiny notebook refuses efron" in captured.err
-    assert "[2/3] 02-check ..." in captured.err and "FAILED" in captured.err
+    assert "AssertionError: tiny notebook refuses efron" in captured.err and "FAILED" in captured.err
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "refuses efron" in manifest["error"]
     assert [n["status"] for n in manifest["notebooks"]] == ["ok", "failed", "not_run"]
@@ -393,74 +405,161 @@ def test_failing_notebook_stops_the_run(tiny_collection, capsys) -> None:
     assert not (out / "tables" / "from03.csv").exists()  # nothing left from the earlier run
 
 
+def test_batch_keeps_the_old_entry_point(tmp_path: Path) -> None:
+    assert batch.main is runner.main and batch.run_collection is runner.run_collection
+    assert batch.validate_parameters({"ties": "efron"}) == {"ties": "efron"}
+    resolved = batch.resolve_parameters({"registry_mapping": "m.yaml"}, base_dir=tmp_path)
+    assert resolved["registry_mapping"] == str(tmp_path / "m.yaml") and "output_dir" in resolved
+
+
+# ----------------------------------------------------------------------------- sweeps on dask
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A small in-process dask cluster (threads: the work happens in the kernels' processes)."""
+    from helpers.reproduction.cluster import close_client, open_client
+
+    c = open_client("local", n_workers=2, processes=False)
+    yield c
+    close_client(c)
+
+
 @pytest.mark.notebook
-def test_sweep_runs_in_parallel_and_reports_failures(tiny_collection, capsys) -> None:
-    grid = tiny_collection["root"] / "grid.yaml"
-    grid.write_text("dfi_cutoff_months: [6, 12]\nties: [breslow, efron]\n")
-    out = tiny_collection["root"] / "sweep"
-    code = batch.main(
-        ["sweep", "--grid", str(grid), "--workers", "2", "--output", str(out),
-         "--notebooks", "01,02", "--notebooks-dir", str(tiny_collection["notebooks"]),
-         "-p", f"registry_path={tiny_collection['registry']}"]
+def test_sweep_isolates_failures(tiny_collection, client) -> None:
+    reported: list[tuple[int, int, str]] = []
+    result = sweep.run_sweep(
+        {"dfi_cutoff_months": [6, 12], "ties": ["breslow", "efron"]}, tiny_collection["root"] / "sweep",
+        scheduler=client, retries=0, only=["01", "02"], notebooks_dir=tiny_collection["notebooks"],
+        base_params={"registry_path": str(tiny_collection["registry"])},
+        on_done=lambda done, total, record: reported.append((done, total, record["status"])),
     )  # fmt: skip
-    captured = capsys.readouterr()
-    assert code == 1  # two of the four runs fail (efron), the others complete
-    assert "Sweep of 4 runs" in captured.out and "(2 failed)" in captured.out
+    out = result.output_dir
+    assert result.n_failed == 2 and sorted(d for d, _, _ in reported) == [1, 2, 3, 4]
     summary = pd.read_csv(out / "tables" / "sweep_summary.csv")
-    ok = summary[summary["status"] == "ok"]
-    failed = summary[summary["status"] == "failed"]
-    assert sorted(ok["run"].unique()) == [
-        "1_dfi_cutoff_months-6_ties-breslow",
-        "3_dfi_cutoff_months-12_ties-breslow",
-    ]
-    assert len(ok) == 4  # two runs x two factors
-    assert len(failed) == 2 and failed["error"].str.contains("refuses efron").all()
+    ok, failed = summary[summary["status"] == "ok"], summary[summary["status"] == "failed"]
+    assert sorted(ok["run"].unique()) == ["1_dfi_cutoff_months-6_ties-breslow", "3_dfi_cutoff_months-12_ties-breslow"]
+    assert len(ok) == 4 and len(failed) == 2  # two runs x two factors; one row per failed run
+    assert failed["error"].str.contains("refuses efron").all()
     dfi = ok[ok["variable"] == "disease_free_interval"].set_index("dfi_cutoff_months")
     assert dfi.loc[6, "hr"] == pytest.approx(3.6) and dfi.loc[12, "univariate_p"] == 0.012
     assert dfi.loc[6, "level"] == "lt_6_months" and bool(dfi.loc[6, "in_model"])
-    sex = ok[ok["variable"] == "sex"]
-    assert (~sex["in_model"].astype(bool)).all() and sex["hr"].isna().all()
-    assert (out / "figures" / "sweep_summary.png").is_file()
-    assert (out / "figures" / "sweep_summary.svg").is_file()
-    assert (out / "runs" / "1_dfi_cutoff_months-6_ties-breslow" / "manifest.json").is_file()
+    assert (out / "figures" / "sweep_summary.png").is_file() and (out / "figures" / "sweep_summary.svg").is_file()
     manifest = json.loads((out / "sweep_manifest.json").read_text())
-    assert manifest["workers"] == 2 and len(manifest["runs"]) == 4
-    assert manifest["kernel_reuse"] is True
-    # a reused kernel starts every notebook clean: no names, options or counters carried over
-    executed = nbformat.read(
-        out / "runs" / "3_dfi_cutoff_months-12_ties-breslow" / "notebooks" / "02-check.ipynb",
-        as_version=4,
-    )
-    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
-    assert counts == list(range(1, len(counts) + 1))
-    assert len(list((out / "logs").glob("worker-*.log"))) >= 1
+    assert len(manifest["runs"]) == 4 and manifest["scheduler"].startswith(("inproc://", "tcp://"))
+
+
+FLAKY_CODE = (
+    "import os\nfrom pathlib import Path\n"
+    "marker = Path(output_dir) / 'attempted'\n"
+    "if not marker.exists():\n"
+    "    marker.touch()\n"
+    "    os._exit(1)  # the kernel dies on the first attempt\n"
+    "print('second attempt')"
+)
+
+
+@pytest.fixture
+def flaky(tmp_path: Path) -> dict[str, Path]:
+    nbs = tmp_path / "flaky"
+    nbs.mkdir()
+    write_notebook(nbs / "01-flaky.ipynb", [
+        parameters_cell('registry_path: str = ""  # shipped\noutput_dir: str = "."  # run folder\nx: int = 1  # a knob'),
+        new_code_cell(FLAKY_CODE),
+    ])  # fmt: skip
+    return {"notebooks": nbs, "root": tmp_path}
 
 
 @pytest.mark.notebook
-def test_shared_kernel_is_reset_between_notebooks(tiny_collection) -> None:
-    """Run the tiny collection twice on one SharedKernel: the second run sees a clean kernel."""
-    shared = batch.SharedKernel(
-        "metastasectomy-survival", tiny_collection["notebooks"], tiny_collection["root"] / "k.log"
-    )
+@pytest.mark.parametrize("retries", [0, 1])
+def test_sweep_retries_a_run_whose_kernel_died(flaky, client, retries: int) -> None:
+    result = sweep.run_sweep({"x": [1, 2]}, flaky["root"] / f"sweep{retries}", scheduler=client,
+                             retries=retries, notebooks_dir=flaky["notebooks"])
+    runs = result.runs.set_index("run")
+    if retries:
+        assert result.n_failed == 0 and (runs["status"] == "ok").all()
+        executed = (flaky["root"] / "sweep1" / "runs" / "1_x-1" / "notebooks" / "01-flaky.ipynb").read_text()
+        assert "second attempt" in executed
+    else:
+        assert result.n_failed == 2
+        assert runs["error"].str.contains("TransientRunError").all()
+        assert runs["error"].str.contains("DeadKernelError|died", regex=True).all()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def external_scheduler(tmp_path: Path):
+    """``dask scheduler`` and two ``dask worker`` processes on free localhost ports."""
+    dask_cli = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    logs = [open(tmp_path / f"dask-{i}.log", "w") for i in range(3)]  # noqa: SIM115 - closed below
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--dashboard-address", f":{_free_port()}"], stdout=logs[0], stderr=logs[0])]
     try:
-        for name in ("a", "b"):
-            result = batch.run_collection(
-                {"registry_path": str(tiny_collection["registry"])},
-                tiny_collection["root"] / name,
-                notebooks_dir=tiny_collection["notebooks"],
-                html=False,
-                shared_kernel=shared,
-            )
-            assert result.ok, result.error
-        assert shared.notebooks_run == 6
-        manifest = json.loads((tiny_collection["root"] / "b" / "manifest.json").read_text())
-        assert manifest["kernel"].startswith("shared")
+        for i in (1, 2):
+            procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
+                                           "--name", f"w{i}"], stdout=logs[i], stderr=logs[i]))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as c:
+            c.wait_for_workers(2, timeout=60)
+        yield address
     finally:
-        shared.shutdown()
-    assert shared.km is None
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
+    assert all(proc.poll() is not None for proc in procs)
 
 
-# ----------------------------------------------------------------------------- sweep read-back
+@pytest.mark.notebook
+def test_sweep_on_a_separately_started_scheduler(tiny_collection, external_scheduler, capsys) -> None:
+    grid = tiny_collection["root"] / "grid.yaml"
+    grid.write_text("dfi_cutoff_months: [6, 12, 18, 24]\n")
+    out = tiny_collection["root"] / "sweep-external"
+    code = runner.main(
+        ["sweep", "--grid", str(grid), "--scheduler", external_scheduler, "--output", str(out),
+         "--notebooks", "01", "--notebooks-dir", str(tiny_collection["notebooks"]),
+         "-p", f"registry_path={tiny_collection['registry']}"]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Sweep of 4 runs" in captured.out and "(0 failed)" in captured.out
+    assert "4/4" in captured.err  # the progress, on stderr
+    manifest = json.loads((out / "sweep_manifest.json").read_text())
+    assert manifest["scheduler"] == external_scheduler
+    summary = pd.read_csv(out / "tables" / "sweep_summary.csv")
+    dfi = summary[summary["variable"] == "disease_free_interval"].set_index("dfi_cutoff_months")
+    assert dfi["hr"].to_dict() == pytest.approx({6: 3.6, 12: 4.2, 18: 4.8, 24: 5.4})
+
+
+def test_cli_sweep_rejects_a_bad_grid_before_running(tiny_collection, capsys) -> None:
+    grid = tiny_collection["root"] / "bad.yaml"
+    grid.write_text("dfi_cutoff_months: [6, twelve]\nties: [breslow, exact]\n")
+    out = tiny_collection["root"] / "never"
+    code = runner.main(["sweep", "--grid", str(grid), "--output", str(out),
+                        "--notebooks-dir", str(tiny_collection["notebooks"])])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "dfi_cutoff_months: expected a number (float), found 'twelve'" in err
+    assert "ties: expected one of breslow, efron, found 'exact'" in err
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- reading sweeps back
 
 
 def fake_sweep(root: Path) -> pd.DataFrame:
@@ -469,61 +568,53 @@ def fake_sweep(root: Path) -> pd.DataFrame:
         folder = root / f"run{i}"
         (folder / "tables").mkdir(parents=True)
         if ok:
-            pd.DataFrame(
-                {
-                    "variable": ["dfi", "dfi", "sex", "sex"],
-                    "level": [f"lt_{cut}", f"ge_{cut}", "male", "female"],
-                    "p_value": [0.001 * cut, 0.001 * cut, 0.7, 0.7],
-                }
-            ).to_csv(folder / "tables" / "table2.csv", index=False)
-            pd.DataFrame(
-                {"variable": ["dfi"], "level": [f"lt_{cut}"], "hr": [cut / 2],
-                 "ci_low": [1.1], "ci_high": [9.0], "p_value": [0.004 * cut]}
-            ).to_csv(folder / "tables" / "table3.csv", index=False)  # fmt: skip
-        runs.append(
-            {"run": f"run{i}", "dfi_cutoff_months": cut, "status": "ok" if ok else "failed",
-             "output_dir": str(folder), "error": None if ok else "boom\nmore"}
-        )  # fmt: skip
+            pd.DataFrame({"variable": ["dfi", "dfi", "sex", "sex"],
+                          "level": [f"lt_{cut}", f"ge_{cut}", "male", "female"],
+                          "p_value": [0.001 * cut, 0.001 * cut, 0.7, 0.7]}
+                         ).to_csv(folder / "tables" / "table2.csv", index=False)
+            pd.DataFrame({"variable": ["dfi"], "level": [f"lt_{cut}"], "hr": [cut / 2], "ci_low": [1.1],
+                          "ci_high": [9.0], "p_value": [0.004 * cut]}
+                         ).to_csv(folder / "tables" / "table3.csv", index=False)
+        runs.append({"run": f"run{i}", "dfi_cutoff_months": cut, "status": "ok" if ok else "failed",
+                     "output_dir": str(folder), "error": None if ok else "boom\nmore"})
     return pd.DataFrame(runs)
 
 
 def test_collate_and_summarise_sweep(tmp_path: Path) -> None:
-    summary = batch.collate_sweep(fake_sweep(tmp_path), ["dfi_cutoff_months"])
+    summary = sweep.collate_sweep(fake_sweep(tmp_path), ["dfi_cutoff_months"])
     assert len(summary) == 5  # 2 ok runs x 2 factors + 1 failed run
     failed = summary[summary["status"] == "failed"]
     assert failed["error"].tolist() == ["boom"] and failed["variable"].isna().all()
-    robust = batch.summarise_sweep(summary, alpha=0.05).set_index("variable")
+    robust = sweep.summarise_sweep(summary, alpha=0.05).set_index("variable")
     assert robust.loc["dfi", "runs"] == 2 and robust.loc["dfi", "in_model"] == 2
     assert robust.loc["dfi", "multivariable_significant"] == 2  # p 0.024 and 0.048
     assert robust.loc["dfi", "univariate_significant"] == 2
     assert robust.loc["dfi", "hr_min"] == 3 and robust.loc["dfi", "hr_max"] == 6
     assert robust.loc["sex", "in_model"] == 0 and robust.loc["sex", "univariate_significant"] == 0
-    fig = batch.plot_sweep(summary, ["dfi_cutoff_months"])
-    assert isinstance(fig, Figure) and len([a for a in fig.axes if a.get_visible()]) == 1
+    fig = sweep.plot_sweep(summary, ["dfi_cutoff_months"])
+    panels = [a for a in fig.axes if a.get_visible() and a.get_title()]
+    assert isinstance(fig, Figure) and [a.get_title() for a in panels] == ["dfi"]
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == [
+        "dfi_cutoff_months=6", "dfi_cutoff_months=12", "dfi_cutoff_months=18 (failed)"]
+    empty = sweep.plot_sweep(summary[summary["status"] == "failed"], ["dfi_cutoff_months"])
+    assert "no run produced" in empty.texts[0].get_text()
 
 
-def test_find_latest_sweep(tmp_path: Path) -> None:
-    assert batch.find_latest_sweep([tmp_path, tmp_path / "absent"]) is None
-    old = tmp_path / "a" / "tables" / "sweep_summary.csv"
-    new = tmp_path / "b" / "deeper" / "sweep_summary.csv"
-    for path in (old, new):
-        path.parent.mkdir(parents=True)
-        path.write_text("run\n")
+def test_sweep_for_report_is_named_never_guessed(tmp_path: Path) -> None:
+    older, newer = tmp_path / "sweep-a", tmp_path / "sweep-b"
+    for folder in (older, newer):
+        (folder / "tables").mkdir(parents=True)
+        (folder / "tables" / "sweep_summary.csv").write_text("run,status,variable\n")
     past = time.time() - 100
-    os.utime(old, (past, past))
-    assert batch.find_latest_sweep([tmp_path]) == new
-
-
-def test_cli_sweep_rejects_a_bad_grid_before_running(tiny_collection, capsys) -> None:
-    grid = tiny_collection["root"] / "bad.yaml"
-    grid.write_text("dfi_cutoff_months: [6, twelve]\nties: [breslow, exact]\n")
-    out = tiny_collection["root"] / "never"
-    code = batch.main(
-        ["sweep", "--grid", str(grid), "--output", str(out),
-         "--notebooks-dir", str(tiny_collection["notebooks"])]
-    )  # fmt: skip
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "dfi_cutoff_months: expected a number, found 'twelve'" in err
-    assert "ties: expected one of breslow, efron, found 'exact'" in err
-    assert not out.exists()
+    os.utime(older / "tables" / "sweep_summary.csv", (past, past))
+    run = tmp_path / "run"
+    run.mkdir()
+    assert sweep.sweep_for_report(run) is None  # nothing named: no search of the folders
+    assert sweep.sweep_for_report(run, tmp_path) is None  # a parent of sweeps is not a sweep
+    assert sweep.sweep_for_report(run, older) == older  # given explicitly, even if older
+    (run / "manifest.json").write_text(json.dumps({"sweep": str(older)}))
+    assert sweep.sweep_for_report(run, newer) == older  # the run's manifest names it
+    assert sweep.load_sweep(older).columns.tolist() == ["run", "status", "variable"]
+    with pytest.raises(FileNotFoundError, match="no sweep summary"):
+        sweep.load_sweep(run)
+    assert not hasattr(batch, "find_latest_sweep")

@@ -374,18 +374,19 @@ def _format_error(exc: BaseException, notebook: str) -> str:
     return text
 
 
-def _logged_kernel_manager_class(log_handle):
-    """A kernel-manager class whose kernels write their stderr to ``log_handle``.
+def _logged_kernel_manager_class(log_handle, cwd: Path):
+    """A kernel-manager class whose kernels start in ``cwd`` and write stderr to ``log_handle``.
 
-    Keeps kernel start-up warnings out of the terminal while keeping them for inspection
-    (``<run>/logs/<notebook>.log``). nbclient still owns the kernel and shuts it down after the
-    notebook.
+    The working directory is given to the kernel process itself: papermill's own ``cwd``
+    argument changes the directory of the whole runner process, which notebooks executed in
+    parallel threads would race on. Kernel start-up warnings go to ``<run>/logs/<notebook>.log``.
+    nbclient still owns the kernel and shuts it down after the notebook.
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class _LoggedKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):  # type: ignore[override]
-            kw["stderr"] = log_handle
+            kw.update(stderr=log_handle, cwd=str(cwd))
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return _LoggedKernelManager
@@ -454,10 +455,10 @@ def execute_notebook(
     with (folder.root / "logs" / f"{notebook.stem}.log").open("w", encoding="utf-8") as log:
         try:
             pm.execute_notebook(
-                str(notebook), str(out_path), parameters=dict(parameters), cwd=str(cwd),
+                str(notebook), str(out_path), parameters=dict(parameters),
                 kernel_name=notebook_kernel(notebook), progress_bar=False, log_output=False,
                 request_save_on_cell_execute=False,
-                kernel_manager_class=_logged_kernel_manager_class(log),
+                kernel_manager_class=_logged_kernel_manager_class(log, cwd),
             )
         except Exception as exc:  # papermill raises PapermillExecutionError, kernels others
             status, error, kind = "failed", _format_error(exc, notebook.name), type(exc).__name__

@@ -321,12 +321,22 @@ def _run_labels(summary: pd.DataFrame, grid_names: Sequence[str]) -> pd.Series:
     return text.where(first["status"] == "ok", text + " (failed)")
 
 
-def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float = 0.05):
-    """Per factor that entered a model: HR with CI across the runs, filled when p < alpha.
+def _draw_runs(data: pd.DataFrame, color, label=None, **_) -> None:
+    """One FacetGrid panel layer: CI as a line, HR as a dot, at each run's row."""
+    import matplotlib.pyplot as plt
 
-    Drawn with seaborn's objects interface on a new figure (no pyplot state is touched): one
-    panel per factor, runs on the y axis, HR on a log x axis, a dot per run coloured by
-    whether the factor was significant in the model, and its confidence interval.
+    ax = plt.gca()
+    ax.hlines(data["row"], data["ci_low"], data["ci_high"], color=color, linewidth=1.2)
+    ax.scatter(data["hr"], data["row"], color=color, label=label, zorder=3, s=22)
+
+
+def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float = 0.05):
+    """Per factor that entered a model: HR with CI across the runs, coloured by significance.
+
+    A seaborn ``FacetGrid``: one panel per factor, one row per run, HR on a log axis, red where
+    the factor was significant in the model (p < alpha), grey where not; a run where the factor
+    was not selected has no dot. The figure is closed in pyplot before it is returned, so no
+    pyplot state is left behind.
 
     Parameters
     ----------
@@ -345,34 +355,39 @@ def plot_sweep(summary: pd.DataFrame, grid_names: Sequence[str], *, alpha: float
     -------
     >>> fig = plot_sweep(result.summary, ["dfi_cutoff_months"])  # doctest: +SKIP
     """
-    import seaborn.objects as so
-    from matplotlib.figure import Figure
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib import ticker
+    from matplotlib.lines import Line2D
 
     labels = _run_labels(summary, grid_names)
-    data = summary.loc[(summary["status"] == "ok") & summary["in_model"].astype(bool)].copy()
-    data["run_label"] = pd.Categorical(data["run"].map(labels), categories=list(labels))
-    data["model"] = (data["multivariable_p"] < alpha).map({True: f"p < {alpha:g}", False: f"p ≥ {alpha:g}"})
-    n_factors = max(data["variable"].nunique(), 1)
-    ncols = min(n_factors, 3)
-    fig = Figure(figsize=(4.4 * ncols, (0.25 * len(labels) + 1.6) * -(-n_factors // ncols) + 0.5),
-                 layout="constrained")
+    in_model = summary["in_model"].astype("boolean").fillna(False).astype(bool)
+    data = summary.loc[(summary["status"] == "ok") & in_model & summary["variable"].notna()].copy()
     if data.empty:
+        fig = plt.figure(figsize=(5, 1.5))
         fig.text(0.5, 0.5, "no run produced a multivariable model", ha="center")
+        plt.close(fig)
         return fig
-    (
-        so.Plot(data, x="hr", y="run_label", xmin="ci_low", xmax="ci_high", color="model")
-        .facet(col="variable", wrap=ncols)
-        .add(so.Range())
-        .add(so.Dot())
-        .scale(x="log", color={f"p < {alpha:g}": "C3", f"p ≥ {alpha:g}": "0.55"})
-        .label(x="HR (95% CI), log scale", y="", color="in the model", title=str)
-        .on(fig)
-        .plot()
-    )
-    for ax in fig.axes:
-        ax.axvline(1.0, color="0.4", linestyle="--", linewidth=0.8)
-    fig.suptitle("Sensitivity sweep: hazard ratio of each factor in the model, per run", fontsize=9)
-    return fig
+    height = 0.25 * len(labels) + 1.4
+    data["row"] = data["run"].map({run: i for i, run in enumerate(labels.index)})
+    yes, no = f"p < {alpha:g}", f"p \u2265 {alpha:g}"
+    data["model"] = (data["multivariable_p"] < alpha).map({True: yes, False: no})
+    grid = sns.FacetGrid(data, col="variable", col_wrap=min(data["variable"].nunique(), 3),
+                         hue="model", hue_order=[yes, no], palette={yes: "C3", no: "0.55"},
+                         height=height, aspect=(3.0 + 0.08 * labels.str.len().max()) / height, sharex=False)
+    grid.map_dataframe(_draw_runs)
+    grid.set(xscale="log", yticks=range(len(labels)), yticklabels=list(labels), ylim=(len(labels) - 0.5, -0.5))
+    grid.set_titles("{col_name}")
+    grid.set_axis_labels("HR (95% CI), log scale", "")
+    grid.refline(x=1.0, color="0.4", linestyle="--", linewidth=0.8)
+    for ax in grid.axes.flat:
+        ax.xaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    handles = {k: Line2D([], [], color=c, marker="o", linewidth=1.2) for k, c in ((yes, "C3"), (no, "0.55"))}
+    grid.add_legend(legend_data=handles, title="in the model")
+    grid.figure.suptitle("Sensitivity sweep: hazard ratio of each factor in the model, per run", fontsize=9, y=1.02)
+    plt.close(grid.figure)
+    return grid.figure
 
 
 def load_sweep(folder: str | Path) -> pd.DataFrame:
