@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 OUTPUT ?= outputs
 GRID   ?= sweeps/cutoffs.yaml
 WORKERS ?= 2
+SCHEDULER ?= local
+SWEEP  ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test lab sweep registry template check bench clean
@@ -26,8 +28,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv, install helpers with its dependencies, register the Jupyter kernel
 
-run: $(STAMP) ## execute every notebook in reading order on the shipped registry into outputs/
-	$(PY) -m helpers.reproduction.batch run --output $(OUTPUT)
+run: $(STAMP) ## execute every notebook (independent ones at once) into outputs/ [SWEEP=outputs/sweep-cutoffs for the report]
+	$(PY) -m helpers.reproduction.runner run --output $(OUTPUT) $(if $(SWEEP),--sweep "$(SWEEP)")
 
 test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook tests and the docstring examples in helpers/)
 	$(PY) -m pytest -n 2
@@ -35,8 +37,8 @@ test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, note
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
 
-sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) with WORKERS parallel runs
-	$(PY) -m helpers.reproduction.batch sweep --grid $(GRID) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
+sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) on dask: a LocalCluster of WORKERS, or SCHEDULER=tcp://host:port
+	$(PY) -m helpers.reproduction.runner sweep --grid $(GRID) --scheduler $(SCHEDULER) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
 
 registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings (and the example hospital export)
 	$(PY) -m helpers.reproduction.synthetic

@@ -1,4 +1,4 @@
-"""The whole collection, run once through the batch runner on the shipped registry.
+"""The whole collection, run once through the runner on the shipped registry.
 
 Asserts the run-folder contract (CONTRIBUTING.md, "The run folder") that outside checks read.
 """
@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from helpers import DATA_DIR
-from helpers.reproduction import batch
+from helpers.outputs import registry_sha256
+from helpers.reproduction import runner
 
 REGISTRY_CSV = DATA_DIR / "registry.csv"
 
@@ -39,30 +40,38 @@ FIGURES = ["cohort_flow", "figure1_km", "forest_table3"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> batch.RunResult:
-    return batch.run_collection({}, tmp_path_factory.mktemp("collection"))
+def run(tmp_path_factory: pytest.TempPathFactory) -> runner.RunResult:
+    return runner.run_collection({}, tmp_path_factory.mktemp("collection"))
 
 
-def test_every_notebook_ran(run: batch.RunResult) -> None:
+def test_every_notebook_ran(run: runner.RunResult) -> None:
     assert run.status == "ok", run.error
-    names = [p.name for p in batch.execution_order(batch.list_notebooks())]
+    names = [p.name for p in runner.execution_order(runner.list_notebooks())]
     assert [nb.name for nb in run.notebooks] == names
     for name in names:
         assert (run.output_dir / "notebooks" / name).is_file()
         assert (run.output_dir / "html" / name.replace(".ipynb", ".html")).is_file()
 
 
-def test_manifest(run: batch.RunResult) -> None:
+def test_manifest(run: runner.RunResult) -> None:
     manifest = json.loads((run.output_dir / "manifest.json").read_text())
-    assert manifest["status"] == "ok"
+    assert manifest["status"] == "ok" and manifest["kernel"] == "fresh per notebook"
     assert manifest["registry"]["path"] == str(REGISTRY_CSV)
-    assert manifest["registry"]["sha256"] == batch.registry_sha256(REGISTRY_CSV)
-    assert manifest["parameters"] == batch.resolve_parameters({"output_dir": str(run.output_dir)})
+    assert manifest["registry"]["sha256"] == registry_sha256(REGISTRY_CSV)
+    assert manifest["parameters"] == {"output_dir": str(run.output_dir)}
     assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in manifest["notebooks"])
+    entries = {n["name"][:2]: n for n in manifest["notebooks"]}
+    # every notebook's parameters as run: the cell's defaults, with the run folder set
+    assert entries["03"]["parameters"]["ties"] == "breslow"
+    assert entries["03"]["parameters"]["output_dir"] == str(run.output_dir)
+    # the report started after the notebooks it reads had finished
+    report_start = entries["04"]["started_s"]
+    for number in ("01", "02", "03", "06"):
+        assert entries[number]["started_s"] + entries[number]["duration_s"] <= report_start + 0.01
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACT))
-def test_contract_tables(run: batch.RunResult, name: str) -> None:
+def test_contract_tables(run: runner.RunResult, name: str) -> None:
     table = pd.read_csv(run.output_dir / name)
     assert set(CONTRACT[name]) <= set(table.columns), name
     assert len(table) > 0
@@ -70,20 +79,20 @@ def test_contract_tables(run: batch.RunResult, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_contract_figures(run: batch.RunResult, name: str) -> None:
+def test_contract_figures(run: runner.RunResult, name: str) -> None:
     for suffix in (".png", ".svg"):
         path = run.output_dir / "figures" / f"{name}{suffix}"
         assert path.is_file() and path.stat().st_size > 1000, path
 
 
-def test_flow_and_overall_numbers(run: batch.RunResult) -> None:
+def test_flow_and_overall_numbers(run: runner.RunResult) -> None:
     flow = pd.read_csv(run.output_dir / "tables" / "cohort_flow.csv")
     assert flow["n_remaining"].iloc[-1] == 66
     km = pd.read_csv(run.output_dir / "tables" / "km_overall.csv").iloc[0]
     assert km["n"] == 66 and 24 <= km["events"] <= 39
 
 
-def test_report_scores_the_papers_text(run: batch.RunResult) -> None:
+def test_report_scores_the_papers_text(run: runner.RunResult) -> None:
     card = pd.read_csv(run.output_dir / "tables" / "fidelity_scorecard.csv")
     text = card[card["target_group"].str.startswith("text_") & ~card["stretch"]]
     assert {"text_abstract", "text_3.1", "text_3.2", "text_3.3", "text_4"} <= set(text["target_group"])
@@ -95,7 +104,7 @@ def test_report_scores_the_papers_text(run: batch.RunResult) -> None:
     assert "The paper's text: " in executed
 
 
-def test_report_links_the_validation_written_before_it(run: batch.RunResult) -> None:
+def test_report_links_the_validation_written_before_it(run: runner.RunResult) -> None:
     """make run executes notebook 06 before the report (04), so the report shows its table."""
     import nbformat
 
@@ -107,8 +116,8 @@ def test_report_links_the_validation_written_before_it(run: batch.RunResult) -> 
     assert (run.output_dir / "tables" / "validation.csv").is_file()
 
 
-def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
-    """Notebook 04 alone on an empty run folder: says what is missing, still summarises a sweep."""
+def test_report_runs_with_missing_tables_and_reads_the_named_sweep(tmp_path) -> None:
+    """Notebook 04 alone on an empty run folder: says what is missing; summarises only a named sweep."""
     sweep = tmp_path / "sweep-x" / "tables"
     sweep.mkdir(parents=True)
     pd.DataFrame(
@@ -128,23 +137,24 @@ def test_report_runs_with_missing_tables_and_reads_a_sweep(tmp_path) -> None:
         }
     ).to_csv(sweep / "sweep_summary.csv", index=False)
     out = tmp_path / "report"
-    result = batch.run_collection({}, out, only=["04"])
+    result = runner.run_collection({}, out, only=["04"], html=False)
     assert result.status == "ok", result.error
     executed = (out / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "missing: table1, km_overall, table2, table3" in executed
+    assert "No sweep named" in executed  # a sweep beside the run folder is not picked up
     assert "disease_free_interval: significant in the model in 1/2 runs" not in executed
-    # the sweep is found when the report is pointed at the folder holding it
-    result = batch.run_collection({"output_dir": str(tmp_path)}, None, only=["04"])
-    executed = (tmp_path / "notebooks" / "04-reproduction-report.ipynb").read_text()
+    result = runner.run_collection({}, out, only=["04"], html=False, sweep=tmp_path / "sweep-x")
+    executed = (out / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "disease_free_interval: significant in the model in 1/2 runs" in executed
-    assert (tmp_path / "tables" / "fidelity_scorecard.csv").is_file()
+    assert json.loads((out / "manifest.json").read_text())["sweep"] == str(tmp_path / "sweep-x")
+    assert (out / "tables" / "fidelity_scorecard.csv").is_file()
 
 
-def test_figures_are_shown_in_the_executed_notebooks(run: batch.RunResult) -> None:
+def test_figures_are_shown_in_the_executed_notebooks(run: runner.RunResult) -> None:
     """A figure drawn in a notebook appears as an image, not as the text '<Figure size ...>'."""
     import nbformat
 
-    for name in [p.name for p in batch.list_notebooks()]:
+    for name in [p.name for p in runner.list_notebooks()]:
         nb = nbformat.read(run.output_dir / "notebooks" / name, as_version=4)
         outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
         as_text = [
