@@ -714,16 +714,21 @@ def run_collection(
         return execute_notebook(nb, root, passed, cwd=cwd, html=html, t0=t0)
 
     results = run_graph(notebooks, dependencies(notebooks), work, parallel=parallel, on_done=on_done)
-    ordered = tuple(results[nb] for nb in notebooks)
+    return _finish(manifest, [results[nb] for nb in notebooks], folder.manifest, declared, given, t0)
+
+
+def _finish(manifest: dict, ordered: Sequence[NotebookResult], path: Path, declared, given, t0: float) -> RunResult:
+    """Complete and write the manifest; the run's result."""
     error = next((r.error for r in ordered if r.status == "failed"), None)
+    root = path.parent
     manifest.update(
         status="ok" if error is None else "failed", finished=_now(), error=error,
         duration_s=round(time.perf_counter() - t0, 3),
-        notebooks=[_notebook_entry(r, root, declared, numbers[nb]) for nb, r in zip(notebooks, ordered, strict=True)],
+        notebooks=[_notebook_entry(r, root, declared, r.name[:2]) for r in ordered],
     )
-    write_manifest(folder.manifest, manifest)
-    return RunResult(output_dir=root, manifest_path=folder.manifest, status=manifest["status"],
-                     notebooks=ordered, parameters=given, duration_s=manifest["duration_s"], error=error)
+    write_manifest(path, manifest)
+    return RunResult(output_dir=root, manifest_path=path, status=manifest["status"], notebooks=tuple(ordered),
+                     parameters=given, duration_s=manifest["duration_s"], error=error)
 
 
 def run_name(params: Mapping[str, object], parameters: Mapping[str, Parameter]) -> str:
@@ -831,7 +836,6 @@ def _cli_sweep(args: argparse.Namespace, params: dict) -> int:
 
     grid = read_yaml_mapping(args.grid, "grid")
     output = args.output or str(OUTPUTS_DIR / f"sweep-{Path(args.grid).stem}")
-    total = None
 
     def show(done: int, n: int, record: dict) -> None:
         bar = "#" * round(20 * done / n)
@@ -841,8 +845,7 @@ def _cli_sweep(args: argparse.Namespace, params: dict) -> int:
     result = run_sweep(grid, output, scheduler=args.scheduler, workers=args.workers, retries=args.retries,
                        base_params=params, notebooks_dir=args.notebooks_dir, only=_only(args),
                        html=args.html, on_done=show)
-    total = len(result.runs)
-    print(f"Sweep of {total} runs done in {result.duration_s:.1f} s ({result.n_failed} failed). "
+    print(f"Sweep of {len(result.runs)} runs done in {result.duration_s:.1f} s ({result.n_failed} failed). "
           f"Summary: {result.summary_path}  Figure: {result.figure_paths[0]}")
     return 1 if result.n_failed else 0
 

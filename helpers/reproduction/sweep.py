@@ -239,19 +239,23 @@ def run_sweep(
     finally:
         if own:
             close_client(client)
-    runs = pd.DataFrame(records)
-    summary = collate_sweep(runs, list(grid))
+    record = {"grid": {k: (v if isinstance(v, list) else [v]) for k, v in grid.items()}, "base_parameters": base,
+              "scheduler": address if not own or scheduler != "local" else "local", "workers": workers,
+              "retries": retries, "notebooks": [nb.name for nb in notebooks]}
+    return _write_sweep(root, pd.DataFrame(records), record, started)
+
+
+def _write_sweep(root: Path, runs: pd.DataFrame, record: dict, started: float) -> SweepResult:
+    """Collate the runs, write the summary table, its figure and ``sweep_manifest.json``."""
+    grid_names = list(record["grid"])
+    summary = collate_sweep(runs, grid_names)
     paths = save_table(summary, root, "sweep_summary",
                        title="Sensitivity sweep: univariate p and multivariable HR per factor and run")
-    alpha = float(base.get("alpha", 0.05))
-    figure_paths = save_figure(plot_sweep(summary, list(grid), alpha=alpha), root, "sweep_summary")
+    alpha = float(record["base_parameters"].get("alpha", 0.05))
+    figure_paths = save_figure(plot_sweep(summary, grid_names, alpha=alpha), root, "sweep_summary")
     duration = round(time.perf_counter() - started, 3)
-    write_manifest(root / "sweep_manifest.json", {
-        "grid": {k: (v if isinstance(v, list) else [v]) for k, v in grid.items()},
-        "base_parameters": base, "scheduler": address if not own or scheduler != "local" else "local",
-        "workers": workers, "retries": retries, "notebooks": [nb.name for nb in notebooks],
-        "finished": _now(), "duration_s": duration, "runs": runs.to_dict(orient="records"),
-    })
+    write_manifest(root / "sweep_manifest.json",
+                   {**record, "finished": _now(), "duration_s": duration, "runs": runs.to_dict(orient="records")})
     return SweepResult(output_dir=root, runs=runs, summary=summary, summary_path=paths[0],
                        figure_paths=tuple(figure_paths), duration_s=duration)
 
@@ -475,7 +479,7 @@ def summarise_sweep(summary: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFra
     ...     "multivariable_p": [0.02, None]})
     >>> summarise_sweep(summary)[["variable", "runs", "in_model", "multivariable_significant"]]
       variable  runs  in_model  multivariable_significant
-    0      dfi     2         1                         1
+    0      dfi     2         1                          1
     """
     ok = summary.loc[(summary["status"] == "ok") & summary["variable"].notna()].copy()
     ok["in_model"] = ok["in_model"].astype(str).str.lower().isin(["true", "1"])
