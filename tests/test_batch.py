@@ -373,7 +373,7 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
     assert (out / "tables" / "table2.csv").is_file() and (out / "tables" / "from03.csv").is_file()
     executed = nbformat.read(out / "notebooks" / "02-check.ipynb", as_version=4)
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
-    assert "registry_path" not in injected.source and "output_dir" in injected.source
+    assert "registry_path" not in injected.source and "output_dir" in injected.source  # only declared names
     first = nbformat.read(out / "notebooks" / "01-tables.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in first.cells for o in c.get("outputs", []))
     assert printed.strip() == "True True nbs"
@@ -618,3 +618,11 @@ def test_sweep_for_report_is_named_never_guessed(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no sweep summary"):
         sweep.load_sweep(run)
     assert not hasattr(batch, "find_latest_sweep")
+
+
+def test_a_kernel_that_never_answered_is_started_again() -> None:
+    assert runner._kernel_did_not_start(RuntimeError("Kernel didn't respond in 60 seconds"))
+    assert runner._kernel_did_not_start(RuntimeError("Kernel died before replying to kernel_info"))
+    assert not runner._kernel_did_not_start(RuntimeError("a cell raised"))
+    assert not runner._kernel_did_not_start(ValueError("Kernel didn't respond"))
+    assert runner.START_RETRIES >= 1 and runner.KERNEL_START_TIMEOUT >= 60

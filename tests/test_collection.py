@@ -58,7 +58,7 @@ def test_manifest(run: runner.RunResult) -> None:
     assert manifest["status"] == "ok" and manifest["kernel"] == "fresh per notebook"
     assert manifest["registry"]["path"] == str(REGISTRY_CSV)
     assert manifest["registry"]["sha256"] == registry_sha256(REGISTRY_CSV)
-    assert manifest["parameters"] == {"output_dir": str(run.output_dir)}
+    assert manifest["parameters"] == {"output_dir": str(run.output_dir), "registry_path": str(REGISTRY_CSV)}
     assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in manifest["notebooks"])
     entries = {n["name"][:2]: n for n in manifest["notebooks"]}
     # every notebook's parameters as run: the cell's defaults, with the run folder set

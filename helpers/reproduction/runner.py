@@ -75,6 +75,11 @@ MANIFEST_PACKAGES: tuple[str, ...] = (
 #: Notebook metadata key: ``{"run_after": ["06"]}`` makes a notebook wait for those numbers.
 RUN_AFTER_KEY = "metastasectomy_survival"
 
+#: Seconds a kernel may take to start and answer (generous: 2 busy cores start several at once).
+KERNEL_START_TIMEOUT: int = 180
+#: Further attempts at a notebook whose kernel never answered (no cell has run, so it is safe).
+START_RETRIES: int = 1
+_START_FAILURES = ("Kernel didn't respond", "Kernel died before replying to kernel_info")
 _NOTEBOOK_RE = re.compile(r"^(\d{2})-[a-z0-9][a-z0-9-]*\.ipynb$")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -392,6 +397,12 @@ def _logged_kernel_manager_class(log_handle, cwd: Path):
     return _LoggedKernelManager
 
 
+def _kernel_did_not_start(exc: BaseException) -> bool:
+    """Whether papermill failed before any cell ran, because the kernel never answered."""
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and any(m in text for m in _START_FAILURES)
+
+
 def export_html(notebook_path: Path, html_path: Path) -> Path:
     """Export an executed notebook to a standalone HTML page with nbconvert.
 
@@ -453,15 +464,21 @@ def execute_notebook(
     status, error, kind, html_path = "ok", None, None, None
     (folder.root / "logs").mkdir(exist_ok=True)
     with (folder.root / "logs" / f"{notebook.stem}.log").open("w", encoding="utf-8") as log:
-        try:
-            pm.execute_notebook(
-                str(notebook), str(out_path), parameters=dict(parameters),
-                kernel_name=notebook_kernel(notebook), progress_bar=False, log_output=False,
-                request_save_on_cell_execute=False,
-                kernel_manager_class=_logged_kernel_manager_class(log, cwd),
-            )
-        except Exception as exc:  # papermill raises PapermillExecutionError, kernels others
-            status, error, kind = "failed", _format_error(exc, notebook.name), type(exc).__name__
+        for attempt in range(1 + START_RETRIES):
+            try:
+                pm.execute_notebook(
+                    str(notebook), str(out_path), parameters=dict(parameters),
+                    kernel_name=notebook_kernel(notebook), progress_bar=False, log_output=False,
+                    request_save_on_cell_execute=False, start_timeout=KERNEL_START_TIMEOUT,
+                    kernel_manager_class=_logged_kernel_manager_class(log, cwd),
+                )
+                status, error, kind = "ok", None, None
+                break
+            except Exception as exc:  # papermill raises PapermillExecutionError, kernels others
+                status, error, kind = "failed", _format_error(exc, notebook.name), type(exc).__name__
+                if not _kernel_did_not_start(exc):
+                    break
+                log.write(f"kernel start failed (attempt {attempt + 1}): {exc}\n")
     if html and out_path.exists():
         try:
             html_path = export_html(out_path, folder.html / f"{notebook.stem}.html")
@@ -638,6 +655,7 @@ def _prepare(params, output_dir, notebooks_dir, only, base_dir, sweep):
     sweep_dir = None if sweep is None else (Path(base_dir or Path.cwd()) / Path(sweep)).resolve()
     registry = registry_of(given, declared, Path(notebooks_dir).resolve())
     _check_files(given, registry, sweep_dir)
+    given["registry_path"] = str(registry)  # every notebook reads the same, resolved file
     check_kernels(notebooks)
     return notebooks, declared, given, registry, sweep_dir
 
