@@ -9,5 +9,9 @@ subpackage serves notebooks 04-06 and the command line, and reuses the core:
 - :mod:`helpers.reproduction.registry`    a hospital's export: mapping, check, fill-in template
 - :mod:`helpers.reproduction.validation`  bootstrap optimism of the Cox model (notebook 06)
 - :mod:`helpers.reproduction.firth`       Firth-penalised Cox fits (notebook 06)
-- :mod:`helpers.reproduction.batch`       the papermill runner and sensitivity sweeps
+- :mod:`helpers.reproduction.runner`      the papermill runner (``python -m helpers.reproduction.runner``)
+- :mod:`helpers.reproduction.params`      the notebooks' parameters, read from their parameters cells
+- :mod:`helpers.reproduction.sweep`       sensitivity sweeps on dask.distributed, read back for the report
+- :mod:`helpers.reproduction.cluster`     the dask client (a LocalCluster or a scheduler by address)
+- :mod:`helpers.reproduction.batch`       the runner's earlier name, kept for existing commands
 """
