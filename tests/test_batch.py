@@ -504,7 +504,7 @@ def external_scheduler(tmp_path: Path):
                                "--dashboard-address", f":{_free_port()}"], stdout=logs[0], stderr=logs[0])]
     try:
         for i in (1, 2):
-            procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard",
+            procs.append(subprocess.Popen([dask_cli, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny",
                                            "--name", f"w{i}"], stdout=logs[i], stderr=logs[i]))
         from distributed import Client
 
@@ -541,6 +541,7 @@ def test_sweep_on_a_separately_started_scheduler(tiny_collection, external_sched
     assert "4/4" in captured.err  # the progress, on stderr
     manifest = json.loads((out / "sweep_manifest.json").read_text())
     assert manifest["scheduler"] == external_scheduler
+    assert {run["worker"] for run in manifest["runs"]} <= {"w1", "w2"}  # the workers started above
     summary = pd.read_csv(out / "tables" / "sweep_summary.csv")
     dfi = summary[summary["variable"] == "disease_free_interval"].set_index("dfi_cutoff_months")
     assert dfi["hr"].to_dict() == pytest.approx({6: 3.6, 12: 4.2, 18: 4.8, 24: 5.4})

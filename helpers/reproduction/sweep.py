@@ -100,7 +100,7 @@ def sweep_member(kwargs: dict) -> dict:
     Returns
     -------
     dict
-        ``status``, ``duration_s``, ``error``.
+        ``status``, ``duration_s``, ``error`` and the ``worker`` (its dask name) that ran it.
 
     Raises
     ------
@@ -111,10 +111,13 @@ def sweep_member(kwargs: dict) -> dict:
     -------
     >>> sweep_member({"params": {}, "output_dir": "out/run1", "only": ["01"]})  # doctest: +SKIP
     """
+    from distributed import get_worker
+
     result = run_collection(**kwargs, parallel=1)
     if not result.ok and set(result.error_kinds) & set(TRANSIENT_ERRORS):
         raise TransientRunError(result.error)
-    return {"status": result.status, "duration_s": result.duration_s, "error": result.error}
+    return {"status": result.status, "duration_s": result.duration_s, "error": result.error,
+            "worker": str(get_worker().name)}
 
 
 def _jobs(combos: Sequence[dict], base: Mapping, root: Path, common: Mapping) -> list[tuple[str, dict, dict]]:
