@@ -49,6 +49,7 @@ log-rank), statsmodels ``PHReg(ties="breslow")`` (Cox) and :func:`helpers.cox.te
 (proportional-hazards score test) in ``tests/test_synthetic.py``.
 """
 
+from helpers.reproduction.published import PUBLISHED_PATH
 from helpers.reproduction.synthetic.build import (
     SyntheticRegistry,
     _to_csv_text,
@@ -112,7 +113,6 @@ from helpers.reproduction.synthetic.settings import (
     HISTOLOGY_COUNTS,
     PARAMETER_RANGES,
     PROVENANCE_PATH,
-    PUBLISHED_PATH,
     REGISTRY_COLUMNS,
     REGISTRY_PATH,
     SyntheticSettings,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from helpers import survival as core_survival
 from helpers.reproduction.synthetic.settings import _LIPOSARCOMAS, _R_TOL, COX_COVARIATES
 
 # --------------------------------------------------------------------------------------------
@@ -47,6 +48,8 @@ def factor_design(
 
     Example
     -------
+    >>> from helpers.reproduction.synthetic import make_covariates, factor_design, cox_design, VectorisedEvaluator
+    >>> import numpy as np
     >>> cov = make_covariates(1)
     >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
     >>> int(factor_design(cov)["disease_free_interval"].sum())
@@ -91,6 +94,8 @@ def cox_design(factors: pd.DataFrame) -> pd.DataFrame:
 
     Example
     -------
+    >>> from helpers.reproduction.synthetic import make_covariates, factor_design, cox_design, VectorisedEvaluator
+    >>> import numpy as np
     >>> cov = make_covariates(1)
     >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
     >>> cox_design(factor_design(cov)).sum().tolist()
@@ -125,7 +130,7 @@ class CohortStatistics:
         Overall Kaplan-Meier survival at the landmark.
     median, median_se
         Overall Kaplan-Meier median (first event time with S <= 0.5; inf if never reached) and
-        its SPSS-type standard error (see :func:`_median_se`).
+        its SPSS-type standard error (the core's Collett rule, ``helpers.survival``).
     beta, beta_se
         Cox log hazard ratios (Breslow ties) of :data:`COX_COVARIATES` and their SEs.
     cox_converged
@@ -167,24 +172,75 @@ class CohortStatistics:
         return int(bad)
 
 
-def _median_se(ut: np.ndarray, surv: np.ndarray, var_surv: np.ndarray, kmed: int) -> float:
-    """SPSS-type standard error of the Kaplan-Meier median (Collett's density estimate).
+def _median_with_se(ut: np.ndarray, nr: np.ndarray, dd: np.ndarray) -> tuple[float, float, float]:
+    """Kaplan-Meier survival at every event time's end, the median and its SPSS-type SE.
 
-    SE = SE(S(median)) / f, with f = (S(u) - S(l)) / (l - u), u the latest event time with
-    S >= 0.55 (time 0 with S = 1 if none), l the earliest event time with S <= 0.45 and SE(S)
-    Greenwood's at the median (event index ``kmed``). Same rule as
-    ``helpers.survival.kaplan_meier(...).median_se``.
+    The median follows R (the midpoint where the curve is flat at 0.5); its standard error is
+    the core's Collett rule (``helpers.survival``, the one ``kaplan_meier(...).median_se``
+    uses), applied to the evaluator's event-time arrays.
     """
-    upper = surv >= 0.55 - _R_TOL
-    lower = surv <= 0.45 + _R_TOL
-    if not lower.any():
-        return math.nan
-    iu = np.flatnonzero(upper)
-    u, s_u = (ut[iu[-1]], surv[iu[-1]]) if iu.size else (0.0, 1.0)
-    il = int(np.argmax(lower))
-    dens = (s_u - surv[il]) / (ut[il] - u)
-    se_s = math.sqrt(var_surv[kmed])
-    return se_s / dens if dens > 0 else math.nan
+    surv = np.cumprod(1.0 - dd / nr)
+    gw = np.cumsum(np.divide(dd, nr * (nr - dd), out=np.zeros(dd.shape[0]), where=nr > dd))
+    below = np.flatnonzero(surv < 0.5 + _R_TOL)
+    if not below.size:
+        return surv, math.inf, math.nan
+    kmed = int(below[0])
+    median = float(ut[kmed])
+    if abs(surv[kmed] - 0.5) < _R_TOL and kmed + 1 < ut.size:
+        median = float(0.5 * (ut[kmed] + ut[kmed + 1]))  # flat at 0.5: R's midpoint
+    curve = core_survival._Curve(ut, nr, dd, np.zeros_like(dd), surv, gw)
+    return surv, median, core_survival._collett_median_se(curve, median)
+
+
+def _event_sums(t: np.ndarray, d: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Cumulative deaths, patients and deaths by group over time-sorted rows; event-time blocks.
+
+    Returns the cumulative matrix (row i: sums over the first i patients), and the start,
+    stop and death count of every distinct time with at least one death.
+    """
+    n, k = g.shape
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(t[1:], t[:-1], out=first[1:])
+    start = np.flatnonzero(first)
+    stop = np.empty_like(start)
+    stop[:-1] = start[1:]
+    stop[-1] = n
+    m = np.empty((n + 1, 2 * k + 1))
+    m[0] = 0.0
+    m[1:, 0] = d
+    m[1:, 1 : k + 1] = g
+    np.multiply(g, d[:, None], out=m[1:, k + 1 :])
+    np.cumsum(m, axis=0, out=m)
+    dd = m[stop, 0] - m[start, 0]
+    ev = dd > 0
+    return m, start[ev], stop[ev], dd[ev]
+
+
+def _landmark_rates(
+    nr: np.ndarray, dd: np.ndarray, n1: np.ndarray, d1: np.ndarray, nlm: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan-Meier at the landmark (after ``nlm`` event times) for both levels of every factor."""
+    k = n1.shape[1]
+    n0 = nr[:nlm, None] - n1[:nlm]
+    d0 = dd[:nlm, None] - d1[:nlm]
+    h1 = np.divide(d1[:nlm], n1[:nlm], out=np.zeros((nlm, k)), where=n1[:nlm] > 0)
+    h0 = np.divide(d0, n0, out=np.zeros((nlm, k)), where=n0 > 0)
+    return (1.0 - h1).prod(axis=0), (1.0 - h0).prod(axis=0)
+
+
+def _logrank(
+    nr: np.ndarray, dd: np.ndarray, n1: np.ndarray, d1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log-rank chi-square and p of every factor (Mantel-Haenszel variance, ties corrected)."""
+    k = n1.shape[1]
+    frac = n1 / nr[:, None]
+    e1 = dd @ frac
+    vfac = dd * (nr - dd) / np.maximum(nr - 1.0, 1.0)
+    var = vfac @ (frac * (1.0 - frac))
+    obs = d1.sum(axis=0)
+    chi2 = np.divide((obs - e1) ** 2, var, out=np.zeros(k), where=var > 0)
+    return chi2, special.erfc(np.sqrt(chi2 / 2.0))
 
 
 class VectorisedEvaluator:
@@ -209,6 +265,8 @@ class VectorisedEvaluator:
 
     Example
     -------
+    >>> from helpers.reproduction.synthetic import make_covariates, factor_design, cox_design, VectorisedEvaluator
+    >>> import numpy as np
     >>> cov = make_covariates(1)
     >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
     >>> g = factor_design(cov)
@@ -246,63 +304,18 @@ class VectorisedEvaluator:
         event = np.asarray(event, dtype=float)
         n = time.shape[0]
         order = np.argsort(time, kind="stable")
-        t = time[order]
-        d = event[order]
-        g = self.groups[order]
-        x = self.cox[order]
-        first = np.empty(n, dtype=bool)
-        first[0] = True
-        np.not_equal(t[1:], t[:-1], out=first[1:])
-        start = np.flatnonzero(first)
-        stop = np.empty_like(start)
-        stop[:-1] = start[1:]
-        stop[-1] = n
+        t, d, g, x = time[order], event[order], self.groups[order], self.cox[order]
+        m, start, stop, dd = _event_sums(t, d, g)
         k = g.shape[1]
-        # One cumulative sum gives deaths, at-risk and deaths by group for every distinct time.
-        m = np.empty((n + 1, 2 * k + 1))
-        m[0] = 0.0
-        m[1:, 0] = d
-        m[1:, 1 : k + 1] = g
-        np.multiply(g, d[:, None], out=m[1:, k + 1 :])
-        np.cumsum(m, axis=0, out=m)
-        dd = m[stop, 0] - m[start, 0]
-        ev = dd > 0
-        start, stop, dd = start[ev], stop[ev], dd[ev]
         ut = t[start]
         nr = (n - start).astype(float)
         n1 = m[-1, 1 : k + 1] - m[start, 1 : k + 1]
         d1 = m[stop, k + 1 :] - m[start, k + 1 :]
-        n0 = nr[:, None] - n1
-        d0 = dd[:, None] - d1
-        # Kaplan-Meier at the landmark for both levels of every factor.
         nlm = int(np.searchsorted(ut, self.landmark, side="right"))
-        h1 = np.divide(d1[:nlm], n1[:nlm], out=np.zeros((nlm, k)), where=n1[:nlm] > 0)
-        h0 = np.divide(d0[:nlm], n0[:nlm], out=np.zeros((nlm, k)), where=n0[:nlm] > 0)
-        rate1 = (1.0 - h1).prod(axis=0)
-        rate0 = (1.0 - h0).prod(axis=0)
-        # Log-rank (Mantel-Haenszel variance with the ties correction).
-        frac = n1 / nr[:, None]
-        e1 = dd @ frac
-        vfac = dd * (nr - dd) / np.maximum(nr - 1.0, 1.0)
-        var = vfac @ (frac * (1.0 - frac))
-        obs = d1.sum(axis=0)
-        chi2 = np.divide((obs - e1) ** 2, var, out=np.zeros(k), where=var > 0)
-        pval = special.erfc(np.sqrt(chi2 / 2.0))
-        # Overall Kaplan-Meier, median and its SPSS-type SE.
-        surv = np.cumprod(1.0 - dd / nr)
-        gw = np.cumsum(
-            np.divide(dd, nr * (nr - dd), out=np.zeros(dd.shape[0]), where=nr > dd)
-        )
-        var_s = surv**2 * gw
+        rate1, rate0 = _landmark_rates(nr, dd, n1, d1, nlm)
+        chi2, pval = _logrank(nr, dd, n1, d1)
+        surv, median, median_se = _median_with_se(ut, nr, dd)
         overall = float(surv[nlm - 1]) if nlm else 1.0
-        below = np.flatnonzero(surv < 0.5 + _R_TOL)
-        median, median_se = math.inf, math.nan
-        if below.size:
-            kmed = int(below[0])
-            median = float(ut[kmed])
-            if abs(surv[kmed] - 0.5) < _R_TOL and kmed + 1 < ut.size:
-                median = float(0.5 * (ut[kmed] + ut[kmed + 1]))  # flat at 0.5: R's midpoint
-            median_se = _median_se(ut, surv, var_s, kmed)
         self._sorted = (x, d, start, dd)
         self._stop = stop
         if cox:

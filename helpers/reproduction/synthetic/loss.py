@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from helpers.reproduction.published import TOLERANCES
+from helpers.reproduction.published import PUBLISHED_PATH, TOLERANCES, load_published
 from helpers.reproduction.synthetic.evaluator import CohortStatistics
 from helpers.reproduction.synthetic.outcomes import _VIOLATION_PENALTY
 from helpers.reproduction.synthetic.settings import (
@@ -18,7 +17,6 @@ from helpers.reproduction.synthetic.settings import (
     _Z975,
     COX_COVARIATES,
     FACTORS,
-    PUBLISHED_PATH,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -59,24 +57,8 @@ class Targets:
     cox_p_value: np.ndarray = field(default_factory=lambda: np.zeros(0))  # Table 3 Wald p (reported, not calibrated)
 
 
-def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
-    """Read the calibration targets from the published numbers.
-
-    Parameters
-    ----------
-    path
-        ``published_targets.json``.
-
-    Returns
-    -------
-    Targets
-
-    Example
-    -------
-    >>> load_targets().rate_first[:3].tolist()
-    [50.0, 53.0, 23.0]
-    """
-    pub = json.loads(Path(path).read_text(encoding="utf-8"))
+def _table2_targets(pub: dict) -> tuple[list, ...]:
+    """Table 2 targets: the two 5-year rates, printed p (operator, decimals) and its z bands."""
     rows = {(r["variable"], r["level"]): r for r in pub["table2"]}
     tests = {r["comparison_id"]: r for r in pub["table2_tests"]}
     r1, r2, pv, ops, dec, zex, ztol = [], [], [], [], [], [], []
@@ -100,6 +82,11 @@ def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
         else:
             lo = max(lo, 0.05)
         ztol.append((_z_of_p(hi), _z_of_p(lo)))
+    return r1, r2, pv, ops, dec, zex, ztol
+
+
+def _table3_targets(pub: dict) -> tuple[list, ...]:
+    """Table 3 targets: log HR, log CI limits and printed p of every covariate."""
     t3 = {r["variable"]: r for r in pub["table3"]}
     lhr, llo, lhi, cox_p = [], [], [], []
     for var, _, _ in COX_COVARIATES:
@@ -107,6 +94,29 @@ def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
         lhr.append(math.log(t3[var]["hr"]))
         llo.append(math.log(t3[var]["ci_low"]))
         lhi.append(math.log(t3[var]["ci_high"]))
+    return lhr, llo, lhi, cox_p
+
+
+def load_targets(path: str | Path = PUBLISHED_PATH) -> Targets:
+    """Read the calibration targets from the published numbers.
+
+    Parameters
+    ----------
+    path
+        ``published_targets.json``, read by :func:`helpers.reproduction.published.load_published`.
+
+    Returns
+    -------
+    Targets
+
+    Example
+    -------
+    >>> load_targets().rate_first[:3].tolist()
+    [50.0, 53.0, 23.0]
+    """
+    pub = load_published(path)
+    r1, r2, pv, ops, dec, zex, ztol = _table2_targets(pub)
+    lhr, llo, lhi, cox_p = _table3_targets(pub)
     ov = pub["overall"]
     soft, steep = _loss_bands(
         np.array(r1), np.array(r2), np.array(zex), _p_bands(pv, ops, dec), np.array(lhr),
@@ -259,6 +269,8 @@ def calibration_loss(s: CohortStatistics, t: Targets) -> float:
 
     Example
     -------
+    >>> from helpers.reproduction.synthetic import make_covariates, factor_design, cox_design, VectorisedEvaluator
+    >>> import numpy as np
     >>> cov = make_covariates(1)
     >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
     >>> g = factor_design(cov)

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 from scipy import stats
 
+from helpers.cohort import assemble_cohort
 from helpers.describe import round_half_up
 from helpers.reproduction.published import STRETCH_TOLERANCES, TOLERANCES
 from helpers.reproduction.synthetic.evaluator import (
@@ -31,9 +32,8 @@ from helpers.schema import add_survival_columns
 def analysed_cohort(registry: pd.DataFrame) -> pd.DataFrame:
     """Eligible patients of a registry with ``time_months``, ``event`` and ``dfi_months``.
 
-    Applies the paper's two eligibility criteria directly (primary in the trunk wall or an
-    extremity; first PM at this hospital). The project's ``helpers.cohort.assemble_cohort``
-    does the same with a ledger; this lightweight version keeps the generator independent.
+    The core's chain, no copy of it: :func:`helpers.cohort.assemble_cohort` (the paper's two
+    eligibility criteria) then :func:`helpers.schema.add_survival_columns` (all-cause endpoint).
 
     Parameters
     ----------
@@ -43,16 +43,16 @@ def analysed_cohort(registry: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
+        The analysed patients in registry order, index 0..n-1.
 
     Example
     -------
-    >>> len(analysed_cohort(pd.read_csv(REGISTRY_PATH)))  # doctest: +SKIP
+    >>> from helpers.reproduction.synthetic import REGISTRY_PATH
+    >>> len(analysed_cohort(pd.read_csv(REGISTRY_PATH)))
     66
     """
-    keep = registry["primary_site"].isin(["trunk_wall", "extremities"]) & registry[
-        "first_pm_elsewhere"
-    ].eq("no")
-    return add_survival_columns(registry.loc[keep].reset_index(drop=True))
+    analysed = assemble_cohort(registry).analysed.reset_index(drop=True)
+    return add_survival_columns(analysed)
 
 
 def evaluate_registry(
@@ -75,7 +75,10 @@ def evaluate_registry(
 
     Example
     -------
-    >>> stats_, table = evaluate_registry(pd.read_csv(REGISTRY_PATH))  # doctest: +SKIP
+    >>> from helpers.reproduction.synthetic import REGISTRY_PATH
+    >>> stats_, table = evaluate_registry(pd.read_csv(REGISTRY_PATH))
+    >>> stats_.n_deaths > 0
+    True
     """
     tg = targets or load_targets()
     cohort = analysed_cohort(registry)
@@ -176,6 +179,8 @@ def score_statistics(
 
     Example
     -------
+    >>> from helpers.reproduction.synthetic import make_covariates, factor_design, cox_design, VectorisedEvaluator
+    >>> import numpy as np
     >>> cov = make_covariates(1)
     >>> cov["dfi_months"] = cov["dfi_days"] / 30.4375
     >>> g = factor_design(cov)

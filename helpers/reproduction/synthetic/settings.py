@@ -18,8 +18,6 @@ from helpers.reproduction.realism import (
 REGISTRY_PATH: Path = DATA_DIR / "registry.csv"
 #: Seed, settings, achieved loss, per-target results and SHA-256 of the registry.
 PROVENANCE_PATH: Path = DATA_DIR / "registry_provenance.json"
-#: The paper's numbers.
-PUBLISHED_PATH: Path = DATA_DIR / "published_targets.json"
 
 #: Registry columns, in the order of ``data/data_dictionary.yaml``.
 REGISTRY_COLUMNS: tuple[str, ...] = (
