@@ -196,9 +196,10 @@ def check_plausibility(
 
     Example
     -------
-    >>> from helpers.schema import add_survival_columns
-    >>> reg = add_survival_columns(pd.read_csv(REGISTRY_PATH))  # doctest: +SKIP
-    >>> check_plausibility(reg[reg.primary_site.isin(["trunk_wall", "extremities"])])  # doctest: +SKIP
+    >>> from helpers.reproduction.synthetic import REGISTRY_PATH, analysed_cohort
+    >>> checks = check_plausibility(analysed_cohort(pd.read_csv(REGISTRY_PATH)))
+    >>> checks.shape
+    (12, 4)
     """
     st = settings or SyntheticSettings()
     t = registry[time].to_numpy(float)
