@@ -707,9 +707,8 @@ def write_scorecard(scorecard: pd.DataFrame, output_dir: str | Path) -> list[Pat
 
 
 # --------------------------------------------------------------------------------------------
-# side-by-side views of a run (for the reproduction report)
+# section 3.2 and the text
 # --------------------------------------------------------------------------------------------
-
 
 
 def _printed_decimals(value: float) -> int:
