@@ -46,7 +46,15 @@ The evaluator inside the search (:class:`VectorisedEvaluator`) is hand-written n
 and statsmodels evaluate about 2-3 candidate cohorts per second, far too slow for the hundreds of
 thousands of candidates the search visits. It is verified against lifelines (Kaplan-Meier,
 log-rank), statsmodels ``PHReg(ties="breslow")`` (Cox) and :func:`helpers.cox.test_proportional_hazards`
-(proportional-hazards score test) in ``tests/test_synthetic.py``.
+(proportional-hazards score test) in ``tests/test_synthetic.py``, and held equal to the core
+estimators (``helpers.survival``, ``helpers.cox``) in ``tests/test_synthetic_evaluator.py``.
+
+Modules, by job: :mod:`.settings` (columns, counts, factors, parameter ranges),
+:mod:`.covariates` (step 1 and 5), :mod:`.outcomes` (step 2: latents, times, plausibility),
+:mod:`.evaluator` (the vectorised statistics), :mod:`.loss` (targets and loss), :mod:`.search`
+(step 3: annealing chains), :mod:`.scoring` (a registry against the paper), :mod:`.build`
+(step 4: dates, provenance, writing), :mod:`.cli` (the command line), :mod:`.report` (tables
+for notebook 05). Every public name is importable from this package.
 """
 
 from helpers.reproduction.published import PUBLISHED_PATH
