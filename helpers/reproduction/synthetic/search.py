@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -201,7 +199,8 @@ def calibrate(
     targets
         Calibration targets (:func:`load_targets` when None).
     workers
-        Chains run at once, each in its own process (1: all in this process).
+        Chains run at once, each in its own process of a dask LocalCluster (1: all in this
+        process).
 
     Returns
     -------
@@ -220,10 +219,7 @@ def calibrate(
     per_chain = replace(st, n_iterations=st.n_iterations // chains)
     jobs = [(per_chain, cov, tg, k) for k in range(chains)]
     if workers > 1 and chains > 1:
-        # spawn, not fork: the caller may be a Jupyter kernel with threads of its own.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(workers, chains), mp_context=ctx) as pool:
-            results = list(pool.map(_chain, jobs))
+        results = _chains_on_dask(jobs, min(workers, chains))
     else:
         results = [_chain(job) for job in jobs]
     best = min(range(chains), key=lambda k: results[k].final_loss)
@@ -231,8 +227,23 @@ def calibrate(
     return replace(results[best], trace=trace, chain=best, chain_losses=tuple(r.final_loss for r in results))
 
 
+def _chains_on_dask(jobs: list[tuple], n_workers: int) -> list[CalibrationResult]:
+    """Run the chains on a dask LocalCluster of ``n_workers`` processes, results in chain order.
+
+    Each chain is a pure function of its job (its own seeded stream), so where it runs does not
+    change its result: the registry is the same with any number of workers.
+    """
+    from helpers.reproduction.validation import close_client, open_client
+
+    client = open_client("local", n_workers)
+    try:
+        return client.gather(client.map(_chain, jobs, pure=False, retries=1))
+    finally:
+        close_client(client)
+
+
 def _chain(job: tuple[SyntheticSettings, pd.DataFrame, Targets, int]) -> CalibrationResult:
-    """Chain ``k`` of :func:`calibrate` with its own random stream (a process-pool task)."""
+    """Chain ``k`` of :func:`calibrate` with its own random stream (a dask task)."""
     st, cov, tg, k = job
     res = _anneal(st, cov, tg, np.random.default_rng([st.seed, 2, k]))
     return replace(res, trace=res.trace.assign(chain=k))
