@@ -58,7 +58,6 @@ TABLE2_COLUMNS = [
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 

@@ -18,7 +18,6 @@ PROVENANCE = DATA_DIR / "registry_provenance.json"
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 

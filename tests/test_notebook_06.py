@@ -27,7 +27,6 @@ TABLE3_COLUMNS = ["variable", "level", "hr", "ci_low", "ci_high", "p_value", "re
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 RUNS = {"defaults": {}, "efron": {"n_bootstrap": 200, "ties": "efron"}}

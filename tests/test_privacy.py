@@ -22,7 +22,6 @@ PREFIX = "ZZPRIV-"
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 
