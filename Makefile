@@ -29,8 +29,8 @@ setup: $(STAMP) ## create .venv, install helpers with its dependencies, register
 run: $(STAMP) ## execute every notebook in reading order on the shipped registry into outputs/
 	$(PY) -m helpers.reproduction.batch run --output $(OUTPUT)
 
-test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook tests and the docstring examples in helpers/)
-	$(PY) -m pytest -n 2
+test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook, packaging tests and the docstring examples in helpers/)
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/
