@@ -50,6 +50,19 @@ def pytest_configure(config: pytest.Config) -> None:
     logger.addHandler(_ExecutionLog(shared_root(config) / EXECUTION_LOG))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook runs last)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each notebook test module on one xdist worker (``--dist loadgroup``).
+
+    A module-scoped fixture runs once per worker that gets one of the module's tests; a module
+    whose fixture runs the notebook collection would otherwise run it on both workers. Modules
+    with their own ``xdist_group`` mark keep it.
+    """
+    for item in items:
+        if item.get_closest_marker("notebook") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
