@@ -30,7 +30,7 @@ run: $(STAMP) ## execute every notebook in reading order on the shipped registry
 	$(PY) -m helpers.reproduction.batch run --output $(OUTPUT)
 
 test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook, packaging tests and the docstring examples in helpers/)
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/

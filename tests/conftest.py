@@ -39,8 +39,9 @@ class _ExecutionLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()  # papermill.inspection logs the same line: not counted
         if record.module == "execute" and message.startswith("Input Notebook:"):
+            test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
             with self.path.open("a", encoding="utf-8") as log:
-                log.write(Path(message.split(":", 1)[1].strip()).name + "\n")
+                log.write(f"{Path(message.split(':', 1)[1].strip()).name}\t{test}\n")
 
 
 @pytest.hookimpl(trylast=True)  # after the tmp_path plugin has set up the base temp folder
@@ -50,26 +51,15 @@ def pytest_configure(config: pytest.Config) -> None:
     logger.addHandler(_ExecutionLog(shared_root(config) / EXECUTION_LOG))
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (its hook runs last)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each notebook test module on one xdist worker (``--dist loadgroup``).
-
-    A module-scoped fixture runs once per worker that gets one of the module's tests; a module
-    whose fixture runs the notebook collection would otherwise run it on both workers. Modules
-    with their own ``xdist_group`` mark keep it.
-    """
-    for item in items:
-        if item.get_closest_marker("notebook") and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(Path(str(item.fspath)).stem))
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
     path = shared_root(config) / EXECUTION_LOG
-    runs = Counter(path.read_text(encoding="utf-8").split()) if path.exists() else Counter()
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    runs = Counter(line.split("\t")[0] for line in lines)
     shown = ", ".join(f"{name} x{n}" for name, n in sorted(runs.items())) or "none"
     terminalreporter.write_line(f"notebook executions ({sum(runs.values())}): {shown}")
+    terminalreporter.write_line(f"(which test ran which notebook: {path})")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ PUBLISHED = json.loads((DATA_DIR / "published_targets.json").read_text(encoding=
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.xdist_group("nb01"),
 ]
 
 

@@ -59,7 +59,6 @@ TABLE2_COLUMNS = [
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.xdist_group("nb02"),
 ]
 
 

@@ -29,7 +29,6 @@ PARAMETERS = ("registry_path", "output_dir", "landmark_months", "alpha", "age_cu
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.xdist_group("nb03"),
 ]
 
 

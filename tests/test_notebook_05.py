@@ -18,7 +18,6 @@ PROVENANCE = DATA_DIR / "registry_provenance.json"
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.xdist_group("nb05"),
 ]
 
 

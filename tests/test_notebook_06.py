@@ -28,7 +28,6 @@ TABLE3_COLUMNS = ["variable", "level", "hr", "ci_low", "ci_high", "p_value", "re
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.xdist_group("nb06"),
 ]
 
 RUNS = {"defaults": {}, "efron": {"n_bootstrap": 200, "ties": "efron"}}

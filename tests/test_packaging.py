@@ -26,7 +26,7 @@ NOTEBOOK = PROJECT_ROOT / "notebooks" / "01-cohort-assembly.ipynb"
 #: What a source distribution of the project holds (the rest of the checkout is not needed).
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "helpers", "data", "kernelspec")
 
-pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("packaging")]
+pytestmark = pytest.mark.notebook
 
 
 @pytest.fixture(scope="module")

@@ -81,7 +81,6 @@ def scan(folder: Path, needle: str) -> list[str]:
     )
 
 
-@pytest.mark.xdist_group("nb01")
 def test_control_the_scan_sees_rows_of_the_shipped_registry(notebook_run) -> None:
     """On the shipped registry notebook 01 does show patient rows, and the scan finds them.
 
