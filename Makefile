@@ -31,8 +31,8 @@ setup: $(STAMP) ## create .venv, install helpers with its dependencies, register
 run: $(STAMP) ## execute every notebook (independent ones at once) into outputs/ [SWEEP=outputs/sweep-cutoffs for the report]
 	$(PY) -m helpers.reproduction.runner run --output $(OUTPUT) $(if $(SWEEP),--sweep "$(SWEEP)")
 
-test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook tests and the docstring examples in helpers/)
-	$(PY) -m pytest -n 2
+test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook, packaging tests and the docstring examples in helpers/)
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab notebooks/

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -29,6 +33,33 @@ def execute_notebook(notebook: Path, output_dir: Path, **parameters: object) -> 
         progress_bar=False,
     )
     return nbformat.read(executed, as_version=4)
+
+
+def run_once(notebook: Path, root: Path, **parameters: object) -> Path:
+    """Execute ``notebook`` with ``parameters`` into a folder under ``root`` unless done already.
+
+    The folder is named by the notebook and a hash of the parameters; a lock file serialises
+    processes (pytest-xdist workers) asking for the same run, so it executes once and the others
+    reuse it. A failure is written to ``FAILED`` in the folder and raised again on every request.
+    """
+    key = json.dumps(parameters, sort_keys=True, default=str)
+    output_dir = root / f"{notebook.stem}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / f"{output_dir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done, failed = output_dir / "DONE", output_dir / "FAILED"
+        if not done.exists() and not failed.exists():
+            shutil.rmtree(output_dir, ignore_errors=True)
+            try:
+                execute_notebook(notebook, output_dir, **parameters)
+            except Exception as exc:
+                failed.write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
+                raise
+            done.write_text(key, encoding="utf-8")
+    if failed.exists():
+        raise RuntimeError(f"{notebook.name} {key} failed earlier in this session:\n"
+                           + failed.read_text(encoding="utf-8"))
+    return output_dir
 
 
 def committed_parameters_cell(notebook: Path, parameters: tuple[str, ...]) -> tuple[nbformat.NotebookNode, str]:

@@ -437,11 +437,6 @@ def test_cohort_result_is_frozen(small_registry) -> None:
 
 # ---------------------------------------------------------------- the shipped registry
 
-needs_registry = pytest.mark.skipif(
-    not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet (python -m helpers.reproduction.synthetic)"
-)
-
-
 def _load_shipped() -> pd.DataFrame:
     from helpers import schema
 
@@ -450,7 +445,6 @@ def _load_shipped() -> pd.DataFrame:
     return pd.read_csv(REGISTRY_CSV)  # pragma: no cover - only before load_registry exists
 
 
-@needs_registry
 def test_shipped_registry_flow_reproduces_paper() -> None:
     result = assemble_cohort(_load_shipped())
     published = PUBLISHED["cohort_flow"]
@@ -462,7 +456,6 @@ def test_shipped_registry_flow_reproduces_paper() -> None:
     assert result.flow["n_remaining"].tolist() == [95, 82, 81, 72, 69, 66, 66]
 
 
-@needs_registry
 def test_shipped_registry_factor_groups_match_table2() -> None:
     analysed = add_survival_columns(assemble_cohort(_load_shipped()).analysed)
     derived = derive_factors(analysed)

@@ -18,7 +18,6 @@ REGISTRY_CSV = DATA_DIR / "registry.csv"
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 CONTRACT = {

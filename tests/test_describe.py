@@ -256,12 +256,6 @@ def test_format_table1(eight) -> None:
 
 # ---------------------------------------------------------------- the shipped registry
 
-needs_registry = pytest.mark.skipif(
-    not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet (python -m helpers.reproduction.synthetic)"
-)
-
-
-@needs_registry
 def test_shipped_registry_reproduces_published_table1() -> None:
     from helpers import cohort, schema
 

@@ -19,7 +19,6 @@ PUBLISHED = json.loads((DATA_DIR / "published_targets.json").read_text(encoding=
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 
@@ -41,11 +40,9 @@ def read_table1(output_dir: Path) -> pd.DataFrame:
     return table
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output_dir = tmp_path_factory.mktemp("nb01_default")
-    run_notebook(output_dir)
-    return output_dir
+@pytest.fixture(scope="session")
+def default_run(notebook_run) -> Path:
+    return notebook_run(NOTEBOOK)
 
 
 def test_committed_notebook_is_clean() -> None:

@@ -18,7 +18,6 @@ PROVENANCE = DATA_DIR / "registry_provenance.json"
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 
@@ -27,10 +26,10 @@ def run_notebook(output_dir: Path, **parameters: object) -> nbformat.NotebookNod
     return execute_notebook(NOTEBOOK, output_dir, **parameters)
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, nbformat.NotebookNode]:
-    output_dir = tmp_path_factory.mktemp("nb05_default")
-    return output_dir, run_notebook(output_dir)
+@pytest.fixture(scope="session")
+def default_run(notebook_run) -> tuple[Path, nbformat.NotebookNode]:
+    output_dir = notebook_run(NOTEBOOK)
+    return output_dir, nbformat.read(output_dir / NOTEBOOK.name, as_version=4)
 
 
 def test_committed_notebook_is_clean() -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from notebook_runner import committed_parameters_cell, execute_notebook
+from notebook_runner import committed_parameters_cell
 
 from helpers import DATA_DIR, PROJECT_ROOT, cohort, schema
 from helpers.reproduction import validation as V
@@ -27,7 +28,6 @@ TABLE3_COLUMNS = ["variable", "level", "hr", "ci_low", "ci_high", "p_value", "re
 
 pytestmark = [
     pytest.mark.notebook,
-    pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet"),
 ]
 
 RUNS = {"defaults": {}, "efron": {"n_bootstrap": 200, "ties": "efron"}}
@@ -37,11 +37,10 @@ def test_committed_form():
     committed_parameters_cell(NOTEBOOK, PARAMETERS)
 
 
-@pytest.fixture(scope="module", params=list(RUNS))
-def run(request, tmp_path_factory) -> tuple[dict, Path, object]:
-    out = tmp_path_factory.mktemp(f"nb06-{request.param}")
-    nb = execute_notebook(NOTEBOOK, out, **RUNS[request.param])
-    return RUNS[request.param], out, nb
+@pytest.fixture(scope="session", params=list(RUNS))
+def run(request, notebook_run) -> tuple[dict, Path, object]:
+    out = notebook_run(NOTEBOOK, **RUNS[request.param])
+    return RUNS[request.param], out, nbformat.read(out / NOTEBOOK.name, as_version=4)
 
 
 def _expected(ties: str, n_bootstrap: int) -> V.ValidationResult:

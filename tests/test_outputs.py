@@ -116,7 +116,6 @@ def test_is_shipped_registry_false_without_provenance_or_file(tiny_registry, tmp
     assert not outputs.is_shipped_registry(path, provenance_path=bad)
 
 
-@pytest.mark.skipif(not REGISTRY_CSV.exists(), reason="data/registry.csv not generated yet")
 def test_shipped_registry_is_recognised() -> None:
     assert outputs.is_shipped_registry(REGISTRY_CSV)
 

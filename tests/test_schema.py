@@ -426,7 +426,6 @@ def test_registry_error_is_a_value_error_and_pickles(tmp_path):
 SHIPPED = DATA_DIR / "registry.csv"
 
 
-@pytest.mark.skipif(not SHIPPED.exists(), reason="data/registry.csv has not been generated yet")
 def test_shipped_registry_loads_cleanly():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RegistryWarning)

@@ -534,7 +534,7 @@ def test_evaluator_median_midpoint_when_curve_flat_at_half() -> None:
 
 
 def test_evaluator_median_se_agrees_with_project_km() -> None:
-    survival = pytest.importorskip("helpers.survival")
+    from helpers import survival
     g, x, t, e = _random_cohort(4)
     s = synthetic.VectorisedEvaluator(g, x).evaluate(t, e)
     df = pd.DataFrame({"t": t, "e": e})
@@ -652,10 +652,8 @@ def test_shipped_numbers_agree_with_project_pipeline(registry: pd.DataFrame) -> 
     """Statistics of the generator's evaluator equal helpers.survival / helpers.cox on the file."""
     import warnings
 
-    schema = pytest.importorskip("helpers.schema")
-    cohort_mod = pytest.importorskip("helpers.cohort")
-    survival = pytest.importorskip("helpers.survival")
-    cox = pytest.importorskip("helpers.cox")
+    from helpers import cohort as cohort_mod
+    from helpers import cox, schema, survival
     stats, table = synthetic.evaluate_registry(registry)
     reg = schema.load_registry(CSV)
     analysed = schema.add_survival_columns(cohort_mod.assemble_cohort(reg).analysed)

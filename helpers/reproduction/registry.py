@@ -493,7 +493,8 @@ def check_registry(
 
     Example
     -------
-    >>> check_registry(DATA_DIR / "registry.csv").valid  # doctest: +SKIP
+    >>> from helpers import DATA_DIR
+    >>> check_registry(DATA_DIR / "registry.csv").valid
     True
     """
     from helpers.schema import load_registry_with_notes
@@ -531,7 +532,8 @@ def summarise_problems(result: CheckResult) -> str:
 
     Example
     -------
-    >>> summarise_problems(check_registry(DATA_DIR / "registry.csv")).splitlines()[0]  # doctest: +SKIP
+    >>> from helpers import DATA_DIR
+    >>> summarise_problems(check_registry(DATA_DIR / "registry.csv")).splitlines()[0]
     'registry.csv: valid (0 problems)'
     """
     n = len(result.problems)
@@ -630,7 +632,8 @@ def report_frame(result: CheckResult) -> pd.DataFrame:
 
     Example
     -------
-    >>> list(report_frame(check_registry(DATA_DIR / "registry.csv")).columns)[:2]  # doctest: +SKIP
+    >>> from helpers import DATA_DIR
+    >>> list(report_frame(check_registry(DATA_DIR / "registry.csv")).columns)[:2]
     ['kind', 'column']
     """
     parts = [
@@ -661,7 +664,12 @@ def write_check_report(result: CheckResult, report_dir: str | Path) -> list[Path
 
     Example
     -------
-    >>> write_check_report(check_registry("export.csv"), "report")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from helpers import DATA_DIR
+    >>> result = check_registry(DATA_DIR / "example_hospital_export.csv",
+    ...                         mapping=DATA_DIR / "example_hospital_mapping.yaml")
+    >>> [p.name for p in write_check_report(result, tempfile.mkdtemp())]
+    ['problems.csv', 'problems.html', 'summary.txt']
     """
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -847,7 +855,13 @@ def write_example_export(
 
     Example
     -------
-    >>> write_example_export()  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> paths = write_example_export(export_path=folder / "export.csv",
+    ...                              mapping_path=folder / "mapping.yaml")
+    >>> paths[0].read_bytes() == EXAMPLE_EXPORT_PATH.read_bytes()
+    True
     """
     text = pd.read_csv(registry_path, dtype=str, keep_default_na=False, na_values=[""])
     make_example_export(text).to_csv(export_path, index=False, lineterminator="\n")
@@ -947,7 +961,10 @@ def write_template(
 
     Example
     -------
-    >>> write_template("registry_template.xlsx")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> write_template(Path(tempfile.mkdtemp()) / "registry_template.xlsx").stat().st_size > 0
+    True
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -1016,7 +1033,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example
     -------
-    >>> main(["check", "data/registry.csv", "--report", "outputs/check"])  # doctest: +SKIP
+    >>> import tempfile
+    >>> from helpers import DATA_DIR
+    >>> main(["check", str(DATA_DIR / "registry.csv"), "--report", tempfile.mkdtemp()])  # doctest: +ELLIPSIS
+    registry.csv: valid (0 problems)
+    report: .../problems.csv, .../problems.html, .../summary.txt
     0
     """
     try:
