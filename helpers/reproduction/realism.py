@@ -36,6 +36,7 @@ from helpers.cohort import _require_columns
 from helpers.cox import (  # the two dichotomy helpers moved to the core; kept importable here
     CoxWarning,
     continuous_vs_dichotomy,
+    dichotomy_verdict,  # noqa: F401  (re-exported)
     fit_cox,
     test_proportional_hazards,
 )
