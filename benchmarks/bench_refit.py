@@ -3,10 +3,10 @@
 Times, on the analysed patients of the shipped registry:
 
 1. 1,000 Breslow refits of the paper's 5-covariate Table 3 model on bootstrap samples with
-   ``cox.prepare_cox(...).refit(rows)``, with ``cox.fit_cox`` on the same samples, and with R
+   ``refit.prepare_cox(...).refit(rows)``, with ``cox.fit_cox`` on the same samples, and with R
    ``coxph(ties = "breslow")`` on the same samples (``Rscript``, timed inside R around the loop
    only; "R not available" when ``Rscript`` is not on PATH);
-2. the full 17-factor log-rank screen per resample with ``survival.prepare_screen(...).refit``
+2. the full 17-factor log-rank screen per resample with ``screening.prepare_screen(...).refit``
    and with ``survival.screen_factors``.
 
 Targets: lean refits at most 1/3 of R's time; the screen under 2 ms per resample. Nothing is
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import cohort, cox, schema, survival
+from helpers.reproduction import refit, screening
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE3 = ["disease_free_interval", "primary_histology_ups", "lung_metastasis_number",
@@ -92,7 +93,7 @@ def main() -> None:
     n = len(data)
     rng = np.random.default_rng(2022)
     samples = rng.integers(0, n, size=(args.reps, n))
-    design = cox.prepare_cox(data, "time_months", "event", TABLE3, ties="breslow", categorical=refs)
+    design = refit.prepare_cox(data, "time_months", "event", TABLE3, ties="breslow", categorical=refs)
     lean = timed(design.refit, samples)
     full = timed(lambda r: full_fit(data.iloc[r], refs), samples[: max(args.reps // 10, 1)])
     r = r_seconds(data, refs, samples)
@@ -103,7 +104,7 @@ def main() -> None:
         print("  R coxph               : R not available")
     else:
         print(f"  R coxph               : {r:7.3f} s  -> lean / R = {lean / r:.3f} (target <= 0.333)")
-    screen = survival.prepare_screen(data, "time_months", "event", factors)
+    screen = screening.prepare_screen(data, "time_months", "event", factors)
     s_lean = timed(screen.refit, samples)
     s_full = timed(lambda r: survival.screen_factors(data.iloc[r], "time_months", "event", factors),
                    samples[: max(args.reps // 10, 1)])

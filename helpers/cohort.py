@@ -17,8 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
+
+from helpers.schema import add_survival_columns, load_registry, resolve_registry_path
 
 #: Primary sites that are exclusion reasons of step 1, in the paper's order, with their reason key.
 EXCLUDED_SITE_REASONS: dict[str, str] = {
@@ -338,33 +342,109 @@ def assemble_cohort(
 # derived factors
 # --------------------------------------------------------------------------------------------
 
-#: Registry columns ``derive_factors`` reads, by their data-dictionary names.
-FACTOR_INPUT_COLUMNS: tuple[str, ...] = (
-    "age_at_pm_years",
-    "sex",
-    "histology",
-    "primary_site",
-    "primary_tumor_size_cm",
-    "lung_metastasis_distribution",
-    "lung_metastasis_number",
-    "largest_lung_lesion_mm",
-    "resection_type",
-    "resection_status",
-    "chemotherapy_before_pm",
-    "chemotherapy_after_pm",
-)
 #: The three liposarcoma subtypes forming the paper's "Liposarcoma" group.
 LIPOSARCOMA_SUBTYPES: tuple[str, ...] = (
     "dedifferentiated_liposarcoma",
     "pleomorphic_liposarcoma",
     "myxoid_liposarcoma",
 )
-_RESECTION_GROUPS = {
-    "wide_wedge_resection": "partial",
-    "segmentectomy": "anatomical",
-    "lobectomy": "anatomical",
-}
-_CURATIVE = {"r0": "yes", "r1": "no", "r2": "no"}
+#: Rules a :class:`FactorSpec` may use.
+FACTOR_RULES: tuple[str, ...] = ("cutoff", "codes", "members", "count")
+
+
+@dataclass(frozen=True)
+class FactorSpec:
+    """How one dichotomised factor of Table 2 is derived from one registry column.
+
+    Attributes
+    ----------
+    name, label
+        Factor key (the column of ``DerivedFactors.data``) and its printed label.
+    source
+        The data-dictionary column read (``"dfi_months"``: the derived disease-free interval).
+    rule
+        ``"cutoff"``: ``value < cut-off`` gives the first level (``lt_<c>_<unit>``, ``"<c unit"``),
+        else the second (``ge_...``, ``"≥c unit"``); ``"codes"``: ``codes`` maps each allowed
+        value to a level key; ``"members"``: a value in ``codes`` gives the first level, any other
+        text the second; ``"count"``: a whole number >= 1, 1 gives the first level.
+    levels
+        ``(key, label)`` of the two levels, the paper's first row first (empty for ``"cutoff"``:
+        built from the cut-off and ``unit``).
+    reference, reference_source
+        The reference level key (``"lt"``/``"ge"`` for a cut-off) and where it comes from:
+        ``"table3"`` (the paper's Table 3) or ``"convention"``.
+    cutoff, unit
+        For ``"cutoff"``: the key of ``DerivedFactors.cutoffs`` and the unit (``""`` for none).
+    codes
+        For ``"codes"``: value -> level key; for ``"members"``: the values of the first level.
+    """
+
+    name: str
+    label: str
+    source: str
+    rule: str
+    levels: tuple[tuple[str, str], ...]
+    reference: str
+    reference_source: str = "convention"
+    cutoff: str | None = None
+    unit: str = ""
+    codes: Mapping[object, str] | tuple[str, ...] = ()
+
+
+def _cut(name: str, label: str, source: str, cutoff: str, unit: str, reference: str,
+         ref_source: str = "convention") -> FactorSpec:
+    return FactorSpec(name, label, source, "cutoff", (), reference, ref_source, cutoff, unit)
+
+
+def _two(name: str, label: str, source: str, first: str, second: str, reference: str,
+         ref_source: str = "convention") -> FactorSpec:
+    """A factor whose registry codes are its level keys (labels: the keys capitalised)."""
+    levels = tuple((k, k.replace("_", " ").capitalize()) for k in (first, second))
+    return FactorSpec(name, label, source, "codes", levels, reference, ref_source,
+                      codes={first: first, second: second})
+
+
+def _histology(key: str, text: str, members: tuple[str, ...], ref_source: str) -> FactorSpec:
+    other = f"Non-{text}" if text.isupper() else f"Non-{text.lower()}"
+    level = key.removeprefix("primary_histology_").replace("synovial_sarcoma", "ss")
+    return FactorSpec(key, f"Primary histology: {text} vs {other}", "histology", "members",
+                      ((level, text), (f"non_{level}", other)), f"non_{level}", ref_source, codes=members)
+
+
+_YES_NO_LEVELS = (("yes", "Yes"), ("no", "No"))
+_YES_NO_CODES = {"yes": "yes", "no": "no", True: "yes", False: "no"}
+
+#: The paper's 17 factors in Table 2 order: one row of the derivation table each.
+FACTOR_SPECS: tuple[FactorSpec, ...] = (
+    _cut("age_years", "Age (years)", "age_at_pm_years", "age_years", "", "lt"),
+    _two("sex", "Sex", "sex", "male", "female", "male"),
+    _cut("disease_free_interval", "Disease-free interval", "dfi_months", "dfi_months", "months", "ge", "table3"),
+    _histology("primary_histology_synovial_sarcoma", "SS", ("synovial_sarcoma",), "convention"),
+    _histology("primary_histology_ups", "UPS", ("undifferentiated_pleomorphic_sarcoma",), "table3"),
+    _histology("primary_histology_liposarcoma", "Liposarcoma", LIPOSARCOMA_SUBTYPES, "convention"),
+    _histology("primary_histology_mfs", "MFS", ("myxofibrosarcoma",), "convention"),
+    _histology("primary_histology_leiomyosarcoma", "Leiomyosarcoma", ("leiomyosarcoma",), "convention"),
+    _two("primary_site", "Primary site", "primary_site", "trunk_wall", "extremities", "trunk_wall"),
+    _cut("primary_lesion_size", "Size of primary lesion", "primary_tumor_size_cm", "primary_size_cm", "cm", "lt"),
+    _two("lung_metastasis_distribution", "Distribution of lung metastasis", "lung_metastasis_distribution",
+         "unilateral", "bilateral", "unilateral"),
+    FactorSpec("lung_metastasis_number", "Number of lung metastases", "lung_metastasis_number", "count",
+               (("solitary", "Solitary"), ("multiple", "Multiple")), "solitary", "table3"),
+    _cut("largest_lung_lesion_size", "Size of largest lung lesion", "largest_lung_lesion_mm", "lesion_size_mm",
+         "mm", "lt", "table3"),
+    FactorSpec("pulmonary_resection_type", "Type of pulmonary resection", "resection_type", "codes",
+               (("partial", "Partial"), ("anatomical", "Anatomical")), "partial",
+               codes={"wide_wedge_resection": "partial", "segmentectomy": "anatomical", "lobectomy": "anatomical"}),
+    FactorSpec("curative_resection", "Curative resection", "resection_status", "codes", _YES_NO_LEVELS, "yes",
+               "table3", codes={"r0": "yes", "r1": "no", "r2": "no"}),
+    FactorSpec("preoperative_chemotherapy", "Preoperative chemotherapy", "chemotherapy_before_pm", "codes",
+               _YES_NO_LEVELS, "no", codes=_YES_NO_CODES),
+    FactorSpec("postoperative_chemotherapy", "Postoperative chemotherapy", "chemotherapy_after_pm", "codes",
+               _YES_NO_LEVELS, "no", codes=_YES_NO_CODES),
+)
+#: Registry columns ``derive_factors`` reads, by their data-dictionary names.
+FACTOR_INPUT_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(f.source for f in FACTOR_SPECS if f.source != "dfi_months"))
 
 
 def format_cutoff(value: float) -> str:
@@ -527,16 +607,15 @@ def derive_factors(
     dfi_column: str = "dfi_months",
     id_column: str = "patient_id",
     columns: Mapping[str, str] | None = None,
+    specs: Sequence[FactorSpec] = FACTOR_SPECS,
 ) -> DerivedFactors:
-    """Dichotomise the analysed cohort into the paper's 17 factors (Table 2).
+    """Dichotomise the analysed cohort into the paper's 17 factors (Table 2), one row of ``specs`` each.
 
-    Continuous factors split at ``value < cut-off`` (level ``lt_<c>...``, label ``"<c ..."``)
-    versus ``value >= cut-off`` (``ge_<c>...``, ``"≥c ..."``), as the paper's "<12 months /
-    ≥12 months". Categorical factors: each histology versus the rest (liposarcoma = the three
-    liposarcoma subtypes; UPS = undifferentiated pleomorphic sarcoma; MFS = myxofibrosarcoma),
-    resection partial (wide wedge) versus anatomical (segmentectomy, lobectomy), curative
-    resection yes (R0) versus no (R1 or R2), solitary (one metastasis) versus multiple, and
-    chemotherapy before / after PM yes versus no (a patient given both counts as yes in both).
+    :data:`FACTOR_SPECS` is the derivation table: continuous factors split at ``value < cut-off``
+    versus ``value >= cut-off`` (the paper's "<12 months / ≥12 months"); each histology versus
+    the rest (liposarcoma = the three subtypes); resection partial (wide wedge) versus anatomical;
+    curative resection yes (R0) versus no (R1, R2); solitary versus multiple metastases;
+    chemotherapy before / after PM yes versus no.
 
     Parameters
     ----------
@@ -554,6 +633,8 @@ def derive_factors(
     columns
         Optional map from a data-dictionary column name (``FACTOR_INPUT_COLUMNS``, e.g.
         ``"largest_lung_lesion_mm"``) to the name used in ``cohort``.
+    specs
+        The derivation table (a subset of :data:`FACTOR_SPECS`, or rows of your own).
 
     Returns
     -------
@@ -571,8 +652,9 @@ def derive_factors(
 
     Example
     -------
-    >>> derived = derive_factors(cohort, dfi_cutoff_months=18)  # doctest: +SKIP
-    >>> derived.data["disease_free_interval"].cat.categories.tolist()  # doctest: +SKIP
+    >>> d = pd.DataFrame({"patient_id": ["a", "b"], "dfi_months": [6.0, 30.0], "sex": ["male", "female"]})
+    >>> derived = derive_factors(d, dfi_cutoff_months=18, specs=FACTOR_SPECS[1:3])
+    >>> derived.data["disease_free_interval"].tolist()
     ['lt_18_months', 'ge_18_months']
     """
     if not isinstance(cohort, pd.DataFrame):
@@ -583,136 +665,152 @@ def derive_factors(
         "primary_size_cm": _check_cutoff("primary_size_cutoff_cm", primary_size_cutoff_cm),
         "lesion_size_mm": _check_cutoff("lesion_size_cutoff_mm", lesion_size_cutoff_mm),
     }
-    names = resolve_input_columns(FACTOR_INPUT_COLUMNS, columns, dfi_column=dfi_column)
+    specs = list(specs)
+    bad_rules = [f.name for f in specs if f.rule not in FACTOR_RULES]
+    if bad_rules:
+        raise ValueError(f"specs: factor(s) {bad_rules} have an unknown rule; expected one of {FACTOR_RULES}")
+    keys = tuple(dict.fromkeys(f.source for f in specs if f.source != "dfi_months"))
+    names = resolve_input_columns(keys, columns, dfi_column=dfi_column)
+    if not any(f.source == "dfi_months" for f in specs):
+        names.pop("dfi_months")
     _require_columns(cohort, [id_column, *names.values()], "derive_factors")
     ids = cohort[id_column]
-
     missing = {c: ids[cohort[c].isna()] for c in names.values() if cohort[c].isna().any()}
     if missing:
         detail = "; ".join(f"{c!r}: patient id(s) {_ids_text(v)}" for c, v in missing.items())
         raise CohortError(f"derive_factors: missing values (expected none) in {detail}")
+    data, spec_rows = cohort.copy(), []
+    for f in specs:
+        levels = _factor_levels(f, cut)
+        values = _apply_rule(f, cohort[names[f.source]], names[f.source], ids, cut, levels)
+        data[f.name] = pd.Categorical(values, categories=[k for k, _ in levels], ordered=True)
+        reference = {"lt": levels[0][0], "ge": levels[1][0]}.get(f.reference, f.reference)
+        spec_rows += [{"variable": f.name, "variable_label": f.label, "level": level, "level_label": text,
+                       "position": position, "is_reference": level == reference,
+                       "reference_source": f.reference_source}
+                      for position, (level, text) in enumerate(levels, start=1)]
+    return DerivedFactors(data=data, spec=pd.DataFrame(spec_rows), cutoffs=cut, factors=[f.name for f in specs])
 
-    def col(key: str) -> pd.Series:
-        return cohort[names[key]]
 
-    def numeric(key: str) -> pd.Series:
-        values = pd.to_numeric(col(key), errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            found = sorted({str(v) for v in col(key)[bad]})
-            raise CohortError(
-                f"column {names[key]!r}: expected numbers, found {found} for patient id(s) "
-                f"{_ids_text(ids[bad])}"
-            )
-        return values.astype(float)
+def _factor_levels(f: FactorSpec, cut: Mapping[str, float]) -> tuple[tuple[str, str], ...]:
+    """The two ``(key, label)`` levels of ``f`` (a cut-off's from its value and unit)."""
+    if f.rule != "cutoff":
+        return f.levels
+    c = cut[f.cutoff]
+    key, text = format_cutoff(c) + (f"_{f.unit}" if f.unit else ""), _number_text(c) + (f" {f.unit}" if f.unit else "")
+    return ((f"lt_{key}", f"<{text}"), (f"ge_{key}", f"≥{text}"))
 
-    def mapped(key: str, mapping: Mapping[object, str]) -> pd.Series:
-        values = col(key).map(lambda v: mapping.get(v) if isinstance(v, str | bool) else None)
-        bad = values.isna()
-        if bad.any():
-            found = sorted({str(v) for v in col(key)[bad]})
-            raise CohortError(
-                f"column {names[key]!r}: expected one of {sorted(map(str, mapping))}, found "
-                f"{found} for patient id(s) {_ids_text(ids[bad])}"
-            )
+
+def _apply_rule(f: FactorSpec, col: pd.Series, column: str, ids: pd.Series, cut: Mapping[str, float],
+                levels: tuple[tuple[str, str], ...]) -> pd.Series:
+    """The level key of every patient under ``f``'s rule; :class:`CohortError` naming bad values."""
+    first, second = levels[0][0], levels[1][0]
+
+    def fail(bad: pd.Series, expected: str, found: object = None) -> CohortError:
+        found = sorted({str(v) for v in col[bad]}) if found is None else found
+        return CohortError(f"column {column!r}: expected {expected}, found {found} for patient id(s) "
+                           f"{_ids_text(ids[bad])}")
+
+    if f.rule == "codes":
+        values = col.map(lambda v: f.codes.get(v) if isinstance(v, str | bool) else None)
+        if values.isna().any():
+            raise fail(values.isna(), f"one of {sorted(map(str, f.codes))}")
         return values
-
-    specs: list[tuple[str, str, list[tuple[str, str]], str, str]] = []
-    values: dict[str, pd.Series] = {}
-
-    def add(key: str, label: str, levels: list[tuple[str, str]], reference: str, source: str,
-            series: pd.Series) -> None:
-        specs.append((key, label, levels, reference, source))
-        values[key] = series
-
-    def split(key: str, series: pd.Series, cutoff: float, unit_key: str, unit_label: str,
-              label: str, reference: str, source: str) -> None:
-        c_key, c_text = format_cutoff(cutoff), _number_text(cutoff)
-        suffix_key = f"_{unit_key}" if unit_key else ""
-        suffix_label = f" {unit_label}" if unit_label else ""
-        lt, ge = f"lt_{c_key}{suffix_key}", f"ge_{c_key}{suffix_key}"
-        levels = [(lt, f"<{c_text}{suffix_label}"), (ge, f"≥{c_text}{suffix_label}")]
-        ref = lt if reference == "lt" else ge
-        add(key, label, levels, ref, source, series.lt(cutoff).map({True: lt, False: ge}))
-
-    split("age_years", numeric("age_at_pm_years"), cut["age_years"], "", "", "Age (years)",
-          "lt", "convention")
-    sex = mapped("sex", {"male": "male", "female": "female"})
-    add("sex", "Sex", [("male", "Male"), ("female", "Female")], "male", "convention", sex)
-    split("disease_free_interval", numeric("dfi_months"), cut["dfi_months"], "months", "months",
-          "Disease-free interval", "ge", "table3")
-
-    histology = col("histology")
-    if not all(isinstance(v, str) for v in histology):
-        bad = ~histology.map(lambda v: isinstance(v, str))
-        raise CohortError(
-            f"column {names['histology']!r}: expected histology keys (text), found "
-            f"{sorted({str(v) for v in histology[bad]})} for patient id(s) {_ids_text(ids[bad])}"
-        )
-    groups = [
-        ("primary_histology_synovial_sarcoma", "SS", "ss", ("synovial_sarcoma",),
-         "Primary histology: SS vs Non-SS", "convention"),
-        ("primary_histology_ups", "UPS", "ups", ("undifferentiated_pleomorphic_sarcoma",),
-         "Primary histology: UPS vs Non-UPS", "table3"),
-        ("primary_histology_liposarcoma", "Liposarcoma", "liposarcoma", LIPOSARCOMA_SUBTYPES,
-         "Primary histology: Liposarcoma vs Non-liposarcoma", "convention"),
-        ("primary_histology_mfs", "MFS", "mfs", ("myxofibrosarcoma",),
-         "Primary histology: MFS vs Non-MFS", "convention"),
-        ("primary_histology_leiomyosarcoma", "Leiomyosarcoma", "leiomyosarcoma",
-         ("leiomyosarcoma",), "Primary histology: Leiomyosarcoma vs Non-leiomyosarcoma",
-         "convention"),
-    ]
-    for key, text, level, members, label, source in groups:
-        other_label = f"Non-{text}" if text.isupper() else f"Non-{text.lower()}"
-        add(key, label, [(level, text), (f"non_{level}", other_label)], f"non_{level}", source,
-            histology.isin(members).map({True: level, False: f"non_{level}"}))
-
-    site = mapped("primary_site", {"trunk_wall": "trunk_wall", "extremities": "extremities"})
-    add("primary_site", "Primary site", [("trunk_wall", "Trunk wall"),
-                                         ("extremities", "Extremities")],
-        "trunk_wall", "convention", site)
-    split("primary_lesion_size", numeric("primary_tumor_size_cm"), cut["primary_size_cm"], "cm",
-          "cm", "Size of primary lesion", "lt", "convention")
-    distribution = mapped("lung_metastasis_distribution",
-                          {"unilateral": "unilateral", "bilateral": "bilateral"})
-    add("lung_metastasis_distribution", "Distribution of lung metastasis",
-        [("unilateral", "Unilateral"), ("bilateral", "Bilateral")], "unilateral", "convention",
-        distribution)
-    number = numeric("lung_metastasis_number")
+    if f.rule == "members":
+        text = col.map(lambda v: isinstance(v, str))
+        if not text.all():
+            raise fail(~text, "histology keys (text)" if f.source == "histology" else "text")
+        return col.isin(f.codes).map({True: first, False: second})
+    number = pd.to_numeric(col, errors="coerce")
+    if number.isna().any():
+        raise fail(number.isna(), "numbers")
+    number = number.astype(float)
+    if f.rule == "cutoff":
+        return number.lt(cut[f.cutoff]).map({True: first, False: second})
     bad = (number < 1) | (number != number.round())
     if bad.any():
-        raise CohortError(
-            f"column {names['lung_metastasis_number']!r}: expected a whole number >= 1, found "
-            f"{sorted(set(number[bad]))} for patient id(s) {_ids_text(ids[bad])}"
-        )
-    add("lung_metastasis_number", "Number of lung metastases",
-        [("solitary", "Solitary"), ("multiple", "Multiple")], "solitary", "table3",
-        number.eq(1).map({True: "solitary", False: "multiple"}))
-    split("largest_lung_lesion_size", numeric("largest_lung_lesion_mm"), cut["lesion_size_mm"],
-          "mm", "mm", "Size of largest lung lesion", "lt", "table3")
-    add("pulmonary_resection_type", "Type of pulmonary resection",
-        [("partial", "Partial"), ("anatomical", "Anatomical")], "partial", "convention",
-        mapped("resection_type", _RESECTION_GROUPS))
-    add("curative_resection", "Curative resection", [("yes", "Yes"), ("no", "No")], "yes",
-        "table3", mapped("resection_status", _CURATIVE))
-    for key, source_col, label in (
-        ("preoperative_chemotherapy", "chemotherapy_before_pm", "Preoperative chemotherapy"),
-        ("postoperative_chemotherapy", "chemotherapy_after_pm", "Postoperative chemotherapy"),
-    ):
-        add(key, label, [("yes", "Yes"), ("no", "No")], "no", "convention",
-            mapped(source_col, {"yes": "yes", "no": "no", True: "yes", False: "no"}))
+        raise fail(bad, "a whole number >= 1", sorted(set(number[bad])))
+    return number.eq(1).map({True: first, False: second})
 
-    data = cohort.copy()
-    spec_rows: list[dict[str, object]] = []
-    for key, label, levels, reference, source in specs:
-        level_keys = [lv for lv, _ in levels]
-        data[key] = pd.Categorical(values[key], categories=level_keys, ordered=True)
-        for position, (level, level_label) in enumerate(levels, start=1):
-            spec_rows.append({
-                "variable": key, "variable_label": label, "level": level,
-                "level_label": level_label, "position": position,
-                "is_reference": level == reference,
-                "reference_source": source,
-            })
-    spec = pd.DataFrame(spec_rows)
-    return DerivedFactors(data=data, spec=spec, cutoffs=cut, factors=[s[0] for s in specs])
+
+# --------------------------------------------------------------------------------------------
+# The whole chain in one call
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """What :func:`prepare` returns: every stage from the registry file to the derived factors.
+
+    Attributes
+    ----------
+    registry_path
+        The registry file read (absolute; see :func:`helpers.schema.resolve_registry_path`).
+    registry
+        The validated registry (every screened patient).
+    cohort
+        The eligibility step (:class:`CohortResult`: analysed cohort, ledger, flow).
+    factors
+        The analysed cohort with survival columns and the dichotomised factors
+        (:class:`DerivedFactors`).
+    endpoint
+        The endpoint of ``time_months`` and ``event``.
+    """
+
+    registry_path: Path
+    registry: pd.DataFrame = field(repr=False)
+    cohort: CohortResult = field(repr=False)
+    factors: DerivedFactors = field(repr=False)
+    endpoint: str
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The analysed patients with ``time_months``, ``event`` and one column per factor."""
+        return self.factors.data
+
+
+def prepare(
+    registry_path: str | Path = "",
+    *,
+    mapping: Any = None,
+    endpoint: str = "all_cause",
+    age_cutoff_years: float = 50,
+    dfi_cutoff_months: float = 12,
+    primary_size_cutoff_cm: float = 10,
+    lesion_size_cutoff_mm: float = 20,
+) -> PreparedData:
+    """Registry file -> validated registry -> analysed cohort -> survival columns -> factors.
+
+    The chain every analysis notebook starts with, in one call: ``helpers.schema.load_registry``,
+    :func:`assemble_cohort`, ``helpers.schema.add_survival_columns`` and :func:`derive_factors`.
+
+    Parameters
+    ----------
+    registry_path
+        ``""``: the shipped synthetic registry; a relative path starts from the working directory.
+    mapping
+        A registry mapping for a local export (``helpers.mapping``); ``None`` or ``""`` for none.
+    endpoint
+        ``"all_cause"`` or ``"disease_specific"`` (see ``add_survival_columns``).
+    age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm
+        The cut-offs of :func:`derive_factors`.
+
+    Returns
+    -------
+    PreparedData
+
+    Example
+    -------
+    >>> prepared = prepare("", dfi_cutoff_months=18)
+    >>> prepared.cohort.n_analysed, prepared.factors.levels("disease_free_interval")
+    (66, ['lt_18_months', 'ge_18_months'])
+    """
+    path = resolve_registry_path(registry_path)
+    registry = load_registry(path, mapping=mapping or None)
+    cohort = assemble_cohort(registry)
+    analysed = add_survival_columns(cohort.analysed, endpoint)
+    factors = derive_factors(
+        analysed, age_cutoff_years=age_cutoff_years, dfi_cutoff_months=dfi_cutoff_months,
+        primary_size_cutoff_cm=primary_size_cutoff_cm, lesion_size_cutoff_mm=lesion_size_cutoff_mm,
+    )
+    return PreparedData(path, registry, cohort, factors, endpoint)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from helpers import DATA_DIR
+from helpers.schema import RegistryError, resolve_registry_path
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
@@ -303,7 +304,8 @@ def is_shipped_registry(
     Parameters
     ----------
     path
-        The registry file.
+        The registry file, as :func:`helpers.schema.resolve_registry_path` reads it (``""``:
+        the shipped registry).
     provenance_path
         The provenance record.
 
@@ -313,16 +315,17 @@ def is_shipped_registry(
 
     Example
     -------
-    >>> is_shipped_registry(DATA_DIR / "registry.csv")
-    True
+    >>> is_shipped_registry(""), is_shipped_registry(DATA_DIR / "data_dictionary.yaml")
+    (True, False)
     """
     expected = shipped_registry_sha256(provenance_path)
     if expected is None or path is None:
         return False
-    file = Path(path)
-    if not file.is_file():
+    try:
+        file = resolve_registry_path(path)
+    except RegistryError:
         return False
-    return registry_sha256(file) == expected
+    return file.is_file() and registry_sha256(file) == expected
 
 
 def show_patient_rows(
@@ -356,7 +359,12 @@ def show_patient_rows(
 
     Example
     -------
-    >>> show_patient_rows(registry, "../data/registry.csv", n=3)  # doctest: +SKIP
+    >>> show_patient_rows(pd.DataFrame({"age": [61, 47]}), "", n=1)
+       age
+    0   61
+    >>> show_patient_rows(pd.DataFrame({"age": [61, 47]}), DATA_DIR / "data_dictionary.yaml")
+      column  dtype  n_rows  n_missing
+    0    age  int64       2          0
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df: expected a pandas DataFrame, found {type(df).__name__}")

@@ -43,6 +43,8 @@ from helpers import DATA_DIR
 DAYS_PER_MONTH: float = 30.4375
 #: The shipped data dictionary.
 DATA_DICTIONARY_PATH: Path = DATA_DIR / "data_dictionary.yaml"
+#: The shipped synthetic registry: what an empty ``registry_path`` means.
+SHIPPED_REGISTRY_PATH: Path = DATA_DIR / "registry.csv"
 #: Endpoints ``add_survival_columns`` knows.
 ENDPOINTS: tuple[str, ...] = ("all_cause", "disease_specific")
 
@@ -1520,6 +1522,46 @@ def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+def resolve_registry_path(path: str | Path = "") -> Path:
+    """The registry file a notebook's ``registry_path`` names, as an absolute path.
+
+    Parameters
+    ----------
+    path
+        ``""`` (the notebooks' default): the shipped synthetic registry in ``helpers.DATA_DIR``.
+        A relative path is resolved against the current working directory (as any command-line
+        tool does), an absolute one is taken as it is; ``~`` is expanded.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute path of an existing file.
+
+    Raises
+    ------
+    RegistryError
+        No file there (``check == "file_exists"``); the message names the absolute path tried
+        and the working directory.
+
+    Example
+    -------
+    >>> resolve_registry_path("") == SHIPPED_REGISTRY_PATH.resolve()
+    True
+    """
+    given = str(path).strip()
+    file = Path(given).expanduser() if given else SHIPPED_REGISTRY_PATH
+    file = (file if file.is_absolute() else Path.cwd() / file).resolve()
+    if not file.exists():
+        _raise_file_problem(
+            file, "file_exists", "an existing registry file",
+            f"no file at {file} (working directory {Path.cwd()})",
+            'a relative path starts from the working directory; "" means the shipped synthetic registry',
+        )
+    if file.is_dir():
+        _raise_file_problem(file, "file_exists", "a registry file", f"{file} is a folder")
+    return file
+
+
 def load_registry(
     path: str | Path,
     *,
@@ -1537,12 +1579,13 @@ def load_registry(
     Parameters
     ----------
     path
-        A ``.csv`` (UTF-8, comma-separated; a BOM is fine), ``.xlsx``/``.xlsm`` (first sheet,
+        Resolved by :func:`resolve_registry_path` (``""``: the shipped registry). A ``.csv``
+        (UTF-8, comma-separated; a BOM is fine), ``.xlsx``/``.xlsm`` (first sheet,
         read with openpyxl; ``.xls`` needs the optional ``xlrd``) or ``.parquet`` file. The
         reader is chosen by extension.
     mapping
         A registry mapping for local column names, codes, date formats and units (a YAML file,
-        a dict or a ``helpers.reproduction.registry.RegistryMapping``; see :mod:`helpers.reproduction.registry`), applied
+        a dict or a ``helpers.mapping.RegistryMapping``; see :mod:`helpers.mapping`), applied
         to the text cells before validation. ``None`` or ``""``: no mapping. Every value it
         changed is a note (``check == "mapped"``): in ``RegistryError.problems`` after the
         problems (a valid file's notes: :func:`load_registry_with_notes`).
@@ -1619,7 +1662,7 @@ def load_registry_with_notes(
     >>> notes.empty
     True
     """
-    path = _require_file(Path(path))
+    path = resolve_registry_path(path)
     dictionary = load_data_dictionary(dictionary_path)
     raw = _read_text_table(path)
     frame, notes, checked = _mapped(raw.frame, mapping, dictionary_path)
@@ -1644,7 +1687,7 @@ def load_registry_with_notes(
             ] = "the file seems to use ';' between values; save it with ',' as separator"
         problems = _order_problems(problems, list(dictionary.names))
         if checked is not None:
-            from helpers.reproduction.registry import annotate_problems
+            from helpers.mapping import annotate_problems  # it imports this module
 
             problems = annotate_problems(problems, checked)
         message = _format_report(problems, path.name, raw.row_numbering, raw.row_word)
@@ -1653,21 +1696,6 @@ def load_registry_with_notes(
             problems = _problems_frame(pd.concat([problems, notes], ignore_index=True))
         raise RegistryError(message, problems, source=path.name, row_numbering=raw.row_numbering)
     return _typed(frame, dictionary), notes
-
-
-def _require_file(path: Path) -> Path:
-    """``path`` if it is an existing file; otherwise a :class:`RegistryError` saying what is wrong."""
-    if not path.exists():
-        _raise_file_problem(
-            path,
-            "file_exists",
-            "an existing registry file",
-            f"no file at {path}",
-            "check the path (relative paths in notebooks start from notebooks/)",
-        )
-    if path.is_dir():
-        _raise_file_problem(path, "file_exists", "a registry file", f"{path} is a folder")
-    return path
 
 
 def _validation_problems(
@@ -1693,10 +1721,7 @@ def _mapped(
     """The frame after the registry mapping (none: unchanged), its notes, the checked mapping."""
     if mapping is None or mapping == "":
         return frame, _problems_frame([]), None
-    from helpers.reproduction.registry import (  # the mapping builds on this module
-        apply_mapping,
-        load_mapping,
-    )
+    from helpers.mapping import apply_mapping, load_mapping  # it imports this module
 
     checked = load_mapping(mapping, dictionary_path=dictionary_path)
     out, notes = apply_mapping(frame, checked)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import cox
+from helpers.reproduction import refit
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def _full(df, covs, ties, refs, **kw):
                            ties=ties, categorical={c: refs[c] for c in covs if c in refs}, **kw)
 
 
-def _assert_same(lean: cox.CoxRefit, full: cox.CoxResult) -> None:
+def _assert_same(lean: refit.CoxRefit, full: cox.CoxResult) -> None:
     """Equal to 1e-12 on the terms fit_cox has (a level absent from the rows is NA only in the refit)."""
     where = [lean.terms.index(t) for t in full.table["term"]]
     absent = np.setdiff1d(np.arange(len(lean.terms)), where)
@@ -50,7 +51,7 @@ def _assert_same(lean: cox.CoxRefit, full: cox.CoxResult) -> None:
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_column_subset_refit_equals_fit_cox(candidates, ties):
     data, factors, refs = candidates
-    design = cox.prepare_cox(data, "time_months", "event", factors, ties=ties, categorical=refs)
+    design = refit.prepare_cox(data, "time_months", "event", factors, ties=ties, categorical=refs)
     rng = np.random.default_rng(12)
     checked = 0
     for _ in range(40):
@@ -68,7 +69,7 @@ def test_column_subset_refit_equals_fit_cox(candidates, ties):
 def test_terms_order_is_kept_and_all_terms_is_the_default(candidates):
     data, factors, refs = candidates
     first = {f: refs[f] for f in factors[:4]}
-    design = cox.prepare_cox(data, "time_months", "event", factors[:4], ties="breslow", categorical=first)
+    design = refit.prepare_cox(data, "time_months", "event", factors[:4], ties="breslow", categorical=first)
     swapped = design.refit(terms=[factors[2], factors[0]])
     assert swapped.terms == tuple(design.term_groups[factors[2]] + design.term_groups[factors[0]])
     assert design.refit().terms == tuple(design.design.columns)
@@ -86,7 +87,7 @@ MISSING = pd.DataFrame({
 
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_missing_values_leave_out_rows_only_for_the_terms_fitted(ties):
-    design = cox.prepare_cox(MISSING, "t", "e", ["g", "x", "z"], ties=ties, categorical={"g": "a"})
+    design = refit.prepare_cox(MISSING, "t", "e", ["g", "x", "z"], ties=ties, categorical={"g": "a"})
     assert design.n_dropped_missing == 0 and len(design.time) == 20
     refs = {"g": "a"}
     for terms in (["z"], ["g", "z"], ["x"], ["z", "x", "g"]):
@@ -102,12 +103,12 @@ def test_missing_time_is_dropped_when_the_design_is_built():
     d = MISSING.copy()
     d.loc["p03", "t"] = np.nan
     with pytest.warns(cox.CoxWarning, match=r"1 of 20 rows dropped .* t \(1: rows \[p03\]\)"):
-        design = cox.prepare_cox(d, "t", "e", ["z"])
+        design = refit.prepare_cox(d, "t", "e", ["z"])
     assert design.n_dropped_missing == 1 and len(design.time) == 19
 
 
 def test_a_level_absent_from_the_rows_is_na_and_flagged():
-    design = cox.prepare_cox(MISSING, "t", "e", ["g", "z"], ties="breslow", categorical={"g": "a"})
+    design = refit.prepare_cox(MISSING, "t", "e", ["g", "z"], ties="breslow", categorical={"g": "a"})
     rows = np.flatnonzero(MISSING["g"].isin(["a", "b"]).to_numpy())
     res = design.refit(rows, terms=["g"])
     assert np.isnan(res.coef[res.terms.index("g[c]")]) and np.isnan(res.p_value[res.terms.index("g[c]")])
@@ -117,7 +118,7 @@ def test_a_level_absent_from_the_rows_is_na_and_flagged():
 
 
 def test_bad_terms_are_clear_errors():
-    design = cox.prepare_cox(MISSING, "t", "e", ["g", "z"], categorical={"g": "a"})
+    design = refit.prepare_cox(MISSING, "t", "e", ["g", "z"], categorical={"g": "a"})
     with pytest.raises(KeyError, match=r"'g\[b\]' is a level of factor 'g': name the factor"):
         design.refit(terms=["g[b]"])
     with pytest.raises(KeyError, match=r"\['w'\] are not covariates"):
@@ -135,31 +136,31 @@ def test_from_arrays_equals_fit_cox(ties):
     rng = np.random.default_rng(3)
     d = pd.DataFrame({"t": rng.exponential(5, 50).round(1), "e": rng.integers(0, 2, 50),
                       "lp": rng.normal(size=50), "w": rng.normal(size=50)})
-    design = cox.CoxDesign.from_arrays(d["t"], d["e"], d[["lp", "w"]].to_numpy(), ["lp", "w"], ties=ties)
+    design = refit.CoxDesign.from_arrays(d["t"], d["e"], d[["lp", "w"]].to_numpy(), ["lp", "w"], ties=ties)
     _assert_same(design.refit(terms=["lp"]), _full(d, ["lp"], ties, {}))
     _assert_same(design.refit(), _full(d, ["lp", "w"], ties, {}))
-    assert cox.CoxDesign.from_arrays(d["t"], d["e"], d["lp"]).refit().terms == ("x0",)
+    assert refit.CoxDesign.from_arrays(d["t"], d["e"], d["lp"]).refit().terms == ("x0",)
     with pytest.raises(ValueError, match="non-negative"):
-        cox.CoxDesign.from_arrays(-d["t"], d["e"], d["lp"])
+        refit.CoxDesign.from_arrays(-d["t"], d["e"], d["lp"])
     with pytest.raises(ValueError, match="same rows"):
-        cox.CoxDesign.from_arrays(d["t"], d["e"], d["lp"][:10])
+        refit.CoxDesign.from_arrays(d["t"], d["e"], d["lp"][:10])
 
 
 def test_concordance_index_equals_the_fit_concordance():
     rng = np.random.default_rng(5)
     d = pd.DataFrame({"t": rng.exponential(5, 60).round(0), "e": rng.integers(0, 2, 60), "x": rng.normal(size=60)})
     res = _full(d, ["x"], "efron", {})
-    assert cox.concordance_index(d["t"], d["e"], d["x"] * res.table["coef"].iloc[0]) == pytest.approx(
+    assert refit.concordance_index(d["t"], d["e"], d["x"] * res.table["coef"].iloc[0]) == pytest.approx(
         res.concordance, rel=1e-12)
     with pytest.raises(ValueError, match="one finite value per row"):
-        cox.concordance_index(d["t"], d["e"], d["x"][:5])
+        refit.concordance_index(d["t"], d["e"], d["x"][:5])
 
 
 @pytest.mark.parametrize("timefix", [True, False])
 def test_refits_merge_near_equal_times_as_fit_cox(timefix):
     near = pd.DataFrame({"t": [0.1 + 0.2, 0.3, 0.3, 0.7, 0.7 + 1e-12, 1.1, 1.5, 2.0, 0.9, 1.2],
                          "e": [1, 1, 0, 1, 1, 0, 1, 0, 1, 1], "x": [1, 0, 1, 0, 1, 1, 0, 0, 2, 1]})
-    design = cox.prepare_cox(near, "t", "e", ["x"], ties="efron", timefix=timefix)
+    design = refit.prepare_cox(near, "t", "e", ["x"], ties="efron", timefix=timefix)
     for rows in (np.arange(10), np.r_[0, 1, 1, 3, 4, 6, 8, 9, 9]):
         _assert_same(design.refit(rows), _full(near.iloc[rows], ["x"], "efron", {}, timefix=timefix))
 
@@ -170,7 +171,7 @@ def test_small_breslow_sums_equal_the_general_risk_set_sums(candidates, monkeypa
     covs = factors[:6]
     rng = np.random.default_rng(4)
     rows = [rng.integers(0, len(data), len(data)) for _ in range(10)]
-    design = cox.prepare_cox(data, "time_months", "event", covs, ties="breslow",
+    design = refit.prepare_cox(data, "time_months", "event", covs, ties="breslow",
                              categorical={c: refs[c] for c in covs})
     small = [design.refit(r) for r in rows]
     monkeypatch.setattr(cox, "_SMALL_CELLS", 0)

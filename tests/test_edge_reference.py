@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import cox, survival
+from helpers.reproduction import refit, screening
 
 REF = json.loads((Path(__file__).parent / "r_reference" / "edge_reference.json").read_text())
 REL = 1e-6
@@ -139,7 +140,7 @@ def table3_data():
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_lean_cox_refit_equals_fit_cox(table3_data, ties):
     data, _, covs, refs = table3_data
-    design = cox.prepare_cox(data, "time_months", "event", covs, ties=ties, categorical=refs)
+    design = refit.prepare_cox(data, "time_months", "event", covs, ties=ties, categorical=refs)
     rng = np.random.default_rng(7)
     checked = 0
     for _ in range(40):
@@ -164,7 +165,7 @@ def test_lean_cox_refit_equals_fit_cox(table3_data, ties):
 
 def test_lean_screen_refit_equals_screen_factors(table3_data):
     data, factors, _, _ = table3_data
-    design = survival.prepare_screen(data, "time_months", "event", factors)
+    design = screening.prepare_screen(data, "time_months", "event", factors)
     rng = np.random.default_rng(8)
     for _ in range(20):
         rows = rng.integers(0, len(data), len(data))
@@ -307,10 +308,10 @@ def test_lean_screen_with_missing_values_and_many_levels_equals_screen_factors()
                      xcat=np.where(MIXED["x"].isna(), None, np.where(MIXED["x"] > 0, "pos", "neg")))
     d.loc[[3, 7], "g3"] = None
     factors = ["g4", "g3", "xcat"]
-    design = survival.prepare_screen(d, "t", "e", factors, landmark=4)
+    design = screening.prepare_screen(d, "t", "e", factors, landmark=4)
     rng = np.random.default_rng(9)
     for rows in [np.arange(len(d))] + [rng.integers(0, len(d), len(d)) for _ in range(15)]:
         lean = pd.DataFrame(design.refit(rows))
         full = survival.screen_factors(d.iloc[rows], "t", "e", factors, landmark=4)
         pd.testing.assert_frame_equal(lean, full, check_dtype=False, rtol=1e-12)
-    assert survival.prepare_screen(d, "t", "e", []).refit()["p_value"].size == 0
+    assert screening.prepare_screen(d, "t", "e", []).refit()["p_value"].size == 0

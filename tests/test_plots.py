@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from helpers import plots, survival  # noqa: E402
+from helpers.reproduction import plots as reproduction_plots  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +220,7 @@ def test_plot_calibration_trace_one_line_per_chain_and_kept_chain_labelled():
             "chain": [0] * 3 + [1] * 3 + [2] * 3,
         }
     )
-    fig = plots.plot_calibration_trace(trace, kept=1)
+    fig = reproduction_plots.plot_calibration_trace(trace, kept=1)
     ax = fig.axes[0]
     assert len(ax.lines) == 3
     assert ax.get_yscale() == "log"
@@ -229,4 +230,4 @@ def test_plot_calibration_trace_one_line_per_chain_and_kept_chain_labelled():
 
 def test_plot_calibration_trace_names_missing_columns():
     with pytest.raises(ValueError, match="loss"):
-        plots.plot_calibration_trace(pd.DataFrame({"iteration": [0]}))
+        reproduction_plots.plot_calibration_trace(pd.DataFrame({"iteration": [0]}))

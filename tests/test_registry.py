@@ -12,15 +12,13 @@ import pytest
 from openpyxl import load_workbook
 
 from helpers import DATA_DIR, PROJECT_ROOT, schema
+from helpers.mapping import MappingError, apply_mapping, load_mapping
 from helpers.reproduction import batch, registry
 from helpers.reproduction.registry import (
     EXAMPLE_EXPORT_PATH,
     EXAMPLE_MAPPING,
     EXAMPLE_MAPPING_PATH,
-    MappingError,
-    apply_mapping,
     check_registry,
-    load_mapping,
     main,
 )
 

@@ -30,11 +30,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 from scipy import stats
 
 from helpers.cohort import _require_columns
-from helpers.cox import CoxWarning, fit_cox, test_proportional_hazards
+from helpers.cox import (  # the two dichotomy helpers moved to the core; kept importable here
+    CoxWarning,
+    continuous_vs_dichotomy,
+    dichotomy_verdict,  # noqa: F401  (re-exported)
+    fit_cox,
+    test_proportional_hazards,
+)
 
 #: Histologies treated as higher-risk / chemotherapy-sensitive in practice.
 CHEMO_SENSITIVE_HISTOLOGIES: tuple[str, ...] = (
@@ -475,89 +480,6 @@ def draw_population(n: int, rng: np.random.Generator) -> pd.DataFrame:
             "resection_status": np.where(rng.uniform(size=n) < 0.05, "r2", "r0"),
         }
     )
-
-
-def continuous_vs_dichotomy(
-    data: pd.DataFrame, time: str, event: str, column: str, cutoff: float
-) -> pd.DataFrame:
-    """Cox models of one continuous variable: the dichotomy at ``cutoff`` against smooth forms.
-
-    Fits four one-variable Cox models (Breslow ties): the indicator ``column >= cutoff``, the
-    variable itself, ``log(1 + column)`` and a cubic B-spline of ``log(1 + column)`` with 3
-    degrees of freedom (patsy ``bs``). A lower AIC is the better fit; with a continuous effect,
-    the dichotomy throws information away.
-
-    Parameters
-    ----------
-    data
-        Patients with ``time``, ``event`` and ``column`` (no missing values in them).
-    time, event
-        Survival columns.
-    column
-        The continuous variable (non-negative).
-    cutoff
-        The dichotomy's cut-off.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``form, dof, lr_statistic, aic`` (rows ``dichotomy``, ``linear``, ``log``, ``spline``).
-
-    Raises
-    ------
-    ValueError
-        When a column is missing or ``column`` has negative or missing values (rows named).
-
-    Example
-    -------
-    >>> pop = draw_population(3000, np.random.default_rng(0))
-    >>> out = simulate_outcomes(pop, OutcomeModel(), np.full(3000, 120.0), np.random.default_rng(1))
-    >>> continuous_vs_dichotomy(pop.join(out), "time_months", "event", "dfi_months", 12)["form"].tolist()
-    ['dichotomy', 'linear', 'log', 'spline']
-    """
-    _require_columns(data, (time, event, column), "continuous_vs_dichotomy")
-    x = data[column].to_numpy(float)
-    bad = np.flatnonzero(~(x >= 0))
-    if bad.size:
-        raise ValueError(f"{column} must be >= 0 and present; rows at fault: {data.index[bad[:10]].tolist()}")
-    basis = np.asarray(patsy.dmatrix("bs(np.log1p(x), df=3) - 1", {"x": x, "np": np}))
-    design = pd.DataFrame(basis, columns=["s1", "s2", "s3"], index=data.index).assign(
-        d=(x >= cutoff).astype(float), lin=x, log=np.log1p(x),
-        time=data[time].to_numpy(float), event=data[event].to_numpy(int),
-    )
-    rows = []
-    for form, cols in (("dichotomy", ["d"]), ("linear", ["lin"]), ("log", ["log"]), ("spline", ["s1", "s2", "s3"])):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CoxWarning)
-            fit = fit_cox(design, "time", "event", cols, ties="breslow")
-        rows.append((form, len(cols), fit.lr_test.statistic, -2.0 * fit.log_likelihood + 2.0 * len(cols)))
-    return pd.DataFrame(rows, columns=["form", "dof", "lr_statistic", "aic"])
-
-
-def dichotomy_verdict(fits: pd.DataFrame, cutoff: float, unit: str, variable: str = "") -> str:
-    """What a split costs, in words, from a :func:`continuous_vs_dichotomy` table.
-
-    Parameters
-    ----------
-    fits
-        ``form, dof, lr_statistic, aic`` of one variable (rows ``dichotomy`` and continuous forms).
-    cutoff, unit
-        The split, e.g. ``12`` and ``"months"``.
-    variable
-        Name to lead the sentence with ("" for none).
-
-    Returns
-    -------
-    str
-        E.g. "dfi_months: the spline form fits best among the continuous ones, and the split at
-        12 months is 3.8 AIC points worse".
-    """
-    aic = fits.set_index("form")["aic"]
-    best = aic.drop("dichotomy").idxmin()
-    gap = aic["dichotomy"] - aic[best]
-    lead = f"{variable}: " if variable else ""
-    return (f"{lead}the {best} form fits best among the continuous ones, and the split at {cutoff:g} {unit} is "
-            + (f"{gap:.1f} AIC points worse" if gap > 0 else f"{-gap:.1f} AIC points better"))
 
 
 def spline_vs_dichotomy(

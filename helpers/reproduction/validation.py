@@ -23,9 +23,9 @@ No Python package offers ``rms::validate`` with variable selection, so the loop 
 its per-resample numbers are checked against R's ``survdiff``, ``coxph`` and ``concordance`` run on
 the same index matrix (``tests/r_reference/validation_reference.R``). Each resample goes through
 one small interface, :meth:`_Design.evaluate` (row indices in, measures out). The Cox fits are the
-public lean refit of :func:`helpers.cox.fit_cox` (:func:`helpers.cox.prepare_cox` once, then
+public lean refit of :func:`helpers.cox.fit_cox` (:func:`helpers.reproduction.refit.prepare_cox` once, then
 ``CoxDesign.refit(rows, terms=...)`` per resample, with the columns the resample selected); the
-test-side measures use :func:`helpers.cox.concordance_index` and ``CoxDesign.from_arrays`` (the
+test-side measures use :func:`helpers.reproduction.refit.concordance_index` and ``CoxDesign.from_arrays`` (the
 calibration-slope refit of the linear predictor). The screen is one vectorised log-rank statistic
 over all factors (:func:`_logrank_p`, tested equal to :func:`helpers.survival.screen_factors`):
 it needs only the p-values, while ``prepare_screen(...).refit`` computes the whole Table 2 row
@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import special
 
 from helpers import cox
+from helpers.reproduction import refit as lean
 from helpers.reproduction.cluster import close_client, open_client  # noqa: F401 - notebook 06 uses them here
 from helpers.survival import _aeq_times  # R's timefix (aeqSurv); survival has no public one
 
@@ -88,7 +89,7 @@ def _logrank_p(t: np.ndarray, e: np.ndarray, g: np.ndarray, m: np.ndarray) -> np
     return special.chdtrc(1, chi)
 
 
-def _status(fit: cox.CoxRefit) -> str:
+def _status(fit: lean.CoxRefit) -> str:
     """``"monotone"`` when a coefficient runs off to infinity or the iterations did not converge
     (the resample is kept and counted; a coefficient reported NA counts as 0, as R's ``coef`` NA
     does); ``"ok"`` otherwise."""
@@ -120,13 +121,13 @@ def _linear_predictor(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
 class _Design:
     """The data of one validation, built once; :meth:`evaluate` runs the procedure on a resample.
 
-    ``cox_design`` holds every candidate (``helpers.cox.prepare_cox``); ``candidates[j]`` names
+    ``cox_design`` holds every candidate (``helpers.reproduction.refit.prepare_cox``); ``candidates[j]`` names
     candidate ``j`` and ``columns[j]`` its columns in ``cox_design.X``. With ``screen``, ``codes``
     (rows x candidates, 0/1, NaN = missing) are screened by the log-rank test at ``alpha``;
     without, every candidate enters (a pre-specified model).
     """
 
-    cox_design: cox.CoxDesign = field(repr=False)
+    cox_design: lean.CoxDesign = field(repr=False)
     candidates: tuple[str, ...]
     columns: tuple[np.ndarray, ...] = field(repr=False)
     codes: np.ndarray | None = field(repr=False)
@@ -178,13 +179,13 @@ class _Design:
             # (the refit's) uses the value the iterations reached; continuous terms are centred.
             train = lp[idx]
             keep = ~np.isnan(train)  # the rows the refit used
-            c_train = cox.concordance_index(self.cox_design.time[idx][keep], self.cox_design.event[idx][keep],
+            c_train = lean.concordance_index(self.cox_design.time[idx][keep], self.cox_design.event[idx][keep],
                                             train[keep])
         return out | {"status": _status(fit), "c_train": c_train, "slope_train": 1.0,
                       "r2_train": _r2(fit.log_likelihood, fit.log_likelihood_null, fit.n),
                       "loglik": fit.log_likelihood, "coef": beta, "lp": lp}
 
-    def _test(self, design: cox.CoxDesign, name: str, lp: np.ndarray) -> dict[str, float]:
+    def _test(self, design: lean.CoxDesign, name: str, lp: np.ndarray) -> dict[str, float]:
         """C, calibration slope and R2 of a linear predictor on the original rows (column
         ``name`` of ``design``, :meth:`evaluate_many`)."""
         keep = ~np.isnan(lp)
@@ -198,7 +199,7 @@ class _Design:
         if gamma > 0 or gamma < 0:
             c = refit.concordance if gamma > 0 else 1.0 - refit.concordance
         else:
-            c = cox.concordance_index(design.time[keep], design.event[keep], lp[keep])
+            c = lean.concordance_index(design.time[keep], design.event[keep], lp[keep])
         return {"c_test": float(c), "slope_test": gamma if _status(refit) == "ok" else np.nan,
                 "r2_test": _r2(refit.log_likelihood, refit.log_likelihood_null, refit.n)}
 
@@ -211,7 +212,7 @@ class _Design:
         results = [self._train(np.asarray(idx), screen_time) for idx in indices]
         fitted = [r for r in results if "lp" in r]
         if fitted:
-            design = cox.CoxDesign.from_arrays(self.cox_design.time, self.cox_design.event,
+            design = lean.CoxDesign.from_arrays(self.cox_design.time, self.cox_design.event,
                                                np.column_stack([r["lp"] for r in fitted]), ties=self.cox_design.ties)
             for j, r in enumerate(fitted):
                 r.update(self._test(design, f"x{j}", r.pop("lp")))
@@ -498,7 +499,7 @@ def _require(df: pd.DataFrame, time: str, event: str, columns: list[str], what: 
                              "complete or remove them first")
 
 
-def _columns_of(design: cox.CoxDesign, candidates: Sequence[str]) -> tuple[np.ndarray, ...]:
+def _columns_of(design: lean.CoxDesign, candidates: Sequence[str]) -> tuple[np.ndarray, ...]:
     """Positions in ``design.X`` of each candidate's terms."""
     names = list(design.design.columns)
     return tuple(np.array([names.index(t) for t in design.term_groups[c]], dtype=np.intp) for c in candidates)
@@ -624,7 +625,7 @@ def _screen_design(df: pd.DataFrame, time: str, event: str, factors: Sequence[st
     references = {}
     for f, x in zip(factors, codes, strict=True):
         references[f] = df[f][x == 0].iloc[0]  # the level coded 0
-    design = cox.prepare_cox(df, time, event, factors, ties=ties, categorical=references, id_column=id_column)
+    design = lean.prepare_cox(df, time, event, factors, ties=ties, categorical=references, id_column=id_column)
     return _Design(design, tuple(factors), _columns_of(design, factors), np.column_stack(codes), float(alpha), True)
 
 
@@ -676,7 +677,7 @@ def validate_model(
     if bad:
         raise TypeError(f"column(s) {bad} must be numeric (code factors as 0/1 first); found "
                         f"{[str(df[c].dtype) for c in bad]}")
-    prepared = cox.prepare_cox(df, time, event, covariates, ties=ties, id_column=id_column)
+    prepared = lean.prepare_cox(df, time, event, covariates, ties=ties, id_column=id_column)
     design = _Design(prepared, tuple(covariates), _columns_of(prepared, covariates), None, 0.05, False)
     return _run(design, n_bootstrap, seed, conf_level, scheduler, progress, "fixed")
 
