@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 	@$(MAKE) --no-print-directory notebook-filter
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv, install helpers with its dependencies, register the Jupyter kernel
+setup: $(STAMP) notebook-filter ## create .venv, install helpers with its dependencies, register the Jupyter kernel
 
 run: $(STAMP) ## execute every notebook (independent ones at once) into outputs/ [SWEEP=outputs/sweep-cutoffs for the report]
 	$(PY) -m helpers.reproduction.runner run --output $(OUTPUT) $(if $(SWEEP),--sweep "$(SWEEP)")

@@ -116,7 +116,7 @@ def test_strip_command_restores_the_committed_notebook(path: Path, tmp_path: Pat
     done = subprocess.run([*strip_command(), "-t", str(copy)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     stripped = json.loads(done.stdout)
-    committed = json.loads(path.read_text(encoding="utf-8"))
+    committed = json.loads(committed_text(path))
     assert stripped == committed  # outputs gone; tags, ids, kernelspec and run_after kept
     tags = [c["metadata"].get("tags") for c in stripped["cells"]]
     assert ["parameters"] in tags
