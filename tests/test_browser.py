@@ -193,11 +193,8 @@ def error_outputs(page) -> list[str]:
     return [t for t in texts if "Traceback" in t or "Error" in t.split("Warning")[0]]
 
 
-DURATIONS: dict[str, float] = {}
-
-
-@pytest.mark.parametrize("number", ORDER)
-def test_notebook_runs_in_jupyterlab(number: str, lab: Lab, browser_context) -> None:
+def run_in_lab(number: str, lab: Lab, browser_context) -> float:
+    """Open notebook ``number`` in Lab, Run All, check it; the seconds Run All took."""
     name = next(p.name for p in lab.root.glob(f"{number}-*.ipynb"))
     page = browser_context.new_page()
     dialogs: list[str] = []
@@ -209,21 +206,28 @@ def test_notebook_runs_in_jupyterlab(number: str, lab: Lab, browser_context) -> 
                          else dialogs.append(page.locator(".jp-Dialog").inner_text()) or True,
                          120, f"the kernel of {name} to start")
         assert not dialogs, f"JupyterLab asked for a kernel instead of using the notebook's: {dialogs}"
-        assert state[0] == KERNEL
+        assert state[0] == KERNEL, f"{name} started kernel {state[0]!r}, not {KERNEL!r}"
         page.locator(f"{PANEL} .jp-Toolbar-kernelName", has_text=f"Python ({KERNEL})").wait_for()
         wait_for(lambda: lab.kernel_state(name)[1] == "idle", 120, "the kernel to be idle")
-        DURATIONS[number] = run_all_cells(page, lab, name)
+        seconds = run_all_cells(page, lab, name)
         errors = error_outputs(page)
         assert not errors, f"{name} shows error output in JupyterLab:\n" + "\n---\n".join(errors)
         page.keyboard.press("Control+s")  # what autosave does: outputs go into the working file
-        saved = wait_for(lambda: _executed(lab.root / name), 60, f"{name} to be saved")
+        saved = wait_for(lambda: _executed(lab.root / name), 60, f"{name} saved with every cell run")
         assert not [o for c in saved for o in c.get("outputs", []) if o["output_type"] == "error"]
         assert page.locator(".jp-Dialog").count() == 0
         assert_commit_is_clean(lab.root / name)
+        return seconds
     finally:
         page.close()
         lab.shutdown_kernels()
-    print(f"\n{name}: Run All took {DURATIONS[number]:.1f} s in JupyterLab")
+
+
+def test_notebooks_run_in_jupyterlab(lab: Lab, browser_context) -> None:
+    """One test, so that 04 runs after the notebooks whose tables it reads (also under xdist)."""
+    for number in ORDER:
+        seconds = run_in_lab(number, lab, browser_context)
+        print(f"\nnotebook {number}: Run All took {seconds:.1f} s in JupyterLab")
 
 
 def _executed(path: Path) -> list[dict] | None:
