@@ -223,7 +223,7 @@ def run_in_lab(number: str, lab: Lab, browser_context) -> float:
         lab.shutdown_kernels()
 
 
-def test_notebooks_run_in_jupyterlab(lab: Lab, browser_context) -> None:
+def test_notebooks_run_in_jupyterlab(browser_context, lab: Lab) -> None:
     """One test, so that 04 runs after the notebooks whose tables it reads (also under xdist)."""
     for number in ORDER:
         seconds = run_in_lab(number, lab, browser_context)
@@ -267,7 +267,7 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_run_pages_show_tables_and_figures(run_folder: Path, browser_context) -> None:
+def test_run_pages_show_tables_and_figures(browser_context, run_folder: Path) -> None:
     pages = [p for pattern in RUN_PAGES for p in sorted(run_folder.glob(pattern))]
     assert len(pages) == len(RUN_PAGES), f"missing pages in {run_folder}: {RUN_PAGES}"
     for path in pages:
