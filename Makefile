@@ -12,9 +12,16 @@ GRID   ?= sweeps/cutoffs.yaml
 WORKERS ?= 2
 SCHEDULER ?= local
 SWEEP  ?=
+# git filter that strips outputs from notebooks on `git add` (named in .gitattributes). The command
+# is relative to the checkout's top folder (where git runs filters), so every worktree of a clone
+# uses its own .venv. --keep-id keeps the cell ids; language_info keeps only its committed `name`.
+STRIP_KEYS := metadata.language_info.codemirror_mode metadata.language_info.file_extension \
+	metadata.language_info.mimetype metadata.language_info.nbconvert_exporter \
+	metadata.language_info.pygments_lexer metadata.language_info.version
+STRIP  := .venv/bin/python -m nbstripout --keep-id --extra-keys '$(STRIP_KEYS)'
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lab sweep registry template check bench clean
+.PHONY: help setup run test lab sweep registry template check bench clean clean-notebooks notebook-filter
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,9 +31,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))" >/dev/null
+	@$(MAKE) --no-print-directory notebook-filter
 	@touch $(STAMP)
 
-setup: $(STAMP) ## create .venv, install helpers with its dependencies, register the Jupyter kernel
+setup: $(STAMP) notebook-filter ## create .venv, install helpers with its dependencies, register the Jupyter kernel
 
 run: $(STAMP) ## execute every notebook (independent ones at once) into outputs/ [SWEEP=outputs/sweep-cutoffs for the report]
 	$(PY) -m helpers.reproduction.runner run --output $(OUTPUT) $(if $(SWEEP),--sweep "$(SWEEP)")
@@ -34,8 +42,19 @@ run: $(STAMP) ## execute every notebook (independent ones at once) into outputs/
 test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook, packaging tests and the docstring examples in helpers/)
 	$(PY) -m pytest -n 2 --dist loadfile
 
-lab: $(STAMP) ## open JupyterLab on notebooks/ with the project's kernel
-	$(VENV)/bin/jupyter lab notebooks/
+notebook-filter: ## install the git filter that strips notebook outputs on `git add` (part of setup)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean "$(STRIP)" && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config diff.ipynb.textconv "$(STRIP) -t" && \
+	  echo "git filter installed: outputs are stripped from notebooks/*.ipynb on git add"; \
+	else echo "not a git checkout: no notebook filter installed"; fi
+
+clean-notebooks: $(STAMP) ## strip outputs and execution counts from notebooks/*.ipynb in place
+	$(STRIP) notebooks/*.ipynb
+
+lab: $(STAMP) notebook-filter ## open JupyterLab on notebooks/ with the project's kernel [LAB_ARGS=--ip=0.0.0.0 in a container]
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(if $(DISPLAY),,--no-browser) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) on dask: a LocalCluster of WORKERS, or SCHEDULER=tcp://host:port
 	$(PY) -m helpers.reproduction.runner sweep --grid $(GRID) --scheduler $(SCHEDULER) --workers $(WORKERS) --notebooks 01,02,03 --output $(OUTPUT)/sweep-$(basename $(notdir $(GRID)))
