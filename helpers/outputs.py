@@ -93,7 +93,10 @@ def run_folder(output_dir: str | Path, *, create: bool = False) -> RunFolder:
     Parameters
     ----------
     output_dir
-        The run folder.
+        The run folder. ``""`` (the notebooks' default) is the interactive run folder,
+        ``outputs/interactive/`` of the checkout (or of the working folder when ``helpers`` is
+        installed outside a checkout), so that an interactive or ad-hoc run never writes into the
+        folder of a ``make run``. A relative path is relative to the working folder.
     create
         Create the folder and its ``tables``, ``figures``, ``notebooks`` and ``html`` sub-folders.
 
@@ -106,8 +109,10 @@ def run_folder(output_dir: str | Path, *, create: bool = False) -> RunFolder:
     -------
     >>> run_folder("outputs").tables.as_posix()
     'outputs/tables'
+    >>> run_folder("").root.parts[-2:]
+    ('outputs', 'interactive')
     """
-    root = Path(output_dir)
+    root = Path(output_dir) if str(output_dir) else _interactive_root()
     folder = RunFolder(
         root=root,
         tables=root / "tables",
@@ -120,6 +125,17 @@ def run_folder(output_dir: str | Path, *, create: bool = False) -> RunFolder:
         for sub in (folder.tables, folder.figures, folder.notebooks, folder.html):
             sub.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _interactive_root() -> Path:
+    """``outputs/interactive`` of the checkout, else of the working folder."""
+    from helpers import NotACheckoutError, _project_root
+
+    try:
+        base = _project_root()
+    except NotACheckoutError:
+        base = Path.cwd()
+    return base / "outputs" / "interactive"
 
 
 def _check_name(name: str) -> None:
