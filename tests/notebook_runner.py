@@ -1,4 +1,9 @@
-"""Execute one notebook through papermill the way the batch runner does (cwd notebooks/)."""
+"""Execute one notebook through papermill as a user does from the repository root.
+
+The kernel starts in the checkout's top folder (not ``notebooks/``, where the batch runner starts
+it), so every notebook test also checks that the default parameters work from the repository root
+(``papermill notebooks/02-….ipynb out.ipynb -p dfi_cutoff_months 18``).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ def execute_notebook(notebook: Path, output_dir: Path, **parameters: object) -> 
         str(notebook),
         str(executed),
         parameters={"output_dir": str(output_dir), **parameters},
-        cwd=str(notebook.parent),
+        cwd=str(notebook.parent.parent),
         kernel_name=KERNEL,
         progress_bar=False,
     )

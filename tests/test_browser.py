@@ -5,9 +5,9 @@ environment variable ``CI`` is set (then their absence fails). Skip locally with
 ``pytest -m "not browser"``. Playwright drives the system's Chromium (Debian package ``chromium``)
 through ``executable_path``; ``playwright install`` is never needed.
 
-The notebooks are opened on copies in a temporary folder (``notebooks/`` beside a link to the
-shipped ``data/``), so their default ``output_dir`` (``../outputs``) is a temporary folder too and
-the committed notebooks are never written.
+The notebooks are opened on copies in a temporary folder, so the committed notebooks are never
+written; with their default parameters they read the shipped registry and write into the
+interactive run folder ``outputs/interactive/``, as a user's Run All does.
 """
 
 from __future__ import annotations
@@ -143,11 +143,10 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """JupyterLab over copies of the notebooks; the runs write below the temporary folder."""
+    """JupyterLab over copies of the notebooks (their runs write into ``outputs/interactive/``)."""
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(PROJECT_ROOT / "notebooks", work / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    (work / "data").symlink_to(PROJECT_ROOT / "data", target_is_directory=True)
     server = Lab(work / "notebooks", tmp_path_factory.mktemp("lab-state"))
     try:
         server.wait_ready()

@@ -128,3 +128,30 @@ def test_filter_failure_message_names_the_fix(tmp_path: Path, monkeypatch) -> No
     monkeypatch.setattr(sys.modules[__name__], "PROJECT_ROOT", tmp_path)  # no git here
     with pytest.raises(AssertionError, match="make setup"):
         test_committed_notebook_has_no_outputs(copy)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem[:2])
+def test_papermill_reads_every_line_of_the_parameters_cell(path: Path) -> None:
+    """Each assignment of the parameters cell is a parameter papermill sees (one it cannot parse,
+    e.g. because its comment holds ``=``, would silently be left out of the runner's checks)."""
+    import ast
+
+    import papermill as pm
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [node.target.id if isinstance(node, ast.AnnAssign) else node.targets[0].id
+                for node in ast.parse(cell.source).body if isinstance(node, (ast.Assign, ast.AnnAssign))]
+    assert list(pm.inspect_notebook(str(path))) == assigned
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem[:2])
+def test_path_defaults_work_from_any_folder(path: Path) -> None:
+    """``registry_path`` and ``output_dir`` default to "" (the shipped registry, outputs/interactive/),
+    never to a path relative to ``notebooks/``."""
+    import papermill as pm
+
+    declared = pm.inspect_notebook(str(path))
+    for name in ("registry_path", "output_dir", "sweeps_dir"):
+        if name in declared:
+            assert declared[name]["default"] == '""', f"{path.name}: {name} = {declared[name]['default']}"
