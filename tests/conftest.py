@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from notebook_runner import run_once
+from notebook_runner import collection_once, run_once
 
 from helpers import DATA_DIR, PROJECT_ROOT
 
@@ -89,3 +89,13 @@ def notebook_run(pytestconfig: pytest.Config) -> Callable[..., Path]:
         return run_once(notebook, root, **parameters)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def collection_run(pytestconfig: pytest.Config) -> Path:
+    """The run folder of the whole collection on the defaults (``make run``), once per session.
+
+    It is also what ``notebook_run(path)`` returns with no parameters: each notebook's default
+    run happens once, through the runner.
+    """
+    return collection_once(shared_root(pytestconfig) / "notebook-runs")

@@ -27,8 +27,8 @@ def execute_notebook(notebook: Path, output_dir: Path, **parameters: object) -> 
     """
     import papermill as pm
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    executed = output_dir / notebook.name
+    (output_dir / "notebooks").mkdir(parents=True, exist_ok=True)
+    executed = output_dir / "notebooks" / notebook.name  # where the runner puts it, too
     pm.execute_notebook(
         str(notebook),
         str(executed),
@@ -40,31 +40,57 @@ def execute_notebook(notebook: Path, output_dir: Path, **parameters: object) -> 
     return nbformat.read(executed, as_version=4)
 
 
-def run_once(notebook: Path, root: Path, **parameters: object) -> Path:
-    """Execute ``notebook`` with ``parameters`` into a folder under ``root`` unless done already.
+def _once(output_dir: Path, key: str, job) -> Path:
+    """Run ``job(output_dir)`` once per test session, whichever process asks first.
 
-    The folder is named by the notebook and a hash of the parameters; a lock file serialises
-    processes (pytest-xdist workers) asking for the same run, so it executes once and the others
-    reuse it. A failure is written to ``FAILED`` in the folder and raised again on every request.
+    A lock file serialises processes (pytest-xdist workers) asking for the same folder, so the
+    job runs once and the others reuse its folder. A failure is written to ``FAILED`` in the
+    folder and raised again on every request, without running the job again.
     """
-    key = json.dumps(parameters, sort_keys=True, default=str)
-    output_dir = root / f"{notebook.stem}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / f"{output_dir.name}.lock").open("w") as lock:
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (output_dir.parent / f"{output_dir.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done, failed = output_dir / "DONE", output_dir / "FAILED"
         if not done.exists() and not failed.exists():
             shutil.rmtree(output_dir, ignore_errors=True)
             try:
-                execute_notebook(notebook, output_dir, **parameters)
+                job(output_dir)
             except Exception as exc:
+                output_dir.mkdir(parents=True, exist_ok=True)
                 failed.write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
                 raise
             done.write_text(key, encoding="utf-8")
     if failed.exists():
-        raise RuntimeError(f"{notebook.name} {key} failed earlier in this session:\n"
+        raise RuntimeError(f"{output_dir.name} {key} failed earlier in this session:\n"
                            + failed.read_text(encoding="utf-8"))
     return output_dir
+
+
+def collection_once(root: Path) -> Path:
+    """The whole collection run once by the runner (``make run``'s path) on the defaults."""
+    from helpers.reproduction import runner
+
+    def job(folder: Path) -> None:
+        result = runner.run_collection({}, folder)
+        if result.status != "ok":
+            raise RuntimeError(f"make run failed: {result.error}")
+
+    return _once(root / "collection", "{}", job)
+
+
+def run_once(notebook: Path, root: Path, **parameters: object) -> Path:
+    """The run folder of ``notebook`` with ``parameters``, executed once per test session.
+
+    With no parameters (the defaults) that is the collection's run (:func:`collection_once`),
+    so the default run of each notebook happens once, through the runner; any other parameter set
+    runs the notebook alone through papermill into a folder named by the notebook and a hash of
+    the parameters.
+    """
+    if not parameters:
+        return collection_once(root)
+    key = json.dumps(parameters, sort_keys=True, default=str)
+    output_dir = root / f"{notebook.stem}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+    return _once(output_dir, key, lambda folder: execute_notebook(notebook, folder, **parameters))
 
 
 def committed_parameters_cell(notebook: Path, parameters: tuple[str, ...]) -> tuple[nbformat.NotebookNode, str]:

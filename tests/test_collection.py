@@ -1,11 +1,13 @@
 """The whole collection, run once through the runner on the shipped registry.
 
-Asserts the run-folder contract (CONTRIBUTING.md, "The run folder") that outside checks read.
+The run is the session's shared one (``collection_run`` in conftest.py), which the notebook
+tests read for their default runs too. Asserts the run-folder contract (CONTRIBUTING.md, "The run folder") that outside checks read.
 """
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -39,11 +41,14 @@ FIGURES = ["cohort_flow", "figure1_km", "forest_table3"]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> runner.RunResult:
-    return runner.run_collection({}, tmp_path_factory.mktemp("collection"))
+def run(collection_run) -> SimpleNamespace:
+    """The session's one run of the collection (shared with the notebook tests), from its manifest."""
+    manifest = json.loads((collection_run / "manifest.json").read_text())
+    return SimpleNamespace(output_dir=collection_run, status=manifest["status"], error=manifest["error"],
+                           notebooks=[SimpleNamespace(name=n["name"]) for n in manifest["notebooks"]])
 
 
-def test_every_notebook_ran(run: runner.RunResult) -> None:
+def test_every_notebook_ran(run: SimpleNamespace) -> None:
     assert run.status == "ok", run.error
     names = [p.name for p in runner.execution_order(runner.list_notebooks())]
     assert [nb.name for nb in run.notebooks] == names
@@ -52,7 +57,7 @@ def test_every_notebook_ran(run: runner.RunResult) -> None:
         assert (run.output_dir / "html" / name.replace(".ipynb", ".html")).is_file()
 
 
-def test_manifest(run: runner.RunResult) -> None:
+def test_manifest(run: SimpleNamespace) -> None:
     manifest = json.loads((run.output_dir / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["kernel"] == "fresh per notebook"
     assert manifest["registry"]["path"] == str(REGISTRY_CSV)
@@ -70,7 +75,7 @@ def test_manifest(run: runner.RunResult) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACT))
-def test_contract_tables(run: runner.RunResult, name: str) -> None:
+def test_contract_tables(run: SimpleNamespace, name: str) -> None:
     table = pd.read_csv(run.output_dir / name)
     assert set(CONTRACT[name]) <= set(table.columns), name
     assert len(table) > 0
@@ -78,20 +83,20 @@ def test_contract_tables(run: runner.RunResult, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_contract_figures(run: runner.RunResult, name: str) -> None:
+def test_contract_figures(run: SimpleNamespace, name: str) -> None:
     for suffix in (".png", ".svg"):
         path = run.output_dir / "figures" / f"{name}{suffix}"
         assert path.is_file() and path.stat().st_size > 1000, path
 
 
-def test_flow_and_overall_numbers(run: runner.RunResult) -> None:
+def test_flow_and_overall_numbers(run: SimpleNamespace) -> None:
     flow = pd.read_csv(run.output_dir / "tables" / "cohort_flow.csv")
     assert flow["n_remaining"].iloc[-1] == 66
     km = pd.read_csv(run.output_dir / "tables" / "km_overall.csv").iloc[0]
     assert km["n"] == 66 and 24 <= km["events"] <= 39
 
 
-def test_report_scores_the_papers_text(run: runner.RunResult) -> None:
+def test_report_scores_the_papers_text(run: SimpleNamespace) -> None:
     card = pd.read_csv(run.output_dir / "tables" / "fidelity_scorecard.csv")
     text = card[card["target_group"].str.startswith("text_") & ~card["stretch"]]
     assert {"text_abstract", "text_3.1", "text_3.2", "text_3.3", "text_4"} <= set(text["target_group"])
@@ -103,7 +108,7 @@ def test_report_scores_the_papers_text(run: runner.RunResult) -> None:
     assert "The paper's text: " in executed
 
 
-def test_report_links_the_validation_written_before_it(run: runner.RunResult) -> None:
+def test_report_links_the_validation_written_before_it(run: SimpleNamespace) -> None:
     """make run executes notebook 06 before the report (04), so the report shows its table."""
     import nbformat
 
@@ -149,7 +154,7 @@ def test_report_runs_with_missing_tables_and_reads_the_named_sweep(tmp_path) -> 
     assert (out / "tables" / "fidelity_scorecard.csv").is_file()
 
 
-def test_figures_are_shown_in_the_executed_notebooks(run: runner.RunResult) -> None:
+def test_figures_are_shown_in_the_executed_notebooks(run: SimpleNamespace) -> None:
     """A figure drawn in a notebook appears as an image, not as the text '<Figure size ...>'."""
     import nbformat
 

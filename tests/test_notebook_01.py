@@ -156,6 +156,6 @@ def test_default_run_perioperative_matches_section_3_2(default_run: Path) -> Non
 
 
 def test_default_run_states_complications_by_kind_and_the_r2_reasons(default_run: Path) -> None:
-    text = (default_run / NOTEBOOK.name).read_text(encoding="utf-8")
+    text = (default_run / "notebooks" / NOTEBOOK.name).read_text(encoding="utf-8")
     assert "(1 prolonged air leak, 1 bleeding), worst Clavien-Dindo grade II" in text
     assert "R2 in 3 (3 pleural dissemination)" in text

@@ -134,7 +134,7 @@ def test_efron_dfi18_run(efron_18_run: Path) -> None:
 def test_default_run_states_the_ph_verdict_from_the_test(default_run: Path) -> None:
     """The proportional-hazards verdict in words follows the cox.zph p-values written to disk."""
     ph = pd.read_csv(default_run / "tables" / "table3_ph_test.csv")
-    nb = nbformat.read(default_run / NOTEBOOK.name, as_version=4)
+    nb = nbformat.read(default_run / "notebooks" / NOTEBOOK.name, as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("ph_verdict = "))
     text = "".join(o.get("data", {}).get("text/markdown", "") for o in cell.outputs)
     holds = bool((ph["p_value"] >= 0.05).all())

@@ -29,7 +29,7 @@ def run_notebook(output_dir: Path, **parameters: object) -> nbformat.NotebookNod
 @pytest.fixture(scope="session")
 def default_run(notebook_run) -> tuple[Path, nbformat.NotebookNode]:
     output_dir = notebook_run(NOTEBOOK)
-    return output_dir, nbformat.read(output_dir / NOTEBOOK.name, as_version=4)
+    return output_dir, nbformat.read(output_dir / "notebooks" / NOTEBOOK.name, as_version=4)
 
 
 def test_committed_notebook_is_clean() -> None:

@@ -40,7 +40,7 @@ def test_committed_form():
 @pytest.fixture(scope="session", params=list(RUNS))
 def run(request, notebook_run) -> tuple[dict, Path, object]:
     out = notebook_run(NOTEBOOK, **RUNS[request.param])
-    return RUNS[request.param], out, nbformat.read(out / NOTEBOOK.name, as_version=4)
+    return RUNS[request.param], out, nbformat.read(out / "notebooks" / NOTEBOOK.name, as_version=4)
 
 
 def _expected(ties: str, n_bootstrap: int) -> V.ValidationResult:
