@@ -157,6 +157,48 @@ def percent_half_up(n: int, total: int) -> int:
     return int((200 * int(n) + int(total)) // (2 * int(total)))
 
 
+class _Rows:
+    """Table 1 under construction: checked columns of ``cohort`` and the rows appended so far."""
+
+    def __init__(self, cohort: pd.DataFrame, names: Mapping[str, str], id_column: str) -> None:
+        self.cohort, self.names, self.ids = cohort, names, cohort[id_column]
+        self.total, self.rows = len(cohort), []
+
+    def _fail(self, key: str, expected: str, bad: pd.Series, found: object) -> None:
+        raise Table1Error(f"column {self.names[key]!r}: expected {expected}, found {found} "
+                          f"for patient id(s) {_ids_text(self.ids[bad])}")
+
+    def known(self, key: str, allowed: tuple[str, ...]) -> pd.Series:
+        values = self.cohort[self.names[key]]
+        bad = ~values.isin(allowed)
+        if bad.any():
+            self._fail(key, f"one of {list(allowed)}", bad, sorted({str(v) for v in values[bad]}))
+        return values
+
+    def numeric(self, key: str) -> pd.Series:
+        values = pd.to_numeric(self.cohort[self.names[key]], errors="coerce")
+        if values.isna().any():
+            raw = self.cohort[self.names[key]][values.isna()]
+            self._fail(key, "numbers", values.isna(), sorted({str(v) for v in raw}))
+        return values.astype(float)
+
+    def count(self, variable: str, level: str, mask: pd.Series) -> None:
+        n = int(mask.sum())
+        self.rows.append({"variable": variable, "level": level, "n": n,
+                          "percent": percent_half_up(n, self.total)})
+
+    def summary(self, variable: str, values: pd.Series, decimals: int | None = None) -> None:
+        stats = [values.median(), values.min(), values.max()]
+        if decimals is not None:
+            stats = [round_half_up(v, decimals) for v in stats]
+        self.rows.append(dict(variable=variable, level="", median=stats[0], min=stats[1], max=stats[2]))
+
+    def levels(self, variable: str, key: str, allowed: tuple[str, ...]) -> None:
+        values = self.known(key, allowed)
+        for level in allowed:
+            self.count(variable, level, values.eq(level))
+
+
 def make_table1(
     cohort: pd.DataFrame,
     *,
@@ -167,176 +209,85 @@ def make_table1(
 ) -> pd.DataFrame:
     """Table 1 of the paper: counts with percentages, and medians with ranges.
 
-    Rows, in the paper's order, with the variable and level keys of
-    ``data/published_targets.json``: ``age_years`` (median, min, max; ``level`` empty), ``sex``,
-    ``disease_free_interval_months`` (median/range), ``primary_histology`` (the paper's 16
-    histologies plus the ``liposarcoma`` parent row just before its three subtypes; the data
-    dictionary's ``solitary_fibrous_tumor`` and ``other_sarcoma`` are added only when present),
-    ``primary_site``, ``lung_metastasis_distribution``, ``lung_metastasis_number`` (a
-    median/range row with ``level`` empty, then ``solitary`` = one metastasis and ``multiple``),
-    ``largest_lung_lesion_size_mm`` (median/range), ``pulmonary_resection_type``,
-    ``resection_status`` (``r0``, ``r1``, ``r2``; every level shown even when 0) and
-    ``chemotherapy``: ``none``, ``preoperative``, ``postoperative``, ``both``. The chemotherapy
-    rows follow the only reading of the paper's overlapping rows that sums to its n (see
-    ``paper_audit.md`` §2): preoperative = any chemotherapy before PM and postoperative = any
-    after PM, each INCLUDING the patients given both; so they are not a partition.
-
-    Conventions:
-
-    - ``percent`` = ``round(100 * n / N)`` with N the analysed n and ties rounded up (exact
-      integer arithmetic, :func:`percent_half_up`). This reproduces every printed percentage of
-      the paper except R0, which the paper misprints as 96 (63/66 = 95.45 -> 95); the table
-      gives 95 and never copies the misprint.
-    - medians are ``pandas.Series.median`` (the mean of the two middle values when n is even),
-      min and max the observed extremes. The disease-free interval (days / 30.4375, a float)
-      is printed, as in the paper, in whole months: its median, min and max are each rounded
-      half-up to ``dfi_decimals`` places (``None`` keeps full precision). The other medians
-      are not rounded (age, number and size are recorded as whole numbers already).
-
-    Why not ``tableone``: it is installed and was checked (0.9.6). It rounds percentages half
-    to even (5/8 prints 62, not 63), prints ranges as ``[min,max]``, sorts levels
-    alphabetically unless told, and has no way to express the paper's parent row over its
-    liposarcoma subtypes, the overlapping chemotherapy rows, or a variable shown both as a
-    median/range and by levels (number of lung metastases). Its output is also a formatted
-    text table, whereas this table must hold numbers (the ``table1.csv`` contract). The counts
-    here are plain ``value_counts``; only the layout is hand-written.
+    Rows in the paper's order, keyed as ``data/published_targets.json``. Conventions:
+    ``percent = round(100 n / N)`` with ties rounded up (:func:`percent_half_up`; this gives every
+    printed percentage but R0, which the paper misprints as 96 for 63/66); medians are
+    ``Series.median``; the disease-free interval is shown in whole months (``dfi_decimals``).
+    ``liposarcoma`` is a parent row over its three subtypes; the chemotherapy rows overlap as
+    the paper's do (pre- and postoperative each include "both"; ``paper_audit.md`` §2).
+    Hand-written because ``tableone`` rounds half to even, sorts levels and has no parent rows,
+    overlapping rows or a variable shown both as median/range and by levels.
 
     Parameters
     ----------
     cohort
-        The analysed cohort (``CohortResult.analysed``) with ``dfi_column`` added (e.g. by
-        ``helpers.schema.add_survival_columns``).
-    dfi_column
-        Column of the disease-free interval in months.
-    id_column
-        Patient-id column (names patients in error messages).
+        The analysed cohort with ``dfi_column`` (``helpers.schema.add_survival_columns``).
     dfi_decimals
-        Decimal places of the disease-free interval's median and range (0 = whole months, as
-        the paper); ``None`` for no rounding.
+        Decimal places of the disease-free interval's median and range; ``None``: no rounding.
     columns
-        Optional map from a data-dictionary column name (``TABLE1_INPUT_COLUMNS``) to the name
-        used in ``cohort``.
+        Optional map from a dictionary column name (``TABLE1_INPUT_COLUMNS``) to ``cohort``'s name.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``variable, level, n, percent, median, min, max``. ``n`` and ``percent`` are
-        nullable integers (empty on median rows), ``median, min, max`` floats (NaN on count
-        rows); ``level`` is ``""`` on median rows.
+        ``variable, level, n, percent, median, min, max``; ``n``/``percent`` nullable integers
+        (empty on median rows), ``level`` ``""`` on median rows.
 
     Raises
     ------
     Table1Error
-        An input column is absent, or a value is missing or not one the table knows (the
-        message names the column and the patient ids).
+        A column is absent, or a value is missing or unknown (names the column and patient ids).
 
     Example
     -------
-    >>> table1 = make_table1(cohort)  # doctest: +SKIP
-    >>> table1.query("variable == 'sex'")[["level", "n", "percent"]]  # doctest: +SKIP
+    >>> from helpers import cohort, schema
+    >>> t1 = make_table1(schema.add_survival_columns(cohort.prepare("").cohort.analysed))
+    >>> t1.query("variable == 'sex'")[["level", "n", "percent"]].values.tolist()
+    [['male', 38, 58], ['female', 28, 42]]
     """
     if not isinstance(cohort, pd.DataFrame):
         raise TypeError(f"cohort must be a pandas DataFrame, got {type(cohort).__name__}")
     names = resolve_input_columns(TABLE1_INPUT_COLUMNS, columns, dfi_column=dfi_column)
-    needed = [id_column, *names.values()]
-    absent = [c for c in needed if c not in cohort.columns]
+    absent = [c for c in [id_column, *names.values()] if c not in cohort.columns]
     if absent:
-        raise Table1Error(
-            f"make_table1: column(s) {absent} expected but not found; the frame has "
-            f"{list(cohort.columns)}"
-        )
-    total = len(cohort)
-    if total == 0:
+        raise Table1Error(f"make_table1: column(s) {absent} expected but not found; "
+                          f"the frame has {list(cohort.columns)}")
+    if len(cohort) == 0:
         raise Table1Error("make_table1: the cohort has no patients")
     ids = cohort[id_column]
     missing = {c: ids[cohort[c].isna()] for c in names.values() if cohort[c].isna().any()}
     if missing:
         detail = "; ".join(f"{c!r}: patient id(s) {_ids_text(v)}" for c, v in missing.items())
         raise Table1Error(f"make_table1: missing values (expected none) in {detail}")
-
-    rows: list[dict[str, object]] = []
-
-    def check_known(key: str, allowed: tuple[str, ...]) -> pd.Series:
-        values = cohort[names[key]]
-        bad = ~values.isin(allowed)
-        if bad.any():
-            raise Table1Error(
-                f"column {names[key]!r}: expected one of {list(allowed)}, found "
-                f"{sorted({str(v) for v in values[bad]})} for patient id(s) {_ids_text(ids[bad])}"
-            )
-        return values
-
-    def numeric(key: str) -> pd.Series:
-        values = pd.to_numeric(cohort[names[key]], errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            raise Table1Error(
-                f"column {names[key]!r}: expected numbers, found "
-                f"{sorted({str(v) for v in cohort[names[key]][bad]})} for patient id(s) "
-                f"{_ids_text(ids[bad])}"
-            )
-        return values.astype(float)
-
-    def count(variable: str, level: str, mask: pd.Series) -> None:
-        n = int(mask.sum())
-        rows.append({"variable": variable, "level": level, "n": n,
-                     "percent": percent_half_up(n, total)})
-
-    def summary(variable: str, values: pd.Series, decimals: int | None = None) -> None:
-        stats = [values.median(), values.min(), values.max()]
-        if decimals is not None:
-            stats = [round_half_up(v, decimals) for v in stats]
-        rows.append({"variable": variable, "level": "", "median": stats[0], "min": stats[1],
-                     "max": stats[2]})
-
-    def levels(variable: str, key: str, allowed: tuple[str, ...]) -> None:
-        values = check_known(key, allowed)
-        for level in allowed:
-            count(variable, level, values.eq(level))
-
-    summary("age_years", numeric("age_at_pm_years"))
-    levels("sex", "sex", ("male", "female"))
-    summary("disease_free_interval_months", numeric("dfi_months"), dfi_decimals)
-
-    known = tuple(h for h in HISTOLOGY_ROWS if h != "liposarcoma") + HISTOLOGY_EXTRA_ROWS
-    histology = check_known("histology", known)
+    t = _Rows(cohort, names, id_column)
+    t.summary("age_years", t.numeric("age_at_pm_years"))
+    t.levels("sex", "sex", ("male", "female"))
+    t.summary("disease_free_interval_months", t.numeric("dfi_months"), dfi_decimals)
+    histology = t.known("histology", tuple(h for h in HISTOLOGY_ROWS if h != "liposarcoma") + HISTOLOGY_EXTRA_ROWS)
     for level in HISTOLOGY_ROWS:
-        members = _LIPOSARCOMA if level == "liposarcoma" else (level,)
-        count("primary_histology", level, histology.isin(members))
+        t.count("primary_histology", level, histology.isin(_LIPOSARCOMA if level == "liposarcoma" else (level,)))
     for level in HISTOLOGY_EXTRA_ROWS:
         if histology.eq(level).any():
-            count("primary_histology", level, histology.eq(level))
-
-    levels("primary_site", "primary_site", ("trunk_wall", "extremities"))
-    levels("lung_metastasis_distribution", "lung_metastasis_distribution",
-           ("unilateral", "bilateral"))
-    number = numeric("lung_metastasis_number")
+            t.count("primary_histology", level, histology.eq(level))
+    t.levels("primary_site", "primary_site", ("trunk_wall", "extremities"))
+    t.levels("lung_metastasis_distribution", "lung_metastasis_distribution", ("unilateral", "bilateral"))
+    number = t.numeric("lung_metastasis_number")
     bad = (number < 1) | (number != number.round())
     if bad.any():
-        raise Table1Error(
-            f"column {names['lung_metastasis_number']!r}: expected a whole number >= 1, found "
-            f"{sorted(set(number[bad]))} for patient id(s) {_ids_text(ids[bad])}"
-        )
-    summary("lung_metastasis_number", number)
-    count("lung_metastasis_number", "solitary", number.eq(1))
-    count("lung_metastasis_number", "multiple", number.gt(1))
-    summary("largest_lung_lesion_size_mm", numeric("largest_lung_lesion_mm"))
-    levels("pulmonary_resection_type", "resection_type",
-           ("wide_wedge_resection", "segmentectomy", "lobectomy"))
-    levels("resection_status", "resection_status", ("r0", "r1", "r2"))
-    before = check_known("chemotherapy_before_pm", ("yes", "no")).eq("yes")
-    after = check_known("chemotherapy_after_pm", ("yes", "no")).eq("yes")
-    count("chemotherapy", "none", ~before & ~after)
-    count("chemotherapy", "preoperative", before)
-    count("chemotherapy", "postoperative", after)
-    count("chemotherapy", "both", before & after)
-
-    table = pd.DataFrame(rows, columns=list(TABLE1_COLUMNS))
-    table["n"] = table["n"].astype("Int64")
-    table["percent"] = table["percent"].astype("Int64")
-    for c in ("median", "min", "max"):
-        table[c] = table[c].astype(float)
-    return table
+        t._fail("lung_metastasis_number", "a whole number >= 1", bad, sorted(set(number[bad])))
+    t.summary("lung_metastasis_number", number)
+    t.count("lung_metastasis_number", "solitary", number.eq(1))
+    t.count("lung_metastasis_number", "multiple", number.gt(1))
+    t.summary("largest_lung_lesion_size_mm", t.numeric("largest_lung_lesion_mm"))
+    t.levels("pulmonary_resection_type", "resection_type", ("wide_wedge_resection", "segmentectomy", "lobectomy"))
+    t.levels("resection_status", "resection_status", ("r0", "r1", "r2"))
+    before = t.known("chemotherapy_before_pm", ("yes", "no")).eq("yes")
+    after = t.known("chemotherapy_after_pm", ("yes", "no")).eq("yes")
+    for level, mask in [("none", ~before & ~after), ("preoperative", before), ("postoperative", after),
+                        ("both", before & after)]:
+        t.count("chemotherapy", level, mask)
+    table = pd.DataFrame(t.rows, columns=list(TABLE1_COLUMNS))
+    return table.astype({"n": "Int64", "percent": "Int64", "median": float, "min": float, "max": float})
 
 
 def _number(value: float) -> str:
@@ -363,7 +314,9 @@ def format_table1(table1: pd.DataFrame) -> pd.DataFrame:
 
     Example
     -------
-    >>> format_table1(make_table1(cohort))["value"].head(2).tolist()  # doctest: +SKIP
+    >>> from helpers import cohort, schema
+    >>> analysed = schema.add_survival_columns(cohort.prepare("").cohort.analysed)
+    >>> format_table1(make_table1(analysed))["value"].head(2).tolist()
     ['49 (17–82)', '38 (58)']
     """
     absent = [c for c in TABLE1_COLUMNS if c not in table1.columns]
