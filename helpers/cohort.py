@@ -126,18 +126,14 @@ class CohortResult:
         count; ``n_remaining`` steps down by ``n_excluded`` from ``screened`` to the analysed n;
         and, when ``screened_ids`` is given, the analysed and excluded ids are exactly those.
 
-        Parameters
-        ----------
-        screened_ids
-            The ids of the screened registry, if known.
-
-        Returns
-        -------
-        None
-
         Example
         -------
-        >>> result.reconcile(registry["patient_id"])  # doctest: +SKIP
+        >>> reg = pd.DataFrame({"patient_id": ["a", "b"], "primary_site": ["trunk_wall", "mediastinum"],
+        ...                     "first_pm_elsewhere": ["no", "no"]})
+        >>> assemble_cohort(reg).reconcile(["a", "b", "c"])
+        Traceback (most recent call last):
+        ...
+        helpers.cohort.CohortError: ...
         """
         problems: list[str] = []
         analysed_ids = list(self.analysed[self.id_column])
@@ -211,6 +207,24 @@ def _yes_no(values: pd.Series, column: str, ids: pd.Series) -> pd.Series:
     return mapped.astype(bool)
 
 
+def _check_ids_and_sites(registry: pd.DataFrame, id_column: str, site_column: str,
+                         eligible: list[str]) -> None:
+    """Raise :class:`CohortError` naming rows or ids: missing/duplicate ids, unknown sites."""
+    ids = registry[id_column]
+    if ids.isna().any():
+        raise CohortError(f"column {id_column!r}: missing patient id in row(s) "
+                          f"{registry.index[ids.isna()].tolist()} (frame index; expected every row to carry an id)")
+    duplicated = ids[ids.duplicated(keep=False)].unique()
+    if len(duplicated):
+        raise CohortError(f"column {id_column!r}: patient ids must be unique, found duplicates "
+                          f"{_ids_text(duplicated)}")
+    sites, known = registry[site_column], set(eligible) | set(EXCLUDED_SITE_REASONS)
+    unknown = sites.isna() | ~sites.isin(known)
+    if unknown.any():
+        raise CohortError(f"column {site_column!r}: expected one of {sorted(known)}, found "
+                          f"{sorted({str(v) for v in sites[unknown]})} for patient id(s) {_ids_text(ids[unknown])}")
+
+
 def assemble_cohort(
     registry: pd.DataFrame,
     *,
@@ -221,41 +235,25 @@ def assemble_cohort(
 ) -> CohortResult:
     """Apply the study's eligibility criteria in order and account for every patient.
 
-    Step 1 excludes primaries outside ``eligible_sites`` (reasons, in the paper's order:
-    ``primary_in_parenchymal_organs``, ``primary_in_mediastinum``, ``primary_in_retroperitoneum``,
-    ``primary_in_head_and_neck``); step 2 excludes, among those left, patients whose first PM was
-    done at another hospital (``initial_pm_at_another_hospital``). A patient failing both is
-    counted once, at step 1. The counts are reconciled before returning (screened = analysed +
-    excluded, every id in exactly one place); a mismatch raises :class:`CohortError`.
+    Step 1 excludes primaries outside ``eligible_sites`` (one reason per excluded site, in the
+    paper's order); step 2 excludes, among those left, patients whose first PM was done at
+    another hospital (``elsewhere_column``, yes/no). A patient failing both is counted once, at
+    step 1. The counts are reconciled before returning (screened = analysed + excluded).
 
     Parameters
     ----------
-    registry
-        One row per screened patient (e.g. from ``helpers.schema.load_registry``).
-    id_column
-        Patient-id column; ids must be present and unique.
     eligible_sites
-        Primary sites kept. Any of the four excluded sites may be listed here to keep it (its
-        flow row then shows 0); a site that is neither eligible nor one of the four known
-        exclusion sites raises, so that nothing is dropped silently.
-    site_column
-        Column of the primary site (values of the data dictionary, e.g. ``"trunk_wall"``).
-    elsewhere_column
-        Column saying whether the first PM was done at another hospital (``"yes"``/``"no"`` or
-        booleans).
+        Primary sites kept; listing one of the four excluded sites keeps it (its flow row shows
+        0). A site that is neither eligible nor a known exclusion raises: nothing is dropped
+        silently.
 
     Returns
     -------
     CohortResult
-        ``.screened`` (int), ``.analysed`` (DataFrame, registry order, all columns),
-        ``.ledger`` (``patient_id, step, reason``), ``.flow`` (``step, reason, n_excluded,
-        n_remaining``, with a ``screened`` first row and an ``analysed`` last row).
-
-    Raises
-    ------
-    CohortError
-        A column is missing; an id is missing or duplicated; a site or a yes/no value is missing
-        or unknown (the message names the patient ids); the counts do not reconcile.
+        ``.screened``, ``.analysed`` (registry order, all columns), ``.ledger`` (``patient_id,
+        step, reason``) and ``.flow`` (``step, reason, n_excluded, n_remaining``, from
+        ``screened`` to ``analysed``). :class:`CohortError` names the ids of a missing,
+        duplicated or unknown value, or a missing column.
 
     Example
     -------
@@ -272,66 +270,23 @@ def assemble_cohort(
     eligible = list(dict.fromkeys(eligible_sites))
     if not eligible:
         raise CohortError("eligible_sites is empty: no patient could be analysed")
-
-    ids = registry[id_column]
-    if ids.isna().any():
-        rows = registry.index[ids.isna()].tolist()
-        raise CohortError(
-            f"column {id_column!r}: missing patient id in row(s) {rows} (frame index; "
-            "expected every row to carry an id)"
-        )
-    duplicated = ids[ids.duplicated(keep=False)].unique()
-    if len(duplicated):
-        raise CohortError(
-            f"column {id_column!r}: patient ids must be unique, found duplicates "
-            f"{_ids_text(duplicated)}"
-        )
-
-    sites = registry[site_column]
-    known = set(eligible) | set(EXCLUDED_SITE_REASONS)
-    unknown = sites.isna() | ~sites.isin(known)
-    if unknown.any():
-        found = sorted({str(v) for v in sites[unknown]})
-        raise CohortError(
-            f"column {site_column!r}: expected one of {sorted(known)}, found {found} for "
-            f"patient id(s) {_ids_text(ids[unknown])}"
-        )
+    _check_ids_and_sites(registry, id_column, site_column, eligible)
+    ids, sites = registry[id_column], registry[site_column]
     elsewhere = _yes_no(registry[elsewhere_column], elsewhere_column, ids)
-
-    ledger_parts: list[pd.DataFrame] = []
-    flow_rows: list[dict[str, object]] = [
-        {"step": 0, "reason": SCREENED_ROW, "n_excluded": 0, "n_remaining": len(registry)}
-    ]
     remaining = pd.Series(True, index=registry.index)
-    for site, reason in EXCLUDED_SITE_REASONS.items():
-        hit = remaining & sites.eq(site) & (site not in eligible)
-        ledger_parts.append(pd.DataFrame({"patient_id": ids[hit], "step": 1, "reason": reason}))
+    ledger, flow = [], [(0, SCREENED_ROW, 0, len(registry))]
+    steps = [(1, reason, sites.eq(site) & (site not in eligible)) for site, reason in EXCLUDED_SITE_REASONS.items()]
+    for step, reason, excluded in [*steps, (2, ELSEWHERE_REASON, elsewhere)]:
+        hit = remaining & excluded
+        ledger.append(pd.DataFrame({"patient_id": ids[hit], "step": step, "reason": reason}))
         remaining &= ~hit
-        flow_rows.append(
-            {"step": 1, "reason": reason, "n_excluded": int(hit.sum()),
-             "n_remaining": int(remaining.sum())}
-        )
-    hit = remaining & elsewhere
-    ledger_parts.append(pd.DataFrame({"patient_id": ids[hit], "step": 2, "reason": ELSEWHERE_REASON}))
-    remaining &= ~hit
-    flow_rows.append(
-        {"step": 2, "reason": ELSEWHERE_REASON, "n_excluded": int(hit.sum()),
-         "n_remaining": int(remaining.sum())}
-    )
-    flow_rows.append(
-        {"step": 3, "reason": ANALYSED_ROW, "n_excluded": 0, "n_remaining": int(remaining.sum())}
-    )
-
-    ledger = pd.concat(ledger_parts, ignore_index=True).astype({"step": int})
-    ledger = ledger.loc[:, list(LEDGER_COLUMNS)]
-    flow = pd.DataFrame(flow_rows, columns=list(FLOW_COLUMNS)).astype(
-        {"step": int, "n_excluded": int, "n_remaining": int}
-    )
+        flow.append((step, reason, int(hit.sum()), int(remaining.sum())))
+    flow.append((3, ANALYSED_ROW, 0, int(remaining.sum())))
     result = CohortResult(
         screened=len(registry),
         analysed=registry.loc[remaining].copy(),
-        ledger=ledger,
-        flow=flow,
+        ledger=pd.concat(ledger, ignore_index=True).astype({"step": int}).loc[:, list(LEDGER_COLUMNS)],
+        flow=pd.DataFrame(flow, columns=list(FLOW_COLUMNS)).astype({"step": int, "n_excluded": int, "n_remaining": int}),
         id_column=id_column,
     )
     result.reconcile(list(ids))
@@ -509,18 +464,9 @@ class DerivedFactors:
     def levels(self, factor: str) -> list[str]:
         """Level keys of ``factor`` in the paper's row order.
 
-        Parameters
-        ----------
-        factor
-            A factor key, e.g. ``"disease_free_interval"``.
-
-        Returns
-        -------
-        list of str
-
         Example
         -------
-        >>> derived.levels("disease_free_interval")  # doctest: +SKIP
+        >>> prepare("").factors.levels("disease_free_interval")
         ['lt_12_months', 'ge_12_months']
         """
         if factor not in self.factors:
@@ -530,18 +476,9 @@ class DerivedFactors:
     def reference(self, factor: str) -> str:
         """Reference level key of ``factor`` (see ``spec.is_reference``).
 
-        Parameters
-        ----------
-        factor
-            A factor key.
-
-        Returns
-        -------
-        str
-
         Example
         -------
-        >>> derived.reference("curative_resection")  # doctest: +SKIP
+        >>> prepare("").factors.reference("curative_resection")
         'yes'
         """
         if factor not in self.factors:
@@ -613,42 +550,27 @@ def derive_factors(
 
     :data:`FACTOR_SPECS` is the derivation table: continuous factors split at ``value < cut-off``
     versus ``value >= cut-off`` (the paper's "<12 months / ≥12 months"); each histology versus
-    the rest (liposarcoma = the three subtypes); resection partial (wide wedge) versus anatomical;
-    curative resection yes (R0) versus no (R1, R2); solitary versus multiple metastases;
-    chemotherapy before / after PM yes versus no.
+    the rest (liposarcoma = the three subtypes); wide wedge versus anatomical resection; R0
+    versus R1/R2; solitary versus multiple metastases; chemotherapy before / after PM.
 
     Parameters
     ----------
     cohort
-        The analysed cohort (``CohortResult.analysed``) with ``dfi_column`` added (e.g. by
-        ``helpers.schema.add_survival_columns``).
+        The analysed cohort with ``dfi_column`` (``helpers.schema.add_survival_columns``).
     age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm
-        Cut-offs (finite, positive). A cut-off appears in its level keys with no trailing
-        ``.0`` and ``p`` for a decimal point (:func:`format_cutoff`: ``lt_12p5_months``) and in
-        its labels as a number (``"<12.5 months"``).
-    dfi_column
-        Column of the disease-free interval in months.
-    id_column
-        Patient-id column (used to name patients in error messages).
+        Finite positive cut-offs; keys show them without ``.0`` and with ``p`` for a decimal
+        point (:func:`format_cutoff`: ``lt_12p5_months``), labels as numbers (``"<12.5 months"``).
     columns
-        Optional map from a data-dictionary column name (``FACTOR_INPUT_COLUMNS``, e.g.
-        ``"largest_lung_lesion_mm"``) to the name used in ``cohort``.
+        Optional map from a dictionary column name (``FACTOR_INPUT_COLUMNS``) to ``cohort``'s.
     specs
         The derivation table (a subset of :data:`FACTOR_SPECS`, or rows of your own).
 
     Returns
     -------
     DerivedFactors
-        ``.data`` (cohort + one ordered categorical column per factor), ``.spec``,
-        ``.cutoffs``, ``.factors``.
-
-    Raises
-    ------
-    CohortError
-        A needed column is absent, or has missing or unexpected values (the message names the
-        column, the patient ids and what was expected).
-    ValueError
-        A cut-off is not a finite positive number.
+        ``.data`` (cohort + one ordered categorical per factor), ``.spec``, ``.cutoffs``,
+        ``.factors``. :class:`CohortError` names the column, patient ids and what was expected
+        for an absent column or a missing or unexpected value.
 
     Example
     -------

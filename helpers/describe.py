@@ -209,34 +209,21 @@ def make_table1(
 ) -> pd.DataFrame:
     """Table 1 of the paper: counts with percentages, and medians with ranges.
 
-    Rows in the paper's order, keyed as ``data/published_targets.json``. Conventions:
-    ``percent = round(100 n / N)`` with ties rounded up (:func:`percent_half_up`; this gives every
-    printed percentage but R0, which the paper misprints as 96 for 63/66); medians are
-    ``Series.median``; the disease-free interval is shown in whole months (``dfi_decimals``).
-    ``liposarcoma`` is a parent row over its three subtypes; the chemotherapy rows overlap as
-    the paper's do (pre- and postoperative each include "both"; ``paper_audit.md`` §2).
-    Hand-written because ``tableone`` rounds half to even, sorts levels and has no parent rows,
-    overlapping rows or a variable shown both as median/range and by levels.
-
-    Parameters
-    ----------
-    cohort
-        The analysed cohort with ``dfi_column`` (``helpers.schema.add_survival_columns``).
-    dfi_decimals
-        Decimal places of the disease-free interval's median and range; ``None``: no rounding.
-    columns
-        Optional map from a dictionary column name (``TABLE1_INPUT_COLUMNS``) to ``cohort``'s name.
+    Rows in the paper's order, keyed as ``data/published_targets.json``. ``percent`` is
+    ``round(100 n / N)`` with ties rounded up (:func:`percent_half_up`: every printed percentage
+    but R0, which the paper misprints as 96 for 63/66); the disease-free interval is shown in
+    whole months (``dfi_decimals``; ``None``: unrounded). ``liposarcoma`` is a parent row over its
+    subtypes; pre- and postoperative chemotherapy each include "both", as in the paper
+    (``paper_audit.md`` §2). Hand-written: ``tableone`` rounds half to even, sorts levels and has
+    no parent or overlapping rows. ``columns`` maps a dictionary column name
+    (``TABLE1_INPUT_COLUMNS``) to ``cohort``'s, where they differ.
 
     Returns
     -------
     pandas.DataFrame
         ``variable, level, n, percent, median, min, max``; ``n``/``percent`` nullable integers
-        (empty on median rows), ``level`` ``""`` on median rows.
-
-    Raises
-    ------
-    Table1Error
-        A column is absent, or a value is missing or unknown (names the column and patient ids).
+        (empty on median rows, whose ``level`` is ``""``). :class:`Table1Error` names the column
+        and patient ids of an absent column or a missing or unknown value.
 
     Example
     -------
