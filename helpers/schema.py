@@ -130,8 +130,9 @@ def add_survival_columns(
 
     Example
     -------
-    >>> reg = load_registry(DATA_DIR / "registry.csv")  # doctest: +SKIP
-    >>> add_survival_columns(reg, "disease_specific")["event"].sum()  # doctest: +SKIP
+    >>> reg = load_registry("")
+    >>> int(add_survival_columns(reg, "all_cause")["event"].sum()), int(add_survival_columns(reg, "disease_specific")["event"].sum())
+    (49, 42)
     """
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {endpoint!r}")
@@ -282,31 +283,55 @@ def _parse_limit(
     )
 
 
+def _category_allowed(path: Path, name: str, kind: str, raw: Any) -> tuple[str, ...] | None:
+    if kind != "category":
+        if raw is not None:
+            raise _dictionary_error(path, f"column {name!r}: 'allowed' is only for category columns")
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise _dictionary_error(path, f"category column {name!r} needs a non-empty 'allowed' list")
+    bad = [v for v in raw if not isinstance(v, str)]
+    if bad:
+        raise _dictionary_error(path, f"column {name!r}: allowed values must be text, found {bad!r} "
+                                '(quote words YAML reads as booleans or null, e.g. "yes", "no")')
+    if len(set(raw)) != len(raw):
+        raise _dictionary_error(path, f"column {name!r}: allowed values repeat: {raw!r}")
+    return tuple(raw)
+
+
+def _column_spec(path: Path, position: int, entry: Any) -> ColumnSpec:
+    """One ``columns`` entry of the dictionary, checked."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+        raise _dictionary_error(path, f"column entry {position} has no 'name'")
+    name, kind = entry["name"], entry.get("type")
+    if kind not in COLUMN_TYPES:
+        raise _dictionary_error(path, f"column {name!r}: type must be one of {', '.join(COLUMN_TYPES)}, "
+                                f"found {kind!r}")
+    allowed = _category_allowed(path, name, kind, entry.get("allowed"))
+    minimum = _parse_limit(path, name, "minimum", kind, entry.get("minimum"))
+    maximum = _parse_limit(path, name, "maximum", kind, entry.get("maximum"))
+    if minimum is not None and maximum is not None and minimum > maximum:
+        raise _dictionary_error(path, f"column {name!r}: minimum {minimum} exceeds maximum {maximum}")
+    return ColumnSpec(
+        name=name, type=kind, required=bool(entry.get("required", True)),
+        nullable=bool(entry.get("nullable", False)), unit=entry.get("unit"),
+        allowed=allowed, minimum=minimum, maximum=maximum,
+        unique=bool(entry.get("unique", False)), meaning=" ".join(str(entry.get("meaning") or "").split()),
+        paper=entry.get("paper"), rule=entry.get("rule"),
+    )
+
+
 def load_data_dictionary(path: str | Path = DATA_DICTIONARY_PATH) -> DataDictionary:
-    """Read and check the registry's data dictionary (YAML).
+    """Read and check the registry's data dictionary (YAML; the shipped one by default).
 
-    Parameters
-    ----------
-    path
-        The dictionary file; the shipped ``data/data_dictionary.yaml`` by default.
-
-    Returns
-    -------
-    DataDictionary
-        Frozen: dataset keys and one :class:`ColumnSpec` per column.
-
-    Raises
-    ------
-    ValueError
-        The file is malformed: unknown type, ``allowed`` on a non-category column or with
-        non-text values (e.g. unquoted ``yes``, which YAML reads as true), a range whose minimum
-        exceeds its maximum, duplicate column names, an id column that is not in the columns,
-        or a month length other than ``DAYS_PER_MONTH``.
+    Raises ``ValueError`` naming the fault when the file is malformed: unknown type, ``allowed``
+    on a non-category column or with non-text values (an unquoted ``yes`` is a YAML boolean), a
+    minimum above its maximum, repeated column names, an unknown id column, or a month length
+    other than ``DAYS_PER_MONTH``.
 
     Example
     -------
-    >>> dd = load_data_dictionary()
-    >>> dd.column("sex").allowed
+    >>> load_data_dictionary().column("sex").allowed
     ('male', 'female')
     """
     path = Path(path)
@@ -322,70 +347,9 @@ def load_data_dictionary(path: str | Path = DATA_DICTIONARY_PATH) -> DataDiction
     dataset = doc.get("dataset") or {}
     days = float(dataset.get("days_per_month", DAYS_PER_MONTH))
     if days != DAYS_PER_MONTH:
-        raise _dictionary_error(
-            path,
-            f"days_per_month must be {DAYS_PER_MONTH} (helpers.schema.DAYS_PER_MONTH), found {days}",
-        )
-    specs: list[ColumnSpec] = []
-    for position, entry in enumerate(doc["columns"], start=1):
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("name"), str)
-            or not entry["name"]
-        ):
-            raise _dictionary_error(path, f"column entry {position} has no 'name'")
-        name = entry["name"]
-        kind = entry.get("type")
-        if kind not in COLUMN_TYPES:
-            raise _dictionary_error(
-                path,
-                f"column {name!r}: type must be one of {', '.join(COLUMN_TYPES)}, found {kind!r}",
-            )
-        allowed_raw = entry.get("allowed")
-        allowed: tuple[str, ...] | None = None
-        if kind == "category":
-            if not isinstance(allowed_raw, list) or not allowed_raw:
-                raise _dictionary_error(
-                    path, f"category column {name!r} needs a non-empty 'allowed' list"
-                )
-            bad = [v for v in allowed_raw if not isinstance(v, str)]
-            if bad:
-                raise _dictionary_error(
-                    path,
-                    f"column {name!r}: allowed values must be text, found {bad!r} "
-                    '(quote words YAML reads as booleans or null, e.g. "yes", "no")',
-                )
-            if len(set(allowed_raw)) != len(allowed_raw):
-                raise _dictionary_error(
-                    path, f"column {name!r}: allowed values repeat: {allowed_raw!r}"
-                )
-            allowed = tuple(allowed_raw)
-        elif allowed_raw is not None:
-            raise _dictionary_error(
-                path, f"column {name!r}: 'allowed' is only for category columns"
-            )
-        minimum = _parse_limit(path, name, "minimum", kind, entry.get("minimum"))
-        maximum = _parse_limit(path, name, "maximum", kind, entry.get("maximum"))
-        if minimum is not None and maximum is not None and minimum > maximum:
-            raise _dictionary_error(
-                path, f"column {name!r}: minimum {minimum} exceeds maximum {maximum}"
-            )
-        specs.append(
-            ColumnSpec(
-                name=name,
-                type=kind,
-                required=bool(entry.get("required", True)),
-                nullable=bool(entry.get("nullable", False)),
-                unit=entry.get("unit"),
-                allowed=allowed,
-                minimum=minimum,
-                maximum=maximum,
-                unique=bool(entry.get("unique", False)),
-                meaning=" ".join(str(entry.get("meaning") or "").split()),
-                paper=entry.get("paper"),
-                rule=entry.get("rule"),
-            )
-        )
+        raise _dictionary_error(path, f"days_per_month must be {DAYS_PER_MONTH} (helpers.schema.DAYS_PER_MONTH), "
+                                f"found {days}")
+    specs = [_column_spec(path, position, entry) for position, entry in enumerate(doc["columns"], start=1)]
     names = [s.name for s in specs]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -393,14 +357,9 @@ def load_data_dictionary(path: str | Path = DATA_DICTIONARY_PATH) -> DataDiction
     id_column = dataset.get("id_column", names[0])
     if id_column not in names:
         raise _dictionary_error(path, f"id_column {id_column!r} is not one of the columns")
-    return DataDictionary(
-        path=path,
-        name=str(dataset.get("name", path.stem)),
-        synthetic=bool(dataset.get("synthetic", False)),
-        days_per_month=days,
-        id_column=id_column,
-        columns=tuple(specs),
-    )
+    return DataDictionary(path=path, name=str(dataset.get("name", path.stem)),
+                          synthetic=bool(dataset.get("synthetic", False)), days_per_month=days,
+                          id_column=id_column, columns=tuple(specs))
 
 
 def data_dictionary_table(path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFrame:
@@ -1021,106 +980,66 @@ def _read_grid(path: Path, reader: str) -> pd.DataFrame:
     return grid.astype(object).where(grid.notna(), np.nan)
 
 
-def _read_text_table(path: Path) -> _RawTable:
-    reader = _reader_of(path)
-    grid = _read_grid(path, reader)
-    if reader == "parquet":
-        numbering, word, first_row = "row = row of the Parquet table, counting from 1", "row", 1
-    elif reader == "excel":
-        numbering, word, first_row = (
-            "sheet row = row of the first sheet, the header being row 1",
-            "sheet row",
-            2,
-        )
-    else:
-        numbering, word, first_row = "line = line of the file, the header being line 1", "line", 2
-    header = grid.iloc[0].tolist()
-    header = [None if pd.isna(h) else str(h) for h in header]
-    if all(h is None or not h.strip() for h in header):
-        _raise_file_problem(
-            path,
-            "has_header",
-            "column names in the first row (patient_id, age_at_pm_years, ...)",
-            "a first row without any column name",
-        )
-    body = grid.iloc[1:].reset_index(drop=True)
-    rows = np.arange(first_row, first_row + len(body))
-    problems: list[dict] = []
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    keep: list[int] = []
+_NUMBERING = {  # reader -> (what ``row`` counts, its word, the row number of the first patient)
+    "parquet": ("row = row of the Parquet table, counting from 1", "row", 1),
+    "excel": ("sheet row = row of the first sheet, the header being row 1", "sheet row", 2),
+    "csv": ("line = line of the file, the header being line 1", "line", 2),
+}
+_NO_ROWS = {"csv": "a header line but no patient rows", "excel": "a header row but no patient rows",
+            "parquet": "column names but no rows"}
+
+
+def _header_names(header: list, body: pd.DataFrame) -> tuple[list[str], list[int], list[dict]]:
+    """Column names (stripped, repeats renamed), positions kept and problems of the header row."""
+    names, keep, problems, seen = [], [], [], {}
     for position, raw_name in enumerate(header):
         name = "" if raw_name is None else str(raw_name).strip()
         if raw_name is not None and str(raw_name) != name:
-            problems.append(
-                _file_problem(
-                    "header",
-                    "column names without surrounding spaces",
-                    f"{str(raw_name)!r}",
-                    f"rename it {name!r}",
-                )
-                | {"column": name}
-            )
+            problems.append(_file_problem("header", "column names without surrounding spaces",
+                                          f"{str(raw_name)!r}", f"rename it {name!r}") | {"column": name})
         if not name:
-            if body.iloc[:, position].notna().any():
-                problems.append(
-                    _file_problem(
-                        "header",
-                        "a name for every column holding values",
-                        f"column {position + 1} has values but no name",
-                    )
-                )
-            else:
+            if not body.iloc[:, position].notna().any():
                 continue  # an unnamed, entirely empty column (e.g. a trailing comma): nothing to keep
+            problems.append(_file_problem("header", "a name for every column holding values",
+                                          f"column {position + 1} has values but no name"))
             name = f"(unnamed column {position + 1})"
         if name in seen:
             seen[name] += 1
-            problems.append(
-                _file_problem(
-                    "header",
-                    "each column name once",
-                    f"{name!r} appears {seen[name]} times",
-                    "remove or rename the repeated column",
-                )
-                | {"column": name}
-            )
+            problems.append(_file_problem("header", "each column name once", f"{name!r} appears {seen[name]} times",
+                                          "remove or rename the repeated column") | {"column": name})
             name = f"{name} (copy {seen[name]})"
         else:
             seen[name] = 1
         names.append(name)
         keep.append(position)
+    return names, keep, problems
+
+
+def _read_text_table(path: Path) -> _RawTable:
+    reader = _reader_of(path)
+    grid = _read_grid(path, reader)
+    numbering, word, first_row = _NUMBERING[reader]
+    header = [None if pd.isna(h) else str(h) for h in grid.iloc[0].tolist()]
+    if all(h is None or not h.strip() for h in header):
+        _raise_file_problem(path, "has_header", "column names in the first row (patient_id, age_at_pm_years, ...)",
+                            "a first row without any column name")
+    body = grid.iloc[1:].reset_index(drop=True)
+    rows = np.arange(first_row, first_row + len(body))
+    names, keep, problems = _header_names(header, body)
     body = body.iloc[:, keep]
     body.columns = names
     if len(body) == 0:
-        what = {
-            "csv": "a header line but no patient rows",
-            "excel": "a header row but no patient rows",
-            "parquet": "column names but no rows",
-        }[reader]
-        _raise_file_problem(path, "has_rows", "one row per patient below the header", what)
+        _raise_file_problem(path, "has_rows", "one row per patient below the header", _NO_ROWS[reader])
     blank = body.isna().all(axis=1).to_numpy()
     if blank.any():
         if blank.all():
-            _raise_file_problem(
-                path,
-                "has_rows",
-                "one row per patient below the header",
-                "a header and only empty rows",
-            )
+            _raise_file_problem(path, "has_rows", "one row per patient below the header",
+                                "a header and only empty rows")
         skipped = rows[blank]
         shown = ", ".join(str(r) for r in skipped[:MESSAGE_LIST_LIMIT])
-        more = (
-            f" and {len(skipped) - MESSAGE_LIST_LIMIT} more"
-            if len(skipped) > MESSAGE_LIST_LIMIT
-            else ""
-        )
-        warnings.warn(
-            RegistryWarning(
-                f"registry {path.name}: skipped {len(skipped)} completely empty {word}(s): "
-                f"{shown}{more}"
-            ),
-            stacklevel=3,
-        )
+        more = f" and {len(skipped) - MESSAGE_LIST_LIMIT} more" if len(skipped) > MESSAGE_LIST_LIMIT else ""
+        warnings.warn(RegistryWarning(f"registry {path.name}: skipped {len(skipped)} completely empty "
+                                      f"{word}(s): {shown}{more}"), stacklevel=3)
         body = body.loc[~blank].reset_index(drop=True)
         rows = rows[~blank]
     return _RawTable(body, rows, numbering, word, tuple(problems))
@@ -1248,125 +1167,80 @@ def _quote(values: pd.Series) -> pd.Series:
     return ("'" + text.where(text.notna(), "").astype(str) + "'").where(text.notna(), "empty")
 
 
+def _missing_column_problems(missing: pd.Series, frame: pd.DataFrame, specs: dict) -> pd.DataFrame:
+    """One problem per required column absent, with the file's closest column name as a hint."""
+    extras = [c for c in frame.columns if c not in specs]
+    records = []
+    for name in missing:
+        close = difflib.get_close_matches(_normalise(name), [_normalise(c) for c in extras], n=1, cutoff=0.6)
+        original = next((c for c in extras if close and _normalise(c) == close[0]), None)
+        records.append({"column": name, "patient_id": None, "row": None, "check": "column_present",
+                        "expected": f"a column named {name!r} ({specs[name].type}, required)",
+                        "found": "no such column",
+                        "hint": f"the file has a column {original!r}; rename it {name!r}" if original else None})
+    return _problems_frame(records)
+
+
+def _allowed_hint(value: str, allowed: tuple[str, ...]) -> str | None:
+    guess = suggest_allowed(value, allowed)
+    if guess:
+        return f"did you mean {guess!r}?"
+    return "remove the spaces around the value" if value != value.strip() else None
+
+
+def _cell_problems(column: str, check: str, index: np.ndarray, frame: pd.DataFrame, rows: np.ndarray,
+                   ids: pd.Series, spec: ColumnSpec, id_col: str) -> pd.DataFrame:
+    """The problems of one (column, check) pair of pandera's cell-level failures."""
+    values = frame[column].to_numpy()[index]
+    hints: dict | None = None
+    expected = {"not_nullable": "a value (this column may not be empty)", "field_uniqueness": f"each {column} once",
+                "type": _TYPE_EXPECTED.get(spec.type), "range": _range_expected(spec) if check == "range" else None,
+                "allowed": "one of: " + ", ".join(spec.allowed or ())}.get(check, str(check))
+    if check == "type":
+        hints = {v: _type_hint(v, spec.type) for v in pd.unique(values)}
+    elif check == "allowed":
+        hints = {v: _allowed_hint(v, spec.allowed or ()) for v in pd.unique(values)}
+    hint = [hints[v] for v in values] if hints is not None else [None] * len(index)
+    found = _quote(pd.Series(values, dtype=object))
+    if check == "field_uniqueness":
+        counts = frame[column].value_counts()
+        found = found + " on " + pd.Series(counts.reindex(values).to_numpy()).astype(str) + " rows"
+    patient = ids.to_numpy()[index]
+    if column == id_col and check == "not_nullable":
+        patient = np.full(len(index), None, dtype=object)
+    return _problems_frame(pd.DataFrame({
+        "column": column, "patient_id": patient, "row": rows[index], "check": check, "expected": expected,
+        "found": found.to_numpy(), "hint": pd.Series(hint, dtype=object).to_numpy()}))
+
+
 def _collect_problems(
     failures: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray, dictionary: DataDictionary
 ) -> list[pd.DataFrame]:
+    """pandera's failure cases as problem frames: missing columns, cells, cross-column rules, the rest."""
     specs = {s.name: s for s in dictionary.columns}
     rules = {r.id: r for r in CROSS_COLUMN_RULES}
     id_col = dictionary.id_column
-    ids = (
-        frame[id_col]
-        if id_col in frame.columns
-        else pd.Series(None, index=frame.index, dtype=object)
-    )
+    ids = frame[id_col] if id_col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
     parts: list[pd.DataFrame] = []
-
     missing = failures[failures["check"].eq("column_in_dataframe")]
     if len(missing):
-        extras = [c for c in frame.columns if c not in specs]
-        records = []
-        for name in missing["failure_case"]:
-            close = difflib.get_close_matches(
-                _normalise(name), [_normalise(c) for c in extras], n=1, cutoff=0.6
-            )
-            original = next((c for c in extras if close and _normalise(c) == close[0]), None)
-            records.append(
-                {
-                    "column": name,
-                    "patient_id": None,
-                    "row": None,
-                    "check": "column_present",
-                    "expected": f"a column named {name!r} ({specs[name].type}, required)",
-                    "found": "no such column",
-                    "hint": f"the file has a column {original!r}; rename it {name!r}"
-                    if original
-                    else None,
-                }
-            )
-        parts.append(_problems_frame(records))
-
+        parts.append(_missing_column_problems(missing["failure_case"], frame, specs))
     cell = failures[failures["schema_context"].eq("Column") & failures["index"].notna()]
     for (column, check), group in cell.groupby(["column", "check"], sort=False):
-        spec = specs[column]
         index = group["index"].astype(int).to_numpy()
-        values = frame[column].to_numpy()[index]
-        hint = pd.Series(None, index=range(len(index)), dtype=object)
-        if check == "not_nullable":
-            expected = "a value (this column may not be empty)"
-        elif check == "field_uniqueness":
-            expected = f"each {column} once"
-        elif check == "type":
-            expected = _TYPE_EXPECTED[spec.type]
-            uniq = pd.unique(values)
-            lookup = {v: _type_hint(v, spec.type) for v in uniq}
-            hint = pd.Series([lookup[v] for v in values], dtype=object)
-        elif check == "range":
-            expected = _range_expected(spec)
-        elif check == "allowed":
-            expected = "one of: " + ", ".join(spec.allowed or ())
-            uniq = pd.unique(values)
-            lookup = {}
-            for v in uniq:
-                guess = suggest_allowed(v, spec.allowed or ())
-                lookup[v] = (
-                    f"did you mean {guess!r}?"
-                    if guess
-                    else ("remove the spaces around the value" if v != v.strip() else None)
-                )
-            hint = pd.Series([lookup[v] for v in values], dtype=object)
-        else:
-            expected = str(check)
-        found = _quote(pd.Series(values, dtype=object))
-        if check == "field_uniqueness":
-            counts = frame[column].value_counts()
-            found = (
-                found + " on " + pd.Series(counts.reindex(values).to_numpy()).astype(str) + " rows"
-            )
-        patient = ids.to_numpy()[index]
-        if column == id_col and check == "not_nullable":
-            patient = np.full(len(index), None, dtype=object)
-        parts.append(
-            _problems_frame(
-                pd.DataFrame(
-                    {
-                        "column": column,
-                        "patient_id": patient,
-                        "row": rows[index],
-                        "check": check,
-                        "expected": expected,
-                        "found": found.to_numpy(),
-                        "hint": hint.to_numpy(),
-                    }
-                )
-            )
-        )
-
-    frame_level = failures[
-        failures["schema_context"].eq("DataFrameSchema") & failures["index"].notna()
-    ]
+        parts.append(_cell_problems(column, check, index, frame, rows, ids, specs[column], id_col))
+    frame_level = failures[failures["schema_context"].eq("DataFrameSchema") & failures["index"].notna()]
     for check, group in frame_level.groupby("check", sort=False):
-        index = np.unique(group["index"].astype(int).to_numpy())
-        parts.append(_rule_problems(rules[check], index, frame, rows, ids))
-
+        parts.append(_rule_problems(rules[check], np.unique(group["index"].astype(int).to_numpy()), frame, rows, ids))
     # Anything pandera reports without a row (other than a missing column) is kept as it is,
     # so that no failure can be lost on the way to the message.
     other = failures[~failures["check"].eq("column_in_dataframe") & failures["index"].isna()]
     if len(other):
-        parts.append(
-            _problems_frame(
-                pd.DataFrame(
-                    {
-                        "column": other["column"].fillna("(table)").astype(str).to_numpy(),
-                        "patient_id": None,
-                        "row": None,
-                        "check": other["check"].astype(str).to_numpy(),
-                        "expected": other["check"].astype(str).to_numpy(),
-                        "found": other["failure_case"].astype(str).to_numpy(),
-                        "hint": None,
-                    }
-                )
-            )
-        )
+        checks = other["check"].astype(str).to_numpy()
+        parts.append(_problems_frame(pd.DataFrame({
+            "column": other["column"].fillna("(table)").astype(str).to_numpy(), "patient_id": None, "row": None,
+            "check": checks, "expected": checks, "found": other["failure_case"].astype(str).to_numpy(),
+            "hint": None})))
     return parts
 
 
@@ -1625,8 +1499,9 @@ def load_registry(
 
     Example
     -------
-    >>> registry = load_registry(DATA_DIR / "registry.csv")  # doctest: +SKIP
-    >>> registry["vital_status"].eq("dead").sum()  # doctest: +SKIP
+    >>> registry = load_registry("")  # "": the shipped synthetic registry
+    >>> len(registry), int(registry["vital_status"].eq("dead").sum())
+    (95, 49)
     """
     return load_registry_with_notes(path, mapping=mapping, dictionary_path=dictionary_path)[0]
 
