@@ -276,7 +276,15 @@ def _step_at(grid: np.ndarray, values: np.ndarray, at: np.ndarray, before: float
 
 
 def _collett_median_se(c: _Curve, median: float) -> float:
-    """SPSS-style standard error of the median (Collett's finite-difference density)."""
+    """SPSS-style standard error of the median: ``SE(S(t_med)) / f(t_med)``.
+
+    ``SE(S)`` is Greenwood's; ``f = (S(u) - S(l)) / (l - u)`` a finite-difference density, ``u``
+    the latest event time with S >= 0.55 (time 0, S = 1 if none), ``l`` the earliest with
+    S <= 0.45 (NaN if none). Collett, *Modelling Survival Data in Medical Research*, 3rd ed.,
+    2015, §2.4.2; the SPSS standard error of percentiles per Marques de Sa, *Applied Statistics
+    Using SPSS...*, 2nd ed., 2007, eqs. 9.17-9.18. The paper's "48 (95% CI 29.4-66.6)" is of
+    this kind (SE ~ 9.49); IBM's algorithm note was not available to confirm the epsilon.
+    """
     if np.isnan(median):
         return float("nan")
     ev = c.n_event > 0
@@ -372,8 +380,10 @@ class KMSummary:
 
         Example
         -------
-        >>> km = kaplan_meier(df, "time_months", "event")  # doctest: +SKIP
-        >>> km.overall_row(median_ci="symmetric")  # doctest: +SKIP
+        >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 0, 1, 1, 0, 1]})
+        >>> row = kaplan_meier(df, "t", "d", landmarks=(3,)).overall_row(landmark=3)
+        >>> row[["n", "events", "median_months"]].values.tolist()
+        [[6.0, 4.0, 4.0]]
         """
         if median_ci == "symmetric":
             lo, hi = self.median_ci_symmetric_low, self.median_ci_symmetric_high
@@ -456,65 +466,37 @@ def kaplan_meier(
 ) -> KMSummary:
     """Kaplan-Meier estimate with R's median rule, its CIs and the SPSS-style median SE.
 
-    Hand-written in numpy rather than lifelines (which gives the same curve) because lifelines
-    has neither R's midpoint median rule, nor the ``"log"``/``"plain"`` bands, nor the median
-    CI for them, nor the SPSS standard error of the median.
-
-    **Median**: the first time with S(t) <= 0.5; when S(t) equals 0.5 exactly (within
-    ``sqrt(machine eps)``) on a flat stretch, the midpoint between the start of that stretch and
-    the next event time (R ``print.survfit``). **Median CI** (``median_ci_low/high``): the first
-    times at which the lower and upper pointwise bands fall to 0.5, by the same rule (R).
-
-    **SPSS-style median SE** (``median_se``): ``SE(t_med) = SE(S(t_med)) / f(t_med)``, where
-    ``SE(S)`` is Greenwood's and ``f(t_med) = (S(u) - S(l)) / (l - u)`` is a finite-difference
-    density with ``u`` the latest event time at which S >= 0.55 (time 0 with S = 1 if none) and
-    ``l`` the earliest event time at which S <= 0.45 (NaN if none). Source: Collett D.,
-    *Modelling Survival Data in Medical Research*, 3rd ed., CRC 2015, Section 2.4.2 (epsilon =
-    0.05); described as the SPSS Kaplan-Meier standard error of percentiles by Marques de Sa,
-    *Applied Statistics Using SPSS, STATISTICA, MATLAB and R*, 2nd ed., Springer 2007, eqs.
-    9.17-9.18. The paper's "48 (95% CI 29.4-66.6)" is of this kind (symmetric, SE ~ 9.49); IBM's
-    algorithm document was not available to confirm the epsilon, so treat the SE as the textbook
-    formula SPSS is documented to follow. ``median_ci_symmetric_low/high`` = median -/+ z SE
-    (not truncated at 0).
+    Hand-written in numpy: lifelines gives the same curve but has neither R's midpoint median
+    rule, nor the ``"log"``/``"plain"`` bands and their median CI, nor the SPSS median SE.
+    **Median**: the first time with S(t) <= 0.5, or, where S(t) = 0.5 exactly on a flat
+    stretch, the midpoint to the next event time (R ``print.survfit``); its CI: the first times
+    at which the pointwise bands fall to 0.5. ``median_se`` is the SPSS-style SE
+    (:func:`_collett_median_se`); ``median_ci_symmetric_low/high`` = median -/+ z SE.
 
     Parameters
     ----------
-    df
-        One row per patient.
     time, event
-        Column names: time >= 0 (e.g. months) and event coded 1 = event, 0 = censored.
+        Columns: time >= 0 and event 1 = event, 0 = censored.
     conf_type
-        Pointwise band, as R ``survfit``'s ``conf.type``: ``"log-log"`` (default, lifelines'),
-        ``"log"`` (R's default) or ``"plain"``.
+        Pointwise band as R's ``conf.type``: ``"log-log"`` (lifelines'), ``"log"`` (R's), ``"plain"``.
     landmarks
-        Times at which to report survival (e.g. 60 for the 5-year rate).
-    alpha
-        1 - confidence level of every interval.
+        Times at which to report survival (60 months: the 5-year rate).
     id_column
-        Column with patient ids used to name rows in error messages (index labels otherwise).
+        Patient ids to name rows in error messages (index labels otherwise).
     timefix
-        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
-        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
-        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
-        ``False`` keeps every distinct float as its own time.
+        Merge times equal within a relative ``sqrt(machine eps)``, as R's ``timefix=TRUE``
+        (``0.1 + 0.2`` and ``0.3`` are one time).
 
     Returns
     -------
     KMSummary
-        See the class. Follow-up: ``median_followup_observed`` is the median of the observed
-        times of all patients; ``median_followup_reverse_km`` the median of the reverse
-        Kaplan-Meier curve (censoring treated as the event).
-
-    Raises
-    ------
-    ValueError
-        Missing, negative or non-numeric times; events not coded 0/1; no rows; unknown columns.
+        Also the median follow-up, observed and by reverse Kaplan-Meier. ``ValueError`` for
+        missing, negative or non-numeric times, events not 0/1, no rows or unknown columns.
 
     Example
     -------
     >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 0, 1, 1, 0, 1]})
-    >>> km = kaplan_meier(df, "t", "d", landmarks=(3,))
-    >>> km.median
+    >>> kaplan_meier(df, "t", "d", landmarks=(3,)).median
     4.0
     """
     z = _check_conf(conf_type, alpha)
@@ -525,53 +507,26 @@ def kaplan_meier(
     lower, upper = _bands(c.surv, c.gw, conf_type, z)
     median = _r_median(c.surv, c.time)
     med_se = _collett_median_se(c, median)
-    zs = z * med_se
-    lm = _landmark_frame(c, t, np.asarray(list(landmarks), dtype=float), conf_type, z)
     rev = _curve(t, 1 - e)
-    fu_obs = float(np.median(t))
-    fu_rev = _r_median(rev.surv, rev.time)
-    followup = pd.DataFrame(
-        {
-            "method": ["observed", "reverse_km", "min_observed", "max_observed"],
-            "months": [fu_obs, fu_rev, float(t.min()), float(t.max())],
-            "label": [
-                FOLLOWUP_LABELS["observed"],
-                FOLLOWUP_LABELS["reverse_km"],
-                "shortest observed time",
-                "longest observed time",
-            ],
-        }
-    )
+    fu_obs, fu_rev = float(np.median(t)), _r_median(rev.surv, rev.time)
+    followup = pd.DataFrame({
+        "method": ["observed", "reverse_km", "min_observed", "max_observed"],
+        "months": [fu_obs, fu_rev, float(t.min()), float(t.max())],
+        "label": [FOLLOWUP_LABELS["observed"], FOLLOWUP_LABELS["reverse_km"], "shortest observed time",
+                  "longest observed time"],
+    })
     with np.errstate(invalid="ignore"):
         se_s = np.where(c.surv == 0, np.nan, c.surv * np.sqrt(c.gw))
-    table = pd.DataFrame(
-        {
-            "time": c.time,
-            "n_at_risk": c.n_risk.astype(int),
-            "n_events": c.n_event.astype(int),
-            "n_censored": c.n_censor.astype(int),
-            "survival": c.surv,
-            "se": se_s,
-            "ci_low": lower,
-            "ci_high": upper,
-        }
-    )
+    table = pd.DataFrame({
+        "time": c.time, "n_at_risk": c.n_risk.astype(int), "n_events": c.n_event.astype(int),
+        "n_censored": c.n_censor.astype(int), "survival": c.surv, "se": se_s, "ci_low": lower, "ci_high": upper,
+    })
     return KMSummary(
-        n=int(t.size),
-        events=int(e.sum()),
-        conf_type=conf_type,
-        alpha=float(alpha),
-        median=median,
-        median_ci_low=_r_median(lower, c.time),
-        median_ci_high=_r_median(upper, c.time),
-        median_se=med_se,
-        median_ci_symmetric_low=median - zs,
-        median_ci_symmetric_high=median + zs,
-        landmarks=lm,
-        median_followup_observed=fu_obs,
-        median_followup_reverse_km=fu_rev,
-        followup=followup,
-        table=table,
+        n=int(t.size), events=int(e.sum()), conf_type=conf_type, alpha=float(alpha), median=median,
+        median_ci_low=_r_median(lower, c.time), median_ci_high=_r_median(upper, c.time), median_se=med_se,
+        median_ci_symmetric_low=median - z * med_se, median_ci_symmetric_high=median + z * med_se,
+        landmarks=_landmark_frame(c, t, np.asarray(list(landmarks), dtype=float), conf_type, z),
+        median_followup_observed=fu_obs, median_followup_reverse_km=fu_rev, followup=followup, table=table,
     )
 
 
@@ -593,7 +548,9 @@ def median_ci_table(
 
     Example
     -------
-    >>> median_ci_table(df, "time_months", "event")  # doctest: +SKIP
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 0, 1, 1, 0, 1]})
+    >>> median_ci_table(df, "t", "d")["method"].tolist()
+    ['symmetric', 'log', 'log-log', 'plain']
     """
     rows = []
     for ct in CONF_TYPES:
@@ -1010,57 +967,31 @@ def screen_factors(
 ) -> pd.DataFrame:
     """Univariate log-rank screen in the layout of the paper's Table 2.
 
-    For each factor and level: patients, events, Kaplan-Meier survival at ``landmark`` (percent)
-    with its pointwise CI, median survival (R's rule), and the factor's log-rank p-value (the
-    same on every row of the factor). The data are sorted once and the sort is shared by all
-    factors; each factor costs two ``numpy.bincount`` calls and a few cumulative sums, so a
-    million patients by twenty factors takes about a second (see ``benchmarks/bench_screen.py``).
-    Each p-value equals :func:`logrank` (and R ``survdiff``) on that factor alone.
-
-    Missing values in a factor are never dropped silently: with ``missing="report"`` (default)
-    the patients whose factor is missing are left out of that factor's comparison only and
-    counted in ``n_missing`` (on every row of the factor); with ``missing="raise"`` a ValueError
-    names the column and the rows. Missing times or events always raise.
-
-    Parameters
-    ----------
-    df
-        One row per patient.
-    time, event
-        Time (>= 0) and event (1 = event, 0 = censored) columns.
-    factors
-        Columns to screen. Level order: the column's Categorical order, else sorted values.
-        Unused categories appear as rows with ``n = 0``.
-    landmark
-        Time of the survival rate (60 months = 5 years).
-    alpha
-        1 - confidence level of the survival CI.
-    conf_type
-        Pointwise band of the survival CI (as :func:`kaplan_meier`).
-    missing
-        ``"report"`` or ``"raise"`` (see above).
-    id_column
-        Column with patient ids used in error messages.
-    timefix
-        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
-        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
-        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
-        ``False`` keeps every distinct float as its own time.
+    Per factor level: patients, events, Kaplan-Meier survival at ``landmark`` (percent) with its
+    pointwise CI, median survival (R's rule) and the factor's log-rank p (on every row of the
+    factor; each equals :func:`logrank` and R ``survdiff`` on that factor alone). One sort is
+    shared by all factors, so a million patients by twenty factors take about a second
+    (``benchmarks/bench_screen.py``). Level order: the Categorical order, else sorted values;
+    unused categories give rows with ``n = 0``. A missing factor value is never dropped
+    silently: ``missing="report"`` leaves the patient out of that factor only and counts it in
+    ``n_missing``; ``"raise"`` names the rows. Missing times or events always raise.
+    ``landmark``, ``alpha``, ``conf_type``, ``id_column`` and ``timefix`` as :func:`kaplan_meier`.
 
     Returns
     -------
     pandas.DataFrame
-        One row per factor level with :data:`SCREEN_COLUMNS`: ``variable, level, n, events,
-        survival_pct, survival_ci_low, survival_ci_high`` (percent), ``median``, ``p_value``,
-        ``chisq``, ``dof``, ``n_at_risk_landmark``, ``last_followup``, ``n_missing`` and the flags
-        ``flag_few_events`` (fewer than 5 events in the level), ``flag_zero_events``,
-        ``flag_landmark_beyond_followup`` (landmark after the level's last observed time; the
-        survival is then NaN unless the curve reached 0) and ``flag_few_at_risk`` (fewer than 10
-        at risk at the landmark). ``p_value`` is NaN when fewer than two levels have patients.
+        :data:`SCREEN_COLUMNS`: ``variable, level, n, events, survival_pct, survival_ci_low,
+        survival_ci_high, median, p_value, chisq, dof, n_at_risk_landmark, last_followup,
+        n_missing`` and the flags ``flag_few_events`` (< 5 events), ``flag_zero_events``,
+        ``flag_landmark_beyond_followup`` (survival then NaN unless the curve reached 0) and
+        ``flag_few_at_risk`` (< 10 at risk at the landmark). ``p_value`` is NaN with fewer than
+        two non-empty levels.
 
     Example
     -------
-    >>> screen_factors(df, "time_months", "event", ["sex", "primary_site"])  # doctest: +SKIP
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1], "g": list("aabbab")})
+    >>> screen_factors(df, "t", "d", ["g"], landmark=3)[["level", "n", "events"]].values.tolist()
+    [['a', 3, 2], ['b', 3, 2]]
     """
     z = _check_conf(conf_type, alpha)
     if missing not in ("report", "raise"):
@@ -1106,23 +1037,11 @@ def cutoff_sweep(
 ) -> pd.DataFrame:
     """Dichotomise a numeric column at several cut-offs and log-rank test each split.
 
-    Shows what dichotomising costs: the p-value and the group survival depend on where the
-    line is drawn, and the smallest p over many cut-offs is optimistic (it is not a valid
-    p-value for "the best cut-off"). Each split is ``value < cut-off`` versus
-    ``value >= cut-off``, as ``helpers.cohort.derive_factors`` does; all splits share one sort
-    through :func:`screen_factors`.
-
-    Parameters
-    ----------
-    df, time, event
-        As :func:`screen_factors`.
-    column
-        Numeric column to split (e.g. ``dfi_months``). Missing values are left out of every
-        split and counted in ``n_missing``.
-    cutoffs
-        The cut-offs to try.
-    landmark, alpha, conf_type, id_column
-        As :func:`screen_factors`.
+    Shows what dichotomising costs: p and group survival depend on where the line is drawn, and
+    the smallest p over many cut-offs is optimistic (not a valid p for "the best cut-off"). Each
+    split is ``value < cut-off`` versus ``>=``, as ``helpers.cohort.derive_factors`` does;
+    missing values are left out of every split and counted in ``n_missing``. Other arguments as
+    :func:`screen_factors`.
 
     Returns
     -------
@@ -1132,54 +1051,35 @@ def cutoff_sweep(
 
     Example
     -------
-    >>> cutoff_sweep(data, "time_months", "event", "dfi_months", [6, 12, 18, 24])  # doctest: +SKIP
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1], "x": [1, 5, 9, 2, 7, 3]})
+    >>> cutoff_sweep(df, "t", "d", "x", [3, 6])[["cutoff", "n_below", "n_at_or_above"]].values.tolist()
+    [[3.0, 2.0, 4.0], [6.0, 4.0, 2.0]]
     """
     _require_columns(df, [column])
     values = pd.to_numeric(df[column], errors="coerce")
     bad = values.isna().to_numpy() & df[column].notna().to_numpy()
     if bad.any():
-        raise ValueError(
-            f"column {column!r} must be numeric; non-numeric values in "
-            f"{_row_labels(df, bad, id_column)}"
-        )
+        raise ValueError(f"column {column!r} must be numeric; non-numeric values in {_row_labels(df, bad, id_column)}")
     cutoffs = [float(c) for c in cutoffs]
     if not cutoffs:
         raise ValueError("cutoffs is empty; give at least one cut-off")
-    splits = {}
-    for i, c in enumerate(cutoffs):
-        split = np.where(values.isna(), None, np.where(values < c, "below", "at_or_above"))
-        splits[f"_cut{i}"] = pd.Categorical(split, categories=["below", "at_or_above"])
+    splits = {f"_cut{i}": pd.Categorical(np.where(values.isna(), None, np.where(values < c, "below", "at_or_above")),
+                                         categories=["below", "at_or_above"]) for i, c in enumerate(cutoffs)}
     frame = pd.DataFrame(splits, index=df.index)
-    frame[time] = df[time].to_numpy()
-    frame[event] = df[event].to_numpy()
-    if id_column:
-        frame[id_column] = df[id_column].to_numpy()
-    tab = screen_factors(
-        frame,
-        time,
-        event,
-        list(splits),
-        landmark=landmark,
-        alpha=alpha,
-        conf_type=conf_type,
-        id_column=id_column,
-    )
-    wide = tab.pivot(
-        index="variable", columns="level", values=["n", "events", "survival_pct"]
-    ).reindex(list(splits))
-    first = (
-        tab.groupby("variable", sort=False)[["p_value", "n_missing"]].first().reindex(list(splits))
-    )
-    return pd.DataFrame(
-        {
-            "cutoff": cutoffs,
-            "n_below": wide[("n", "below")].to_numpy(dtype=int),
-            "n_at_or_above": wide[("n", "at_or_above")].to_numpy(dtype=int),
-            "events_below": wide[("events", "below")].to_numpy(dtype=int),
-            "events_at_or_above": wide[("events", "at_or_above")].to_numpy(dtype=int),
-            "survival_below_pct": wide[("survival_pct", "below")].to_numpy(dtype=float),
-            "survival_at_or_above_pct": wide[("survival_pct", "at_or_above")].to_numpy(dtype=float),
-            "p_value": first["p_value"].to_numpy(dtype=float),
-            "n_missing": first["n_missing"].to_numpy(dtype=int),
-        }
-    )
+    for col in [time, event, *([id_column] if id_column else [])]:
+        frame[col] = df[col].to_numpy()
+    tab = screen_factors(frame, time, event, list(splits), landmark=landmark, alpha=alpha, conf_type=conf_type,
+                         id_column=id_column)
+    wide = tab.pivot(index="variable", columns="level", values=["n", "events", "survival_pct"]).reindex(list(splits))
+    first = tab.groupby("variable", sort=False)[["p_value", "n_missing"]].first().reindex(list(splits))
+    out: dict[str, object] = {"cutoff": cutoffs}
+    for name, (col, level, kind) in {
+        "n_below": ("n", "below", int), "n_at_or_above": ("n", "at_or_above", int),
+        "events_below": ("events", "below", int), "events_at_or_above": ("events", "at_or_above", int),
+        "survival_below_pct": ("survival_pct", "below", float),
+        "survival_at_or_above_pct": ("survival_pct", "at_or_above", float),
+    }.items():
+        out[name] = wide[(col, level)].to_numpy(dtype=kind)
+    out["p_value"] = first["p_value"].to_numpy(dtype=float)
+    out["n_missing"] = first["n_missing"].to_numpy(dtype=int)
+    return pd.DataFrame(out)
