@@ -1062,70 +1062,41 @@ def fit_cox(
     id_column: str | None = None,
     timefix: bool = True,
 ) -> CoxResult:
-    """Fit a Cox proportional-hazards model, matching R's ``coxph``.
-
-    The partial likelihood is maximised by the Newton-Raphson loop of R's ``coxph`` (see the
-    module docstring for why it is written here rather than called from lifelines or
-    statsmodels); the table has Wald statistics as ``summary(coxph(...))`` prints them.
+    """Fit a Cox proportional-hazards model, matching R's ``coxph`` (Newton-Raphson, Wald table).
 
     Parameters
     ----------
-    df
-        One row per patient.
     time, event
         Follow-up time (finite, >= 0) and event indicator (1 = event, 0 = censored).
     covariates
-        Columns entering the model. Numeric (or boolean) columns enter as they are; a column
-        listed in ``categorical`` enters as one 0/1 dummy per non-reference level.
+        Columns entering the model: numeric or boolean as they are; one listed in
+        ``categorical`` (column -> reference level) as a 0/1 dummy ``column[level]`` per other
+        level (Categorical order, else sorted).
     ties
         ``"efron"`` (R's default) or ``"breslow"`` (SPSS, the paper).
-    categorical
-        Column -> reference level. Dummy terms are named ``column[level]``; levels follow the
-        category order of a pandas Categorical, else sorted order.
-    alpha
-        1 - confidence level of the hazard-ratio intervals.
     id_column
-        Column of patient ids used to name rows in warnings and errors (default: the index
-        labels).
+        Patient ids to name rows in warnings and errors (index labels otherwise).
     timefix
-        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` first, as R's
-        default ``coxph(timefix=TRUE)`` (``aeqSurv``) does, so that times equal in decimal but
-        not in binary form one risk set. ``False`` keeps every distinct float.
+        Merge times equal within a relative ``sqrt(machine eps)`` first, as R's ``timefix=TRUE``.
 
     Returns
     -------
     CoxResult
         ``.table`` (``term, variable, level, reference, coef, se, hr, ci_low, ci_high, z,
-        p_value, flag``), ``.n``, ``.events``, ``.log_likelihood``, ``.lr_test``,
-        ``.concordance``, ``.events_per_parameter``, ``.n_dropped_missing``, ``.warnings`` and
-        what :func:`test_proportional_hazards` needs.
-
-    Raises
-    ------
-    KeyError
-        A named column is not in ``df``.
-    TypeError
-        A covariate is not numeric and has no reference level in ``categorical``.
-    ValueError
-        Bad times or events, a categorical reference level that is absent, a factor with a
-        single level (R: "contrasts can be applied only to factors with 2 or more levels"), no
-        events. A numeric covariate that does not vary and collinear terms are not errors: R
-        reports them as NA, and so does this (see below).
+        p_value, flag``), fit statistics and what :func:`test_proportional_hazards` needs.
+        Raises ``KeyError`` (absent column), ``TypeError`` (non-numeric covariate without a
+        reference level) and ``ValueError`` (bad times or events, absent reference level, a
+        single-level factor, no events).
 
     Warns
     -----
     CoxWarning
-        Rows dropped for missing values (counted, rows named); fewer than 10 events per
-        parameter; no convergence within R's 20 iterations (every term flagged; the variance
-        is then R's ``1 / diag(information)``); a coefficient that runs off to infinity
-        (monotone likelihood, separation) -- the term is then marked in ``table["flag"]``, and
-        is NA when its information vanished at the estimate, as in R; a term not identifiable
-        (constant in the data, constant within every risk set, e.g. a level whose patients are
-        all censored before the first event, or a linear combination of other terms there): its
-        coefficient is NA, flagged and named, as R's ``coxph`` reports it, and it leaves the LR
-        test's degrees of freedom. Every warning is also in ``.warnings`` and
-        ``table.attrs["warnings"]``. No term gets a p-value below 1 without a flag unless R
-        would report it as an estimate.
+        Rows dropped for missing values (named); fewer than 10 events per parameter; no
+        convergence within R's 20 iterations; a coefficient running off to infinity (monotone
+        likelihood: flagged, NA when its information vanished, as in R); a term not identifiable
+        (constant within every risk set, or collinear): NA, flagged and named, as R reports it,
+        and left out of the LR test's degrees of freedom. Every warning is also in
+        ``.warnings``; no term gets a p-value without a flag unless R would report it.
 
     Example
     -------
@@ -1139,44 +1110,24 @@ def fit_cox(
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, found {ties!r}")
     alpha = _check_alpha(alpha)
-    categorical = dict(categorical or {})
     t, e, design, groups, term_info, dropped, msgs = _build_design(
-        df, time, event, covariates, categorical, id_column, strict=False)
-
+        df, time, event, covariates, dict(categorical or {}), id_column, strict=False)
     core = _fit_core(t, e, design.to_numpy(dtype=float), list(design.columns), ties, timefix)
     msgs.extend(core.messages)
-    beta, var, t = core.coef, core.variance, core.time
+    t = core.time
     table = _wald_table(term_info, core, alpha)
     warn_tuple = tuple(msgs)
-    table.attrs["warnings"] = list(warn_tuple)
-    table.attrs["ties"] = ties
+    table.attrs["warnings"], table.attrs["ties"] = list(warn_tuple), ties
     for m in warn_tuple:
         warnings.warn(m, CoxWarning, stacklevel=2)
-
-    conc = _concordance(t, e.astype(np.int64), core.lp)
-
     return CoxResult(
-        table=table,
-        n=len(t),
-        events=core.events,
-        log_likelihood=core.loglik,
-        log_likelihood_null=core.loglik_null,
-        lr_test=core.lr_test(),
-        concordance=conc,
+        table=table, n=len(t), events=core.events, log_likelihood=core.loglik,
+        log_likelihood_null=core.loglik_null, lr_test=core.lr_test(),
+        concordance=_concordance(t, e.astype(np.int64), core.lp),
         events_per_parameter=core.events / core.p_fit if core.p_fit else float("inf"),
-        n_dropped_missing=len(dropped),
-        dropped_rows=tuple(dropped),
-        warnings=warn_tuple,
-        ties=ties,
-        alpha=alpha,
-        converged=core.converged,
-        iterations=core.iterations,
-        term_groups=dict(groups),
-        time=t,
-        event=e.astype(np.int64),
-        design=design,
-        coef=beta,
-        variance=var,
+        n_dropped_missing=len(dropped), dropped_rows=tuple(dropped), warnings=warn_tuple, ties=ties,
+        alpha=alpha, converged=core.converged, iterations=core.iterations, term_groups=dict(groups),
+        time=t, event=e.astype(np.int64), design=design, coef=core.coef, variance=core.variance,
     )
 
 
