@@ -609,11 +609,17 @@ class LogRankResult:
     variance: np.ndarray
 
 
-def _factor_codes(col: pd.Series) -> tuple[np.ndarray, list]:
+def factor_codes(col: pd.Series) -> tuple[np.ndarray, list]:
     """Integer codes (-1 = missing) and the level order: Categorical order, else sorted.
 
-    Integer and boolean columns with a small range take an O(n) ``bincount`` path instead of
-    a sort (the benchmark's 0/1 factors); the result is the same as ``pd.factorize(sort=True)``.
+    The same as ``pd.factorize(sort=True)``, but integer and boolean columns with a small range
+    take an O(n) ``bincount`` path instead of a sort (the benchmark's 0/1 factors).
+
+    Example
+    -------
+    >>> codes, levels = factor_codes(pd.Series(["b", "a", None, "b"]))
+    >>> codes.tolist(), levels
+    ([1, 0, -1, 1], ['a', 'b'])
     """
     if isinstance(col.dtype, pd.CategoricalDtype):
         return col.cat.codes.to_numpy(), list(col.cat.categories)
@@ -775,7 +781,7 @@ def logrank(
     """
     t, e = _validate_time_event(df, time, event, id_column)
     _require_columns(df, [group])
-    codes, levels = _factor_codes(df[group])
+    codes, levels = factor_codes(df[group])
     if (codes < 0).any():
         raise ValueError(
             f"column {group!r} has missing values in {_row_labels(df, codes < 0, id_column)}; "
@@ -1004,7 +1010,7 @@ def screen_factors(
     grid = _grid(t, e, timefix)
     frames = []
     for f in factors:
-        codes, levels = _factor_codes(df[f])
+        codes, levels = factor_codes(df[f])
         n_lv = len(levels)
         codes = _small_codes(codes, n_lv)
         n_missing = int((codes < 0).sum())

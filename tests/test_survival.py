@@ -429,7 +429,7 @@ def test_constants_exposed():
     ],
 )
 def test_factor_codes_equal_pandas_factorize(values):
-    codes, levels = survival._factor_codes(values)
+    codes, levels = survival.factor_codes(values)
     ref_codes, ref_levels = pd.factorize(values, sort=True)
     np.testing.assert_array_equal(codes, ref_codes)
     assert list(levels) == list(ref_levels)

@@ -16,7 +16,7 @@ import pandas as pd
 from helpers.survival import (
     SCREEN_COLUMNS,
     _check_conf,
-    _factor_codes,
+    factor_codes,
     _grid,
     _require_columns,
     _screen_many,
@@ -108,7 +108,7 @@ def prepare_screen(
     factors = [factors] if isinstance(factors, str) else list(factors)
     _require_columns(df, factors)
     t, e = _validate_time_event(df, time, event, id_column)
-    coded = [_factor_codes(df[f]) for f in factors]
+    coded = [factor_codes(df[f]) for f in factors]
     keep = [i for i, (_, lv) in enumerate(coded) if len(lv) > 0]
     offsets = np.cumsum([0] + [len(coded[i][1]) for i in keep])
     codes = np.column_stack([np.where(coded[i][0] < 0, -1, coded[i][0] + off)
