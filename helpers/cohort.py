@@ -293,9 +293,7 @@ def assemble_cohort(
     return result
 
 
-# --------------------------------------------------------------------------------------------
-# derived factors
-# --------------------------------------------------------------------------------------------
+# ---- derived factors ---------------------------------------------------------------------------------
 
 #: The three liposarcoma subtypes forming the paper's "Liposarcoma" group.
 LIPOSARCOMA_SUBTYPES: tuple[str, ...] = (
@@ -655,9 +653,7 @@ def _apply_rule(f: FactorSpec, col: pd.Series, column: str, ids: pd.Series, cut:
     return number.eq(1).map({True: first, False: second})
 
 
-# --------------------------------------------------------------------------------------------
-# The whole chain in one call
-# --------------------------------------------------------------------------------------------
+# ---- The whole chain in one call ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -175,9 +175,7 @@ class CoxResult:
         }])
 
 
-# ---------------------------------------------------------------------------------------------
-# Selection rule
-# ---------------------------------------------------------------------------------------------
+# ---- Selection rule ----------------------------------------------------------------------------------
 
 
 def select_for_multivariable(screen_table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
@@ -235,9 +233,7 @@ def select_for_multivariable(screen_table: pd.DataFrame, alpha: float = 0.05) ->
     return pd.DataFrame(rows, columns=["variable", "p_value", "alpha", "selected", "reason"])
 
 
-# ---------------------------------------------------------------------------------------------
-# Input handling
-# ---------------------------------------------------------------------------------------------
+# ---- Input handling ----------------------------------------------------------------------------------
 
 
 def _check_alpha(alpha: float) -> float:
@@ -470,9 +466,7 @@ def _build_design(
     return t, e, design, groups, term_info, dropped, warn_msgs
 
 
-# ---------------------------------------------------------------------------------------------
-# Partial likelihood: risk-set sums, vectorised
-# ---------------------------------------------------------------------------------------------
+# ---- Partial likelihood: risk-set sums, vectorised ---------------------------------------------------
 
 
 class _RiskSets:
@@ -806,9 +800,7 @@ def _alias_message(names: Sequence[str], kinds: Sequence[str]) -> str:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Concordance (R's concordance for a coxph fit)
-# ---------------------------------------------------------------------------------------------
+# ---- Concordance (R's concordance for a coxph fit) ---------------------------------------------------
 
 
 def _count_below(haystack: np.ndarray, needles: np.ndarray) -> tuple[int, int]:
@@ -913,9 +905,7 @@ def _concordance(time: np.ndarray, event: np.ndarray, lp: np.ndarray) -> float:
     return float((concordant + tied_x / 2.0) / denom) if denom > 0 else float("nan")
 
 
-# ---------------------------------------------------------------------------------------------
-# fit_cox
-# ---------------------------------------------------------------------------------------------
+# ---- fit_cox -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -1131,9 +1121,7 @@ def fit_cox(
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Proportional hazards: R's cox.zph (survival >= 3.0)
-# ---------------------------------------------------------------------------------------------
+# ---- Proportional hazards: R's cox.zph (survival >= 3.0) ---------------------------------------------
 
 
 def _km_left(time: np.ndarray, event: np.ndarray) -> np.ndarray:

@@ -71,9 +71,7 @@ PROBLEM_COLUMNS: tuple[str, ...] = (
 MESSAGE_LIST_LIMIT: int = 20
 
 
-# --------------------------------------------------------------------------------------------
-# Months from dates, survival columns (unchanged contract)
-# --------------------------------------------------------------------------------------------
+# ---- Months from dates, survival columns (unchanged contract) ----------------------------------------
 
 
 def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -152,9 +150,7 @@ def add_survival_columns(
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# The data dictionary
-# --------------------------------------------------------------------------------------------
+# ---- The data dictionary -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -403,9 +399,7 @@ def data_dictionary_table(path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFra
     )
 
 
-# --------------------------------------------------------------------------------------------
-# Errors and warnings
-# --------------------------------------------------------------------------------------------
+# ---- Errors and warnings -----------------------------------------------------------------------------
 
 
 class RegistryWarning(UserWarning):
@@ -459,9 +453,7 @@ def _problems_frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------------------------
-# Parsing text cells (vectorised; invalid text gives NaN / NaT, reported by the checks)
-# --------------------------------------------------------------------------------------------
+# ---- Parsing text cells (vectorised; invalid text gives NaN / NaT, reported by the checks) -----------
 
 _INTEGER_RE = r"[+-]?\d+(?:\.0*)?"
 _NUMBER_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -526,9 +518,7 @@ _TYPE_EXPECTED = {
 }
 
 
-# --------------------------------------------------------------------------------------------
-# Cross-column rules
-# --------------------------------------------------------------------------------------------
+# ---- Cross-column rules ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -709,9 +699,7 @@ CROSS_COLUMN_RULES: tuple[CrossColumnRule, ...] = (
 )
 
 
-# --------------------------------------------------------------------------------------------
-# Hints for values outside the allowed set
-# --------------------------------------------------------------------------------------------
+# ---- Hints for values outside the allowed set --------------------------------------------------------
 
 #: Common abbreviations and spellings; used only when the target is an allowed value.
 _ALIASES: dict[str, str] = {
@@ -851,9 +839,7 @@ def _type_hint(value: str, kind: str) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------------------------
-# Reading a file as text
-# --------------------------------------------------------------------------------------------
+# ---- Reading a file as text --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -1045,9 +1031,7 @@ def _read_text_table(path: Path) -> _RawTable:
     return _RawTable(body, rows, numbering, word, tuple(problems))
 
 
-# --------------------------------------------------------------------------------------------
-# The pandera schema
-# --------------------------------------------------------------------------------------------
+# ---- The pandera schema ------------------------------------------------------------------------------
 
 
 def _range_expected(spec: ColumnSpec) -> str:
@@ -1157,9 +1141,7 @@ def build_registry_schema(
     )
 
 
-# --------------------------------------------------------------------------------------------
-# From pandera failure cases to problems
-# --------------------------------------------------------------------------------------------
+# ---- From pandera failure cases to problems ----------------------------------------------------------
 
 
 def _quote(values: pd.Series) -> pd.Series:
@@ -1304,9 +1286,7 @@ def _order_problems(problems: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-# --------------------------------------------------------------------------------------------
-# The message
-# --------------------------------------------------------------------------------------------
+# ---- The message -------------------------------------------------------------------------------------
 
 
 def _who(group: pd.DataFrame, row_word: str, ids_only_rows: bool) -> str:
@@ -1365,9 +1345,7 @@ def _format_report(
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------------------------
-# Typing a validated frame
-# --------------------------------------------------------------------------------------------
+# ---- Typing a validated frame ------------------------------------------------------------------------
 
 
 def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
@@ -1391,9 +1369,7 @@ def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# load_registry
-# --------------------------------------------------------------------------------------------
+# ---- load_registry -----------------------------------------------------------------------------------
 
 
 def resolve_registry_path(path: str | Path = "") -> Path:

@@ -62,9 +62,7 @@ MEDIAN_CI_LABELS: dict[str, str] = {
 }
 
 
-# --------------------------------------------------------------------------------------------
-# input validation
-# --------------------------------------------------------------------------------------------
+# ---- input validation --------------------------------------------------------------------------------
 
 
 def _row_labels(df: pd.DataFrame, mask: np.ndarray, id_column: str | None, limit: int = 10) -> str:
@@ -146,9 +144,7 @@ def _check_conf(conf_type: str, alpha: float) -> float:
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
-# --------------------------------------------------------------------------------------------
-# the estimator (one curve, or one curve per level on a shared time grid)
-# --------------------------------------------------------------------------------------------
+# ---- the estimator (one curve, or one curve per level on a shared time grid) -------------------------
 
 
 #: R's ``aeqSurv`` default tolerance, ``sqrt(.Machine$double.eps)``.
@@ -304,9 +300,7 @@ def _collett_median_se(c: _Curve, median: float) -> float:
     return float(se_s / density) if density > 0 and np.isfinite(se_s) else float("nan")
 
 
-# --------------------------------------------------------------------------------------------
-# public API: kaplan_meier
-# --------------------------------------------------------------------------------------------
+# ---- public API: kaplan_meier ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -581,9 +575,7 @@ def median_ci_table(
     return pd.DataFrame(rows)
 
 
-# --------------------------------------------------------------------------------------------
-# public API: logrank
-# --------------------------------------------------------------------------------------------
+# ---- public API: logrank -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -813,9 +805,7 @@ def logrank(
     return LogRankResult(statistic=chi, dof=dof, p_value=p, table=table, variance=variance)
 
 
-# --------------------------------------------------------------------------------------------
-# public API: screen_factors (Table 2)
-# --------------------------------------------------------------------------------------------
+# ---- public API: screen_factors (Table 2) ------------------------------------------------------------
 
 SCREEN_COLUMNS: tuple[str, ...] = (
     "variable",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers.perioperative import PUBLISHED_KEYS, published_number
 from helpers.reproduction import published as P
+from helpers.reproduction.scorecard import PUBLISHED_KEYS, published_number
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,13 @@ import pytest
 
 from helpers import DATA_DIR, cohort, schema
 from helpers.perioperative import (
-    NOT_REPRODUCIBLE,
-    PUBLISHED_KEYS,
     PerioperativeError,
     complications_by_grade,
     make_perioperative_table,
-    published_number,
     residual_tumour_sentence,
     safety_sentence,
 )
+from helpers.reproduction.scorecard import NOT_REPRODUCIBLE, PUBLISHED_KEYS, published_number
 
 PUBLISHED = json.loads((DATA_DIR / "published_targets.json").read_text(encoding="utf-8"))
 PERI = PUBLISHED["perioperative"]

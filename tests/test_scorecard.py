@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from published_fixtures import paper, perfect_run  # noqa: F401  (paper is a fixture)
 
-from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS
 from helpers.reproduction import published as P
+from helpers.reproduction.scorecard import NOT_REPRODUCIBLE, PUBLISHED_KEYS
 
 # ----------------------------------------------------------------------------- scorecard
 

@@ -710,6 +710,86 @@ def write_scorecard(scorecard: pd.DataFrame, output_dir: str | Path) -> list[Pat
 # --------------------------------------------------------------------------------------------
 
 
+#: Key of ``published_targets.json["perioperative"]`` -> (variable, level, column) of the table.
+PUBLISHED_KEYS: dict[str, tuple[str, str, str]] = {
+    "unilateral_n": ("lung_metastasis_distribution", "unilateral", "n"),
+    "unilateral_pct": ("lung_metastasis_distribution", "unilateral", "percent"),
+    "bilateral_pm_n": ("lung_metastasis_distribution", "bilateral", "n"),
+    "solitary_n": ("lung_metastasis_number", "solitary", "n"),
+    "solitary_pct": ("lung_metastasis_number", "solitary", "percent"),
+    "lung_metastases_resected_median": ("lung_metastases_resected", "", "median"),
+    "lung_metastases_resected_min": ("lung_metastases_resected", "", "min"),
+    "lung_metastases_resected_max": ("lung_metastases_resected", "", "max"),
+    "max_lung_tumor_diameter_mm_median": ("largest_lung_lesion_mm", "", "median"),
+    "max_lung_tumor_diameter_mm_min": ("largest_lung_lesion_mm", "", "min"),
+    "max_lung_tumor_diameter_mm_max": ("largest_lung_lesion_mm", "", "max"),
+    "wedge_resection_n": ("resection_type", "wide_wedge_resection", "n"),
+    "wedge_resection_pct": ("resection_type", "wide_wedge_resection", "percent"),
+    "segmentectomy_n": ("resection_type", "segmentectomy", "n"),
+    "segmentectomy_pct": ("resection_type", "segmentectomy", "percent"),
+    "lobectomy_n": ("resection_type", "lobectomy", "n"),
+    "lobectomy_pct_text": ("resection_type", "lobectomy", "percent_1dp"),
+    "lobectomy_pct_table1": ("resection_type", "lobectomy", "percent"),
+    "two_stage_pm_n": ("two_stage_pm", "yes", "n"),
+    "curative_resection_n": ("resection_status", "r0", "n"),
+    "r2_n": ("resection_status", "r2", "n"),
+    "r2_reason": ("r2_reason", "pleural_dissemination", "n"),
+    "complications_n": ("clavien_dindo_grade", "any", "n"),
+    "complication_prolonged_air_leak_n": ("complication_kind", "prolonged_air_leak", "n"),
+    "complication_postoperative_hemothorax_n": ("complication_kind", "bleeding", "n"),
+    "complications_managed_conservatively_n": ("clavien_dindo_grade", "grade_1_or_2", "n"),
+    "complications_pct": ("clavien_dindo_grade", "any", "percent"),
+    "clavien_dindo_grade_3_4_n": ("clavien_dindo_grade", "grade_3_or_more", "n"),
+    "postoperative_hospital_stay_days_median": ("postoperative_stay_days", "", "median"),
+    "postoperative_hospital_stay_days_min": ("postoperative_stay_days", "", "min"),
+    "postoperative_hospital_stay_days_max": ("postoperative_stay_days", "", "max"),
+    "preoperative_chemotherapy_n": ("chemotherapy", "preoperative", "n"),
+    "preoperative_chemotherapy_pct": ("chemotherapy", "preoperative", "percent"),
+    "postoperative_chemotherapy_n": ("chemotherapy", "postoperative", "n"),
+    "postoperative_chemotherapy_pct": ("chemotherapy", "postoperative", "percent"),
+    "no_perioperative_chemotherapy_pct": ("chemotherapy", "none", "percent"),
+    "no_perioperative_chemotherapy_n_table1": ("chemotherapy", "none", "n"),
+    "both_pre_and_post_chemotherapy_n_table1": ("chemotherapy", "both", "n"),
+}
+
+#: Published keys the registry cannot reproduce, with the reason.
+NOT_REPRODUCIBLE: dict[str, str] = {
+    "curative_resection_pct": "misprint: 63/66 = 95.45 % rounds to 95, the paper prints 96 "
+    "(as in Table 1's R0 row)",
+}
+
+#: Published keys printed as words, with the key of the count the words stand for: "all 3" R2
+#: resections had pleural dissemination, so the count is the R2 count.
+COUNT_IN_WORDS: dict[str, str] = {"r2_reason": "r2_n"}
+
+
+def published_number(key: str, targets: Mapping) -> float:
+    """The number a section 3.2 target stands for (``targets``: the ``perioperative`` mapping).
+
+    Parameters
+    ----------
+    key
+        A key of ``targets``.
+    targets
+        ``load_published()["perioperative"]``.
+
+    Returns
+    -------
+    float
+        The printed number, or for a target printed in words (:data:`COUNT_IN_WORDS`) the count
+        it stands for.
+
+    Example
+    -------
+    >>> published_number("r2_reason", {"r2_reason": "all 3 ...", "r2_n": 3})
+    3.0
+    """
+    value = targets[key]
+    if isinstance(value, str):
+        return float(targets[COUNT_IN_WORDS[key]])
+    return float(value)
+
+
 def _printed_decimals(value: float) -> int:
     text = f"{value:g}"
     return len(text.split(".")[1]) if "." in text else 0
@@ -717,8 +797,6 @@ def _printed_decimals(value: float) -> int:
 
 def _score_perioperative(frame: pd.DataFrame | None, pub: Mapping) -> list[dict]:
     """Section 3.2 targets: equal at the printed precision (round half up), or not scored."""
-    from helpers.perioperative import NOT_REPRODUCIBLE, PUBLISHED_KEYS, published_number
-
     ours = None
     if frame is not None:
         _require(frame, "perioperative", ["variable", "level", "n", "percent", "percent_1dp",

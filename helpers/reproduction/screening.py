@@ -16,12 +16,12 @@ import pandas as pd
 from helpers.survival import (
     SCREEN_COLUMNS,
     _check_conf,
-    factor_codes,
     _grid,
     _require_columns,
     _screen_many,
     _small_codes,
     _validate_time_event,
+    factor_codes,
 )
 
 
