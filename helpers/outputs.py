@@ -1,14 +1,8 @@
 """The run folder: where tables and figures go, and the privacy guard for patient-level rows.
 
-Every run of the collection writes into one output folder (see CONTRIBUTING.md, "The run
-folder")::
-
-    <output_dir>/
-      manifest.json             written by helpers.reproduction.batch
-      notebooks/NN-*.ipynb      executed notebooks (helpers.reproduction.batch)
-      html/NN-*.html            HTML export of every executed notebook (helpers.reproduction.batch)
-      tables/<name>.csv|.html   save_table
-      figures/<name>.png|.svg   save_figure
+Every run of the collection writes into one output folder (CONTRIBUTING.md, "The run folder"):
+``tables/<name>.csv|.html`` (:func:`save_table`), ``figures/<name>.png|.svg`` (:func:`save_figure`),
+and, from the runner (``helpers.reproduction.runner``), ``manifest.json``, ``notebooks/`` and ``html/``.
 
 Privacy rule: only the shipped synthetic registry, recognised by the SHA-256 recorded in
 ``data/registry_provenance.json``, may have patient-level rows shown. Notebooks call
@@ -69,15 +63,7 @@ _HTML_PAGE = """<!DOCTYPE html>
 
 @dataclass(frozen=True)
 class RunFolder:
-    """The paths of one run folder.
-
-    Attributes
-    ----------
-    root, tables, figures, notebooks, html : pathlib.Path
-        The run folder and its sub-folders.
-    manifest : pathlib.Path
-        ``<root>/manifest.json``.
-    """
+    """The paths of one run folder: the folder, its sub-folders and ``manifest.json``."""
 
     root: Path
     tables: Path
@@ -88,22 +74,12 @@ class RunFolder:
 
 
 def run_folder(output_dir: str | Path, *, create: bool = False) -> RunFolder:
-    """The layout of a run folder (optionally creating its sub-folders).
+    """The layout of a run folder (``create``: make it and its sub-folders).
 
-    Parameters
-    ----------
-    output_dir
-        The run folder. ``""`` (the notebooks' default) is the interactive run folder,
-        ``outputs/interactive/`` of the checkout (or of the working folder when ``helpers`` is
-        installed outside a checkout), so that an interactive or ad-hoc run never writes into the
-        folder of a ``make run``. A relative path is relative to the working folder.
-    create
-        Create the folder and its ``tables``, ``figures``, ``notebooks`` and ``html`` sub-folders.
-
-    Returns
-    -------
-    RunFolder
-        Paths of the run folder.
+    ``""`` (the notebooks' default) is the interactive run folder, ``outputs/interactive/`` of the
+    checkout (of the working folder when ``helpers`` is installed outside a checkout), so that an
+    ad-hoc run never writes into the folder of a ``make run``; a relative path starts from the
+    working folder.
 
     Example
     -------
@@ -113,14 +89,8 @@ def run_folder(output_dir: str | Path, *, create: bool = False) -> RunFolder:
     ('outputs', 'interactive')
     """
     root = Path(output_dir) if str(output_dir) else _interactive_root()
-    folder = RunFolder(
-        root=root,
-        tables=root / "tables",
-        figures=root / "figures",
-        notebooks=root / "notebooks",
-        html=root / "html",
-        manifest=root / "manifest.json",
-    )
+    folder = RunFolder(root, root / "tables", root / "figures", root / "notebooks", root / "html",
+                       root / "manifest.json")
     if create:
         for sub in (folder.tables, folder.figures, folder.notebooks, folder.html):
             sub.mkdir(parents=True, exist_ok=True)
@@ -140,10 +110,8 @@ def _interactive_root() -> Path:
 
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.endswith((".csv", ".html")):
-        raise ValueError(
-            f"name: expected a plain file stem such as 'table1' (letters, digits, '_', '-', '.', "
-            f"no folder and no extension), found {name!r}"
-        )
+        raise ValueError(f"name: expected a plain file stem such as 'table1' (letters, digits, '_', '-', '.', "
+                         f"no folder and no extension), found {name!r}")
 
 
 def save_table(
@@ -156,27 +124,9 @@ def save_table(
 ) -> list[Path]:
     """Write a table as ``<output_dir>/tables/<name>.csv`` and a readable ``.html`` page.
 
-    The CSV holds the frame as it is (no index, empty cells for missing values), so that other
-    notebooks and outside checks read numbers back. The HTML is a standalone page with a
-    title and light styling, for a reader in a browser; missing values show as empty cells.
-
-    Parameters
-    ----------
-    df
-        The table (tidy; its index is not written).
-    output_dir
-        The run folder; ``tables/`` is created when absent.
-    name
-        File stem, e.g. ``"table1"``.
-    title
-        Heading of the HTML page (default: ``name``).
-    note
-        Optional sentence shown under the heading (e.g. which conventions were used).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The CSV and the HTML path, in that order.
+    The CSV holds the frame as it is (no index, empty cells for missing values), for other
+    notebooks and outside checks; the HTML is a standalone page with ``title`` (default ``name``)
+    and an optional ``note`` under it (e.g. the conventions used). Returns both paths.
 
     Example
     -------
@@ -190,45 +140,23 @@ def save_table(
     _check_name(name)
     folder = run_folder(output_dir).tables
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / f"{name}.csv"
-    html_path = folder / f"{name}.html"
+    csv_path, html_path = folder / f"{name}.csv", folder / f"{name}.html"
     df.to_csv(csv_path, index=False)
-    shown = df.astype(object).where(df.notna(), "")
-    table_html = shown.to_html(
-        index=False, border=0, escape=True, float_format=lambda x: f"{x:.6g}"
-    )
+    table_html = df.astype(object).where(df.notna(), "").to_html(
+        index=False, border=0, escape=True, float_format=lambda x: f"{x:.6g}")
     note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
-    page = _HTML_PAGE.format(
-        title=html.escape(title or name), note=note_html, table=table_html
-    )
-    html_path.write_text(page, encoding="utf-8")
+    html_path.write_text(_HTML_PAGE.format(title=html.escape(title or name), note=note_html, table=table_html),
+                         encoding="utf-8")
     return [csv_path, html_path]
 
 
 def save_figure(
     fig: Figure, output_dir: str | Path, name: str, *, dpi: int = FIGURE_DPI
 ) -> list[Path]:
-    """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``.
+    """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``; return both.
 
-    The SVG keeps text as text (``svg.fonttype = "none"``, set only for this call), so that it
-    stays searchable and editable; no date is embedded, so identical figures give identical
-    files.
-
-    Parameters
-    ----------
-    fig
-        The figure.
-    output_dir
-        The run folder; ``figures/`` is created when absent.
-    name
-        File stem, e.g. ``"figure1_km"``.
-    dpi
-        Resolution of the PNG.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The PNG and the SVG path, in that order.
+    The SVG keeps text as text (``svg.fonttype = "none"``, for this call only) and no date is
+    embedded, so identical figures give identical files.
 
     Example
     -------
@@ -244,8 +172,7 @@ def save_figure(
     _check_name(name)
     folder = run_folder(output_dir).figures
     folder.mkdir(parents=True, exist_ok=True)
-    png_path = folder / f"{name}.png"
-    svg_path = folder / f"{name}.svg"
+    png_path, svg_path = folder / f"{name}.png", folder / f"{name}.svg"
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name}):
         fig.savefig(png_path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
         fig.savefig(svg_path, bbox_inches="tight", metadata={"Date": None})
@@ -254,16 +181,6 @@ def save_figure(
 
 def registry_sha256(path: str | Path) -> str:
     """SHA-256 of a file's bytes, as 64 lower-case hex digits.
-
-    Parameters
-    ----------
-    path
-        The file (e.g. the registry).
-
-    Returns
-    -------
-    str
-        The hex digest.
 
     Example
     -------
@@ -278,17 +195,7 @@ def registry_sha256(path: str | Path) -> str:
 
 
 def shipped_registry_sha256(provenance_path: str | Path = PROVENANCE_PATH) -> str | None:
-    """The SHA-256 recorded for the shipped registry, or ``None`` when no record exists.
-
-    Parameters
-    ----------
-    provenance_path
-        The provenance record (JSON with a top-level ``"sha256"``).
-
-    Returns
-    -------
-    str or None
-        The recorded digest (lower case), or ``None`` if the file or the key is missing.
+    """The SHA-256 (lower case) the provenance record gives the shipped registry; ``None`` without one.
 
     Example
     -------
@@ -313,21 +220,9 @@ def is_shipped_registry(
 ) -> bool:
     """Whether ``path`` is the shipped synthetic registry, byte for byte.
 
-    The file's SHA-256 must equal the ``sha256`` recorded in ``data/registry_provenance.json``.
-    A missing file, a missing or unreadable provenance record, or any other content gives
-    ``False``: when in doubt, the data are treated as real patient data.
-
-    Parameters
-    ----------
-    path
-        The registry file, as :func:`helpers.schema.resolve_registry_path` reads it (``""``:
-        the shipped registry).
-    provenance_path
-        The provenance record.
-
-    Returns
-    -------
-    bool
+    ``path`` is read as :func:`helpers.schema.resolve_registry_path` reads it (``""``: the shipped
+    registry); its SHA-256 must equal the one in ``data/registry_provenance.json``. A missing file
+    or record, or any other content, gives ``False``: when in doubt, data are real patient data.
 
     Example
     -------
@@ -353,25 +248,9 @@ def show_patient_rows(
 ) -> pd.DataFrame:
     """Rows to show in a notebook: patient rows for the shipped registry, an aggregate otherwise.
 
-    For the shipped synthetic registry this is ``df.head(n)``. For any other registry it is a
-    description of the frame that contains no patient-level value: one row per column with the
-    column name, its dtype, the number of rows and the number of missing cells.
-
-    Parameters
-    ----------
-    df
-        Any patient-level frame (registry, cohort, derived factors).
-    registry_path
-        The registry file the frame came from (decides which of the two is returned).
-    n
-        Number of rows to show for the shipped registry.
-    provenance_path
-        The provenance record of the shipped registry.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``df.head(n)``, or columns ``column, dtype, n_rows, n_missing``.
+    For the shipped synthetic registry (``registry_path``, the file ``df`` came from) this is
+    ``df.head(n)``; for any other registry a description without any patient-level value:
+    ``column, dtype, n_rows, n_missing``, one row per column.
 
     Example
     -------
@@ -388,11 +267,5 @@ def show_patient_rows(
         raise ValueError(f"n: expected a non-negative integer, found {n!r}")
     if is_shipped_registry(registry_path, provenance_path=provenance_path):
         return df.head(n)
-    return pd.DataFrame(
-        {
-            "column": [str(c) for c in df.columns],
-            "dtype": [str(t) for t in df.dtypes],
-            "n_rows": len(df),
-            "n_missing": [int(df[c].isna().sum()) for c in df.columns],
-        }
-    )
+    return pd.DataFrame({"column": [str(c) for c in df.columns], "dtype": [str(t) for t in df.dtypes],
+                         "n_rows": len(df), "n_missing": [int(df[c].isna().sum()) for c in df.columns]})

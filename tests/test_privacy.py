@@ -88,4 +88,4 @@ def test_control_the_scan_sees_rows_of_the_shipped_registry(notebook_run) -> Non
     """
     shipped_id = pd.read_csv(REGISTRY_CSV, dtype=str)["patient_id"].iloc[0]
     output_dir = notebook_run(NOTEBOOK_01)
-    assert NOTEBOOK_01.name in scan(output_dir, shipped_id)
+    assert f"notebooks/{NOTEBOOK_01.name}" in scan(output_dir, shipped_id)
