@@ -1,17 +1,20 @@
-"""Helpers for the metastasectomy-survival notebooks.
+"""Helpers for the metastasectomy-survival notebooks: the map of the house.
 
-One module per stage of the study, in the order data flows:
+The teaching core, one module per stage of the study in the order data flows (notebooks 01-03):
 
-- :mod:`helpers.schema`     data dictionary, ``load_registry`` and validation, months from dates
-- :mod:`helpers.cohort`     eligibility criteria, exclusion ledger, flow table, ``derive_factors``
-- :mod:`helpers.describe`   Table 1
-- :mod:`helpers.survival`   Kaplan-Meier, log-rank, the univariate screen (Table 2)
-- :mod:`helpers.cox`        multivariable Cox model (Table 3), proportional-hazards test
-- :mod:`helpers.plots`      figures (flow diagram, Kaplan-Meier, forest plot)
-- :mod:`helpers.reproduction.published`  the paper's numbers, the fidelity scorecard, the audit of the paper
-- :mod:`helpers.outputs`    writing tables and figures into a run's output folder
-- :mod:`helpers.reproduction.synthetic`  the seeded generator of the shipped synthetic registry
-- :mod:`helpers.reproduction.batch`      the papermill batch runner and sensitivity sweeps
+- :mod:`helpers.schema`        data dictionary, ``load_registry`` and validation, months from dates
+- :mod:`helpers.mapping`       a hospital's own export: column names, codes, dates and units mapped
+- :mod:`helpers.cohort`        eligibility, exclusion ledger and flow, ``derive_factors``, ``prepare``
+- :mod:`helpers.describe`      Table 1
+- :mod:`helpers.perioperative` surgery and perioperative outcomes (the paper's section 3.2)
+- :mod:`helpers.survival`      Kaplan-Meier, log-rank, the univariate screen (Table 2)
+- :mod:`helpers.cox`           multivariable Cox model (Table 3), proportional-hazards test
+- :mod:`helpers.plots`         figures (flow diagram, Kaplan-Meier, forest plot)
+- :mod:`helpers.outputs`       the run folder: tables and figures, the privacy guard
+
+The reproduction toolkit, :mod:`helpers.reproduction` (notebooks 04-06, ``make run``/``sweep``/
+``registry``), reuses the core and is never imported by it: the paper's numbers and scorecard,
+the audit, the synthetic generator, bootstrap validation, the runner and sweeps.
 
 Modules are imported explicitly (``from helpers import survival``); importing the package
 itself loads nothing heavy.

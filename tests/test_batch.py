@@ -22,7 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers import PROJECT_ROOT
 from helpers.outputs import registry_sha256
-from helpers.reproduction import batch, params, runner, sweep
+from helpers.reproduction import params, runner, sweep
 from helpers.reproduction.params import ParameterError
 
 KERNELSPEC = {
@@ -139,7 +139,7 @@ def test_the_shipped_parameters_are_the_cells() -> None:
     declared = params.read_parameters(notebooks)
     from_cells = {name for nb in notebooks for name in pm.inspect_notebook(str(nb))}
     assert set(declared) == from_cells
-    assert not hasattr(batch, "PARAMETERS")  # no second table of parameters
+    assert not hasattr(params, "PARAMETERS") and not hasattr(runner, "PARAMETERS")  # no second table
     assert declared["ties"].choices == ("breslow", "efron")
     assert declared["median_ci"].choices == ("symmetric", "log", "log-log", "plain")
     assert declared["scheduler_address"].choices is None  # "tcp://host:port" is not a word
@@ -405,13 +405,6 @@ def test_failing_notebook_stops_the_run(tiny_collection, capsys) -> None:
     assert not (out / "tables" / "from03.csv").exists()  # nothing left from the earlier run
 
 
-def test_batch_keeps_the_old_entry_point(tmp_path: Path) -> None:
-    assert batch.main is runner.main and batch.run_collection is runner.run_collection
-    assert batch.validate_parameters({"ties": "efron"}) == {"ties": "efron"}
-    resolved = batch.resolve_parameters({"registry_mapping": "m.yaml"}, base_dir=tmp_path)
-    assert resolved["registry_mapping"] == str(tmp_path / "m.yaml") and "output_dir" in resolved
-
-
 # ----------------------------------------------------------------------------- sweeps on dask
 
 
@@ -618,7 +611,7 @@ def test_sweep_for_report_is_named_never_guessed(tmp_path: Path) -> None:
     assert sweep.load_sweep(older).columns.tolist() == ["run", "status", "variable"]
     with pytest.raises(FileNotFoundError, match="no sweep summary"):
         sweep.load_sweep(run)
-    assert not hasattr(batch, "find_latest_sweep")
+    assert not hasattr(sweep, "find_latest_sweep") and not hasattr(runner, "find_latest_sweep")
 
 
 def test_a_kernel_that_never_answered_is_started_again() -> None:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from helpers import DATA_DIR, PROJECT_ROOT, outputs
-from helpers.reproduction import batch
+from helpers.reproduction import runner
 
 REGISTRY_CSV = DATA_DIR / "registry.csv"
 NOTEBOOK_01 = PROJECT_ROOT / "notebooks" / "01-cohort-assembly.ipynb"
@@ -38,10 +38,10 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def private_run(planted, tmp_path_factory: pytest.TempPathFactory) -> batch.RunResult:
+def private_run(planted, tmp_path_factory: pytest.TempPathFactory) -> runner.RunResult:
     path, _ = planted
     out = tmp_path_factory.mktemp("private_run")
-    return batch.run_collection({"registry_path": str(path)}, out)
+    return runner.run_collection({"registry_path": str(path)}, out)
 
 
 def test_planted_registry_is_not_the_shipped_one(planted) -> None:
@@ -49,7 +49,7 @@ def test_planted_registry_is_not_the_shipped_one(planted) -> None:
     assert not outputs.is_shipped_registry(path)
 
 
-def test_run_on_other_registry_completes(private_run: batch.RunResult) -> None:
+def test_run_on_other_registry_completes(private_run: runner.RunResult) -> None:
     assert private_run.status == "ok", private_run.error
     manifest = json.loads(private_run.manifest_path.read_text())
     assert manifest["status"] == "ok"

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from helpers import DATA_DIR, PROJECT_ROOT, schema
 from helpers.mapping import MappingError, apply_mapping, load_mapping
-from helpers.reproduction import batch, registry
+from helpers.reproduction import params, registry, runner
 from helpers.reproduction.registry import (
     EXAMPLE_EXPORT_PATH,
     EXAMPLE_MAPPING,
@@ -355,25 +355,26 @@ def test_every_notebook_that_loads_the_registry_takes_a_mapping() -> None:
     for path in sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-        if "schema.load_registry(registry_path" not in code:
+        if "load_registry(registry_path" not in code and "cohort.prepare(" not in code:
             continue
         params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         assert '\nregistry_mapping: str = ""' in f"\n{params}", path.name
-        assert "load_registry(registry_path, mapping=registry_mapping or None)" in code, path.name
+        assert ("load_registry(registry_path, mapping=registry_mapping or None)" in code
+                or "prepare(\n    registry_path, mapping=registry_mapping," in code), path.name
 
 
 def test_runner_accepts_registry_mapping(tmp_path: Path) -> None:
-    assert batch.validate_parameters({"registry_mapping": ""}) == {"registry_mapping": ""}
-    assert batch.resolve_parameters({})["registry_mapping"] == ""
-    given = batch.resolve_parameters({"registry_mapping": "m.yaml"}, base_dir=tmp_path)
+    declared = params.read_parameters(runner.list_notebooks())
+    assert params.validate_parameters({"registry_mapping": ""}, declared) == {"registry_mapping": ""}
+    given = params.absolute_paths({"registry_mapping": "m.yaml"}, declared, tmp_path)
     assert given["registry_mapping"] == str(tmp_path / "m.yaml")
-    with pytest.raises(batch.ParameterError, match="registry_mapping: file not found"):
-        batch.run_collection({"registry_mapping": str(tmp_path / "absent.yaml")}, tmp_path / "o")
+    with pytest.raises(params.ParameterError, match="registry_mapping: file not found"):
+        runner.run_collection({"registry_mapping": str(tmp_path / "absent.yaml")}, tmp_path / "o")
 
 
 def test_collection_on_the_mapped_export_gives_the_same_table1(tmp_path: Path, collection_run: Path) -> None:
     """The example hospital export, read through its mapping, gives the shipped run's tables."""
-    mapped = batch.run_collection(
+    mapped = runner.run_collection(
         {"registry_path": str(EXAMPLE_EXPORT_PATH), "registry_mapping": str(EXAMPLE_MAPPING_PATH)},
         tmp_path / "mapped",
         only=["01", "02", "03"],
