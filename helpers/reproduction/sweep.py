@@ -445,8 +445,11 @@ def sweep_for_report(output_dir: str | Path, sweep_dir: str | Path | None = None
 
     Example
     -------
-    >>> sweep_for_report("outputs", "outputs/sweep-cutoffs")  # doctest: +SKIP
-    PosixPath('outputs/sweep-cutoffs')
+    >>> import tempfile
+    >>> run, sweep = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    >>> (sweep / "tables").mkdir(); (sweep / "tables" / "sweep_summary.csv").touch()
+    >>> sweep_for_report(run) is None, sweep_for_report(run, sweep) == sweep
+    (True, True)
     """
     manifest = Path(output_dir) / "manifest.json"
     if manifest.is_file():
