@@ -17,11 +17,13 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from helpers.cohort import FACTOR_SPECS, FactorSpec
 from helpers.survival import KMSummary, factor_codes, kaplan_meier
 
 #: Reason keys of the flow table's first and last rows (see ``helpers.cohort``).
@@ -324,4 +326,45 @@ def plot_cohort_flow(
         _box(ax, 7.2, yy, 5.2, 0.3 + 0.22 * (len(lines) + 1), text)
         ax.annotate("", xy=(4.6, yy), xytext=(2.6, yy), arrowprops=_ARROW)
         ax.text(2.7, yy - 0.25, f"{int(rows['n_remaining'].iloc[-1])} remain", fontsize=8, color="0.3", va="top")
+    return fig
+
+
+def plot_cutoff_distributions(
+    data: pd.DataFrame,
+    cutoffs: Mapping[str, float],
+    *,
+    specs: Sequence[FactorSpec] = FACTOR_SPECS,
+    columns: Mapping[str, str] | None = None,
+) -> Figure:
+    """Where each cut-off falls: a histogram (seaborn) of every dichotomised continuous factor.
+
+    One panel per ``"cutoff"`` row of ``specs``, the cut-off (``DerivedFactors.cutoffs``) as a
+    vertical line and the patients below and at or above it in the title, so that a reader sees
+    how much of a continuous measurement a split throws away. ``columns`` maps a dictionary
+    column name to ``data``'s where they differ.
+
+    Example
+    -------
+    >>> from helpers.cohort import prepare
+    >>> derived = prepare("").factors
+    >>> len(plot_cutoff_distributions(derived.data, derived.cutoffs).axes)
+    4
+    """
+    cut_specs = [s for s in specs if s.rule == "cutoff"]
+    columns = dict(columns or {})
+    absent = [columns.get(s.source, s.source) for s in cut_specs if columns.get(s.source, s.source) not in data]
+    if absent:
+        raise ValueError(f"data lacks column(s) {absent} of the dichotomised continuous factors")
+    fig = Figure(figsize=(3.2 * len(cut_specs), 2.9), layout="constrained")
+    axes = fig.subplots(1, len(cut_specs), squeeze=False)[0]
+    for ax, spec in zip(axes, cut_specs, strict=True):
+        values = pd.to_numeric(data[columns.get(spec.source, spec.source)], errors="coerce").dropna()
+        cut = float(cutoffs[spec.cutoff])
+        sns.histplot(x=values, ax=ax, bins=20, color="C0", edgecolor="white")
+        ax.axvline(cut, color="C3", lw=1.5, ls="--")
+        below = int((values < cut).sum())
+        ax.set_title(f"{spec.label}\n<{cut:g}: {below}, ≥{cut:g}: {len(values) - below}", fontsize=9)
+        ax.set_xlabel(spec.unit, fontsize=8)
+        ax.set_ylabel("patients", fontsize=8)
+        ax.tick_params(labelsize=8)
     return fig

@@ -37,7 +37,7 @@ CONTRACT = {
     "tables/table3.csv": ["variable", "level", "hr", "ci_low", "ci_high", "p_value"],
     "tables/fidelity_scorecard.csv": ["target_group", "variable", "level", "status"],
 }  # fmt: skip
-FIGURES = ["cohort_flow", "figure1_km", "forest_table3"]
+FIGURES = ["cohort_flow", "cutoff_distributions", "figure1_km", "forest_table3"]
 
 
 @pytest.fixture(scope="module")

@@ -231,3 +231,23 @@ def test_plot_calibration_trace_one_line_per_chain_and_kept_chain_labelled():
 def test_plot_calibration_trace_names_missing_columns():
     with pytest.raises(ValueError, match="loss"):
         reproduction_plots.plot_calibration_trace(pd.DataFrame({"iteration": [0]}))
+
+
+def test_plot_cutoff_distributions_marks_each_cutoff_and_counts_both_sides():
+    from helpers.cohort import FACTOR_SPECS, prepare
+
+    derived = prepare("", dfi_cutoff_months=18).factors
+    fig = plots.plot_cutoff_distributions(derived.data, derived.cutoffs)
+    cut_specs = [s for s in FACTOR_SPECS if s.rule == "cutoff"]
+    assert len(fig.axes) == len(cut_specs) == 4
+    for ax, spec in zip(fig.axes, cut_specs, strict=True):
+        cut = derived.cutoffs[spec.cutoff]
+        lines = [ln for ln in ax.get_lines() if ln.get_xdata()[0] == cut]
+        assert lines, f"no line at the cut-off of {spec.name}"
+        values = derived.data[spec.source].dropna()
+        below = int((values < cut).sum())
+        assert f"<{cut:g}: {below}, ≥{cut:g}: {len(values) - below}" in ax.get_title()
+        # the split the title counts is the one derive_factors made
+        assert below == int(derived.data[spec.name].astype(str).str.startswith("lt_").sum())
+    with pytest.raises(ValueError, match="dfi_months"):
+        plots.plot_cutoff_distributions(derived.data.drop(columns="dfi_months"), derived.cutoffs)
