@@ -16,6 +16,8 @@ import hashlib
 import html
 import json
 import re
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -269,3 +271,48 @@ def show_patient_rows(
         return df.head(n)
     return pd.DataFrame({"column": [str(c) for c in df.columns], "dtype": [str(t) for t in df.dtypes],
                          "n_rows": len(df), "n_missing": [int(df[c].isna().sum()) for c in df.columns]})
+
+
+def show_warnings_once() -> None:
+    """Show each warning once, as one formatted line, in place of Python's stderr block.
+
+    For a notebook's setup cell (like :func:`helpers.plots.set_style`, it changes global state:
+    ``warnings.showwarning``). Python's default shows the kernel's
+    temporary file name, the source line and, in a loop or a comprehension, the same caveat
+    several times; here a :class:`helpers.cox.CoxWarning` reads "**CoxWarning**: only 6.4 events
+    per parameter ...", once per message, as Markdown in the notebook (one line on stderr
+    outside IPython).
+
+    Example
+    -------
+    >>> show_warnings_once()
+    >>> isinstance(warnings.showwarning, _ShowOnce)
+    True
+    >>> warnings.showwarning = warnings._showwarning_orig
+    """
+    warnings.showwarning = _ShowOnce()  # the filters stay; the hook drops repeats itself
+
+
+class _ShowOnce:
+    """``warnings.showwarning`` that shows each (category, message) once (see show_warnings_once)."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ARG002
+        key = (category.__name__, str(message))
+        if key not in self.seen:
+            self.seen.add(key)
+            _show_warning(f"> **{category.__name__}**: {message}", file)
+
+
+def _show_warning(text: str, file=None) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Markdown(text))
+    else:
+        (file or sys.stderr).write(text + "\n")

@@ -24,6 +24,7 @@ from helpers import PROJECT_ROOT
 from helpers.outputs import registry_sha256
 from helpers.reproduction import params, runner, sweep
 from helpers.reproduction.params import ParameterError
+from helpers.reproduction.runner import portable_path
 
 KERNELSPEC = {
     "name": "metastasectomy-survival",
@@ -60,7 +61,8 @@ TABLES_CODE = (
     't3 = pd.DataFrame({"variable": ["disease_free_interval"], "level": [f"lt_{cut}_months"],\n'
     '    "hr": [3.0 + cut / 10], "ci_low": [1.2], "ci_high": [8.0], "p_value": [p]})\n'
     'save_table(t3, output_dir, "table3")\n'
-    "print(Path(registry_path).is_absolute(), Path(output_dir).is_absolute(), Path.cwd().name)"
+    "print(Path(registry_path).is_file() and not Path(registry_path).is_absolute(),\n"
+    "      Path(output_dir).resolve() == Path.cwd(), Path.cwd().name)"
 )
 
 
@@ -356,8 +358,10 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["kernel"] == "fresh per notebook"
     assert manifest["parameters"]["dfi_cutoff_months"] == 18
-    assert manifest["parameters"]["registry_path"] == str(tiny_collection["registry"])
-    assert manifest["parameters"]["output_dir"] == str(out.resolve())
+    # paths as the kernels (started in the run folder) saw them: relative, never absolute
+    assert manifest["parameters"]["registry_path"] == portable_path(tiny_collection["registry"], out)
+    assert (out / manifest["parameters"]["registry_path"]).resolve() == Path(tiny_collection["registry"]).resolve()
+    assert manifest["parameters"]["output_dir"] == "."
     assert manifest["registry"]["sha256"] == registry_sha256(tiny_collection["registry"])
     assert manifest["packages"]["pandas"] == pd.__version__ and manifest["packages"]["distributed"]
     assert manifest["started"] <= manifest["finished"] and manifest["duration_s"] > 0
@@ -366,7 +370,7 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
     # 01 and 02 ran at the same time; 03 started after 02 ended
     assert entries["02"]["started_s"] < entries["01"]["started_s"] + entries["01"]["duration_s"]
     assert entries["03"]["started_s"] >= entries["02"]["started_s"] + entries["02"]["duration_s"] - 0.01
-    assert entries["02"]["parameters"] == {"output_dir": str(out.resolve()), "ties": "breslow", "seed": 2}
+    assert entries["02"]["parameters"] == {"output_dir": ".", "ties": "breslow", "seed": 2}
     for name in ("01-tables", "02-check", "03-last"):
         assert (out / "notebooks" / f"{name}.ipynb").is_file()
         assert (out / "html" / f"{name}.html").read_text().lstrip().startswith("<!DOCTYPE html>")
@@ -376,7 +380,7 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
     assert "registry_path" not in injected.source and "output_dir" in injected.source  # only declared names
     first = nbformat.read(out / "notebooks" / "01-tables.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in first.cells for o in c.get("outputs", []))
-    assert printed.strip() == "True True nbs"
+    assert printed.strip() == "True True run"  # relative paths, read from the run folder (the cwd)
     assert pd.read_csv(out / "tables" / "table3.csv")["level"].tolist() == ["lt_18_months"]
 
 

@@ -60,14 +60,15 @@ def test_every_notebook_ran(run: SimpleNamespace) -> None:
 def test_manifest(run: SimpleNamespace) -> None:
     manifest = json.loads((run.output_dir / "manifest.json").read_text())
     assert manifest["status"] == "ok" and manifest["kernel"] == "fresh per notebook"
-    assert manifest["registry"]["path"] == str(REGISTRY_CSV)
+    assert (run.output_dir / manifest["registry"]["path"]).resolve() == REGISTRY_CSV.resolve()
     assert manifest["registry"]["sha256"] == registry_sha256(REGISTRY_CSV)
-    assert manifest["parameters"] == {"output_dir": str(run.output_dir), "registry_path": str(REGISTRY_CSV)}
+    # as the kernels saw them: they start in the run folder; "" is the shipped registry
+    assert manifest["parameters"] == {"output_dir": ".", "registry_path": ""}
     assert all(n["status"] == "ok" and n["duration_s"] > 0 for n in manifest["notebooks"])
     entries = {n["name"][:2]: n for n in manifest["notebooks"]}
     # every notebook's parameters as run: the cell's defaults, with the run folder set
     assert entries["03"]["parameters"]["ties"] == "breslow"
-    assert entries["03"]["parameters"]["output_dir"] == str(run.output_dir)
+    assert entries["03"]["parameters"]["output_dir"] == "."
     # the report started after the notebooks it reads had finished
     report_start = entries["04"]["started_s"]
     for number in ("01", "02", "03", "06"):
@@ -150,7 +151,7 @@ def test_report_runs_with_missing_tables_and_reads_the_named_sweep(tmp_path) -> 
     result = runner.run_collection({}, out, only=["04"], html=False, sweep=tmp_path / "sweep-x")
     executed = (out / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "disease_free_interval: significant in the model in 1/2 runs" in executed
-    assert json.loads((out / "manifest.json").read_text())["sweep"] == str(tmp_path / "sweep-x")
+    assert json.loads((out / "manifest.json").read_text())["sweep"] == "../sweep-x"
     assert (out / "tables" / "fidelity_scorecard.csv").is_file()
 
 

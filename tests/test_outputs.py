@@ -157,3 +157,19 @@ def test_run_folder_layout(tmp_path: Path) -> None:
 def test_save_table_shows_none_as_empty(tmp_path: Path) -> None:
     page = outputs.save_table(pd.DataFrame({"x": ["a", None]}), tmp_path, "none")[1].read_text()
     assert ">None<" not in page and "<td></td>" in page
+
+
+def test_show_warnings_once_writes_each_message_once_without_a_path(capsys) -> None:
+    import warnings
+
+    from helpers.cox import CoxWarning
+
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        outputs.show_warnings_once()
+        warnings.simplefilter("always")  # repeats reach the hook (pytest's filters may not let them)
+        for _ in range(3):
+            warnings.warn("only 6.4 events per parameter", CoxWarning, stacklevel=1)
+        warnings.warn("another caveat", CoxWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["> **CoxWarning**: only 6.4 events per parameter", "> **CoxWarning**: another caveat"]
+    assert ".py" not in err

@@ -3,12 +3,14 @@
 The shipped registry is copied with every patient id replaced by a planted identifier
 ("ZZPRIV-0001", ...); the whole collection runs on the copy through the batch runner, and every
 file of the run folder (executed notebooks, HTML, tables, figures, logs, manifest) is scanned
-for the planted identifiers.
+for the planted identifiers and for absolute paths of the machine (the run folder, the checkout,
+the registry's folder, the home folder, the kernels' temporary files).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +74,25 @@ def test_no_output_file_contains_a_patient_identifier(private_run, planted) -> N
     assert not leaks, f"patient identifiers found in outputs: {leaks}"
 
 
+def test_no_output_file_contains_an_absolute_path_of_the_machine(private_run, planted) -> None:
+    """Paths in a run folder are relative to it: a report can be sent out without the machine's layout."""
+    registry, _ = planted
+    root = private_run.output_dir
+    needles = {str(p) for p in (root.resolve(), PROJECT_ROOT.resolve(), registry.resolve().parent,
+                                 Path.home().resolve())} | {"ipykernel_", "dask-scratch-space"}
+    leaks = {needle: found for needle in sorted(needles) if (found := scan_absolute(root, needle))}
+    assert not leaks, f"absolute paths found in the run folder: {leaks}"
+    manifest = json.loads(private_run.manifest_path.read_text())
+    assert (root / manifest["registry"]["path"]).resolve() == registry.resolve()  # relative, and right
+
+
+def scan_absolute(folder: Path, needle: str) -> list[str]:
+    """Files under ``folder`` holding ``needle`` as an absolute path (not inside ``../needle``)."""
+    pattern = re.compile(rb"(?<![\w.])" + re.escape(needle.encode()))
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                  if p.is_file() and pattern.search(p.read_bytes()))
+
+
 def scan(folder: Path, needle: str) -> list[str]:
     """Files under ``folder`` whose bytes contain ``needle``."""
     return sorted(
@@ -89,3 +110,9 @@ def test_control_the_scan_sees_rows_of_the_shipped_registry(notebook_run) -> Non
     shipped_id = pd.read_csv(REGISTRY_CSV, dtype=str)["patient_id"].iloc[0]
     output_dir = notebook_run(NOTEBOOK_01)
     assert f"notebooks/{NOTEBOOK_01.name}" in scan(output_dir, shipped_id)
+
+
+def test_control_the_path_scan_finds_an_absolute_path_and_not_a_relative_one(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps({"path": "/srv/hospital/registry.csv"}))
+    (tmp_path / "b.json").write_text(json.dumps({"path": "../../srv/hospital/registry.csv"}))
+    assert scan_absolute(tmp_path, "/srv/hospital") == ["a.json"]

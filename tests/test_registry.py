@@ -381,7 +381,8 @@ def test_collection_on_the_mapped_export_gives_the_same_table1(tmp_path: Path, c
     )
     assert mapped.status == "ok"
     manifest = json.loads((tmp_path / "mapped" / "manifest.json").read_text())
-    assert manifest["registry_mapping"]["path"] == str(EXAMPLE_MAPPING_PATH)
+    mapping = tmp_path / "mapped" / manifest["registry_mapping"]["path"]  # relative to the run folder
+    assert mapping.resolve() == EXAMPLE_MAPPING_PATH.resolve()
     for name in ("table1", "cohort_flow"):
         pd.testing.assert_frame_equal(
             pd.read_csv(tmp_path / "mapped" / "tables" / f"{name}.csv"),

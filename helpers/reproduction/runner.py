@@ -403,6 +403,38 @@ def _kernel_did_not_start(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(m in text for m in _START_FAILURES)
 
 
+def _portable_metadata(executed: Path, source: Path, root: Path) -> None:
+    """Record papermill's input and output paths relative to the run folder (they are absolute)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    info = nb.metadata.get("papermill", {})
+    info.update(input_path=portable_path(source, root), output_path=portable_path(executed, root))
+    nbformat.write(nb, executed)
+
+
+def _scrub_log(log: Path, root: Path) -> None:
+    """Replace the machine's folders in a kernel's stderr log by placeholders (the run folder is ``.``)."""
+    if not log.is_file():
+        return
+    text = log.read_text(encoding="utf-8", errors="replace")
+    places = {str(root.resolve()): ".", sys.prefix: "<python>", sys.base_prefix: "<python>",
+              str(PROJECT_ROOT): "<checkout>", str(Path.home()): "~"}
+    for place in sorted(places, key=len, reverse=True):  # the longest (most specific) first
+        text = text.replace(place, places[place])
+    log.write_text(text, encoding="utf-8")
+
+
+def notebook_title(nb) -> str:
+    """The text of the notebook's first Markdown heading (the page title of its HTML export)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return "Notebook"
+
+
 def export_html(notebook_path: Path, html_path: Path) -> Path:
     """Export an executed notebook to a standalone HTML page with nbconvert.
 
@@ -423,7 +455,8 @@ def export_html(notebook_path: Path, html_path: Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = HTMLExporter().from_notebook_node(nb, resources={"metadata": {"name": notebook_title(nb)}})
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path
@@ -479,6 +512,9 @@ def execute_notebook(
                 if not _kernel_did_not_start(exc):
                     break
                 log.write(f"kernel start failed (attempt {attempt + 1}): {exc}\n")
+    _scrub_log(folder.root / "logs" / f"{notebook.stem}.log", folder.root)
+    if out_path.exists():
+        _portable_metadata(out_path, notebook, folder.root)
     if html and out_path.exists():
         try:
             html_path = export_html(out_path, folder.html / f"{notebook.stem}.html")
@@ -612,16 +648,58 @@ def _check_files(given: Mapping[str, object], registry: Path, sweep: Path | None
         raise ParameterError("\n".join(problems))
 
 
+def portable_path(path: str | Path, root: Path) -> str:
+    """``path`` as a run folder records it: relative to the run folder ``root``, never absolute.
+
+    Example
+    -------
+    >>> portable_path("/data/hospital/export.csv", Path("/data/runs/r1"))
+    '../../hospital/export.csv'
+    """
+    return Path(os.path.relpath(Path(path).resolve(), Path(root).resolve())).as_posix()
+
+
+def kernel_parameters(passed: Mapping[str, object], root: Path) -> dict[str, object]:
+    """The values injected into a notebook: paths relative to the run folder, the kernel's cwd.
+
+    The kernels start in the run folder, so ``output_dir`` is ``"."``, the shipped registry is
+    ``""`` and any other file is named relative to the run folder: no executed notebook, HTML page
+    or manifest holds an absolute path of the machine.
+
+    Example
+    -------
+    >>> kernel_parameters({"output_dir": "/r/run1", "registry_path": str(DATA_DIR / "registry.csv"),
+    ...                    "ties": "efron"}, Path("/r/run1"))
+    {'output_dir': '.', 'registry_path': '', 'ties': 'efron'}
+    """
+    shipped = (DATA_DIR / "registry.csv").resolve()
+    out: dict[str, object] = {}
+    for name, value in passed.items():
+        if name == "output_dir":
+            value = "."
+        elif name == "registry_path" and value and Path(str(value)).resolve() == shipped:
+            value = ""
+        elif name in _PATH_PARAMETERS and value:
+            value = portable_path(str(value), root)
+        out[name] = value
+    return out
+
+
+#: Parameters that name files or folders (made relative to the run folder for the kernels).
+_PATH_PARAMETERS = ("registry_path", "registry_mapping", "sweeps_dir")
+
+
 def _start_manifest(given: Mapping, registry: Path, sweep: Path | None, notebooks: Sequence[Path],
-                    cwd: Path, parallel: int) -> dict:
+                    cwd: Path, parallel: int, root: Path) -> dict:
     mapping = str(given.get("registry_mapping") or "")
     return {
         "status": "running", "started": _now(), "finished": None, "duration_s": None,
-        "parameters": dict(given),
-        "registry": {"path": str(registry), "sha256": registry_sha256(registry)},
-        "registry_mapping": {"path": mapping, "sha256": registry_sha256(Path(mapping))} if mapping else None,
-        "sweep": str(sweep) if sweep is not None else None,
-        "notebooks_dir": str(cwd), "kernel": "fresh per notebook", "parallel": parallel,
+        "parameters": kernel_parameters(given, root),
+        "registry": {"path": portable_path(registry, root), "sha256": registry_sha256(registry)},
+        "registry_mapping": ({"path": portable_path(mapping, root), "sha256": registry_sha256(Path(mapping))}
+                             if mapping else None),
+        "sweep": portable_path(sweep, root) if sweep is not None else None,
+        "notebooks_dir": portable_path(cwd, root), "kernel": "fresh per notebook", "parallel": parallel,
         "cpu_count": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform(),
         "packages": package_versions(),
         "notebooks": [{"name": nb.name, "status": "pending", "duration_s": None} for nb in notebooks],
@@ -717,19 +795,19 @@ def run_collection(
     t0 = time.perf_counter()
     notebooks, declared, given, registry, sweep_dir = _prepare(
         params, output_dir, notebooks_dir, only, base_dir, sweep)
-    root, cwd = Path(str(given["output_dir"])), Path(notebooks_dir).resolve()
+    root, source = Path(str(given["output_dir"])), Path(notebooks_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     if only is None:
         _clear_previous_run(root)
     folder = run_folder(root, create=True)
     parallel = int(parallel or len(notebooks))
-    manifest = _start_manifest(given, registry, sweep_dir, notebooks, cwd, parallel)
+    manifest = _start_manifest(given, registry, sweep_dir, notebooks, source, parallel, root)
     write_manifest(folder.manifest, manifest)
     numbers = {nb: notebook_number(nb) for nb in notebooks}
 
     def work(nb: Path) -> NotebookResult:
         passed = {k: v for k, v in given.items() if numbers[nb] in declared[k].notebooks}
-        return execute_notebook(nb, root, passed, cwd=cwd, html=html, t0=t0)
+        return execute_notebook(nb, root, kernel_parameters(passed, root), cwd=root, html=html, t0=t0)
 
     results = run_graph(notebooks, dependencies(notebooks), work, parallel=parallel, on_done=on_done)
     return _finish(manifest, [results[nb] for nb in notebooks], folder.manifest, declared, given, t0)

@@ -428,7 +428,7 @@ def sweep_for_report(output_dir: str | Path, sweep_dir: str | Path | None = None
     """The sweep folder a report summarises, named explicitly; ``None`` when none is named.
 
     The run's manifest (``<output_dir>/manifest.json``, key ``sweep``, written by
-    ``runner run --sweep DIR``) names it; otherwise ``sweep_dir``, when it is itself a sweep
+    ``runner run --sweep DIR``, relative to the run folder) names it; otherwise ``sweep_dir``, when it is itself a sweep
     folder (it holds ``tables/sweep_summary.csv``). No folder is searched and nothing is chosen
     by file modification time.
 
@@ -454,8 +454,8 @@ def sweep_for_report(output_dir: str | Path, sweep_dir: str | Path | None = None
     manifest = Path(output_dir) / "manifest.json"
     if manifest.is_file():
         named = json.loads(manifest.read_text(encoding="utf-8")).get("sweep")
-        if named:
-            return Path(named)
+        if named:  # recorded relative to the run folder (absolute in older manifests)
+            return Path(output_dir) / named
     if sweep_dir and (Path(sweep_dir) / "tables" / "sweep_summary.csv").is_file():
         return Path(sweep_dir)
     return None
