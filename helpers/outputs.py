@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import sys
 import warnings
@@ -32,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 #: Provenance record of the shipped registry (written with data/registry.csv by helpers.reproduction.synthetic).
 PROVENANCE_PATH: Path = DATA_DIR / "registry_provenance.json"
+#: Environment variable through which the runner tells its kernels the id of their run.
+RUN_ID_VARIABLE: str = "METASTASECTOMY_RUN_ID"
 #: Resolution of the PNG figures.
 FIGURE_DPI: int = 150
 
@@ -110,6 +113,44 @@ def _interactive_root() -> Path:
     return base / "outputs" / "interactive"
 
 
+class RunFolderError(RuntimeError):
+    """A notebook tried to write into the run folder of another run."""
+
+
+def check_run_folder(output_dir: str | Path) -> None:
+    """Refuse to write into a folder that a ``make run`` (or another runner run) owns.
+
+    A run folder's ``manifest.json`` names its run (``run_id``); only kernels started by that run
+    (environment variable :data:`RUN_ID_VARIABLE`) may write there, so that an ad-hoc run cannot
+    leave Efron results beside a manifest that says Breslow. A folder without a manifest (the
+    interactive ``outputs/interactive/``, a test's folder) is anyone's.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_run_folder(folder)  # no manifest: free
+    >>> _ = (folder / "manifest.json").write_text('{"run_id": "r1", "started": "2026-01-01"}')
+    >>> check_run_folder(folder)
+    Traceback (most recent call last):
+    ...
+    helpers.outputs.RunFolderError: ...
+    """
+    manifest = run_folder(output_dir).manifest
+    if not manifest.is_file():
+        return
+    try:
+        record = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        record = {}
+    owner = record.get("run_id") if isinstance(record, dict) else None
+    if owner and owner != os.environ.get(RUN_ID_VARIABLE):
+        raise RunFolderError(
+            f"{run_folder(output_dir).root} is the run folder of run {owner} (started {record.get('started')}, "
+            f"its manifest describes those results); an ad-hoc run must not write there. Pass another "
+            f"output_dir, or \"\" for the interactive run folder outputs/interactive/")
+
+
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.endswith((".csv", ".html")):
         raise ValueError(f"name: expected a plain file stem such as 'table1' (letters, digits, '_', '-', '.', "
@@ -140,6 +181,7 @@ def save_table(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df: expected a pandas DataFrame, found {type(df).__name__}")
     _check_name(name)
+    check_run_folder(output_dir)
     folder = run_folder(output_dir).tables
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = folder / f"{name}.csv", folder / f"{name}.html"
@@ -172,6 +214,7 @@ def save_figure(
     if not hasattr(fig, "savefig"):
         raise TypeError(f"fig: expected a matplotlib Figure, found {type(fig).__name__}")
     _check_name(name)
+    check_run_folder(output_dir)
     folder = run_folder(output_dir).figures
     folder.mkdir(parents=True, exist_ok=True)
     png_path, svg_path = folder / f"{name}.png", folder / f"{name}.svg"

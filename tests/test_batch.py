@@ -382,6 +382,14 @@ def test_run_collection_ok_and_manifest(tiny_collection) -> None:
     printed = "".join(o.get("text", "") for c in first.cells for o in c.get("outputs", []))
     assert printed.strip() == "True True run"  # relative paths, read from the run folder (the cwd)
     assert pd.read_csv(out / "tables" / "table3.csv")["level"].tolist() == ["lt_18_months"]
+    # an ad-hoc papermill run aimed at this run's folder is refused, naming the way out
+    import papermill as pm
+
+    with pytest.raises(pm.PapermillExecutionError, match="RunFolderError"):
+        pm.execute_notebook(str(tiny_collection["notebooks"] / "01-tables.ipynb"), str(tiny_collection["root"] / "adhoc.ipynb"),
+                            parameters={"output_dir": str(out), "registry_path": str(tiny_collection["registry"]),
+                                        "ties": "efron"}, kernel_name=KERNELSPEC["name"], progress_bar=False)
+    assert pd.read_csv(out / "tables" / "table3.csv")["level"].tolist() == ["lt_18_months"]  # untouched
 
 
 @pytest.mark.notebook

@@ -173,3 +173,19 @@ def test_show_warnings_once_writes_each_message_once_without_a_path(capsys) -> N
     err = capsys.readouterr().err
     assert err.splitlines() == ["> **CoxWarning**: only 6.4 events per parameter", "> **CoxWarning**: another caveat"]
     assert ".py" not in err
+
+
+def test_a_run_folder_refuses_writes_from_outside_its_run(tmp_path: Path, monkeypatch) -> None:
+    table, fig = pd.DataFrame({"a": [1]}), Figure()
+    outputs.save_table(table, tmp_path, "free")  # no manifest: anyone may write
+    (tmp_path / "manifest.json").write_text(json.dumps({"run_id": "abc123", "started": "2026-12-03T10:00"}))
+    monkeypatch.delenv(outputs.RUN_ID_VARIABLE, raising=False)
+    for write in (lambda: outputs.save_table(table, tmp_path, "t3"), lambda: outputs.save_figure(fig, tmp_path, "f")):
+        with pytest.raises(outputs.RunFolderError, match=r"run abc123 .*output_dir.*outputs/interactive"):
+            write()
+    assert not (tmp_path / "tables" / "t3.csv").exists()
+    monkeypatch.setenv(outputs.RUN_ID_VARIABLE, "another-run")
+    with pytest.raises(outputs.RunFolderError):
+        outputs.save_table(table, tmp_path, "t3")
+    monkeypatch.setenv(outputs.RUN_ID_VARIABLE, "abc123")  # a kernel of that run
+    assert outputs.save_table(table, tmp_path, "t3")[0].is_file()

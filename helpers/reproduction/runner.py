@@ -34,6 +34,7 @@ import re
 import shutil
 import sys
 import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from importlib import metadata
 from pathlib import Path
 
 from helpers import DATA_DIR, PROJECT_ROOT
-from helpers.outputs import registry_sha256, run_folder
+from helpers.outputs import RUN_ID_VARIABLE, registry_sha256, run_folder
 from helpers.reproduction.params import (
     Parameter,
     ParameterError,
@@ -379,7 +380,7 @@ def _format_error(exc: BaseException, notebook: str) -> str:
     return text
 
 
-def _logged_kernel_manager_class(log_handle, cwd: Path):
+def _logged_kernel_manager_class(log_handle, cwd: Path, run_id: str = ""):
     """A kernel-manager class whose kernels start in ``cwd`` and write stderr to ``log_handle``.
 
     The working directory is given to the kernel process itself: papermill's own ``cwd``
@@ -392,6 +393,8 @@ def _logged_kernel_manager_class(log_handle, cwd: Path):
     class _LoggedKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd, **kw):  # type: ignore[override]
             kw.update(stderr=log_handle, cwd=str(cwd))
+            if run_id:  # the kernel may write into its run's folder (helpers.outputs.check_run_folder)
+                kw["env"] = {**(kw.get("env") or os.environ), RUN_ID_VARIABLE: run_id}
             return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return _LoggedKernelManager
@@ -463,7 +466,8 @@ def export_html(notebook_path: Path, html_path: Path) -> Path:
 
 
 def execute_notebook(
-    notebook: Path, folder_root: Path, parameters: Mapping[str, object], *, cwd: Path, html: bool, t0: float
+    notebook: Path, folder_root: Path, parameters: Mapping[str, object], *, cwd: Path, html: bool, t0: float,
+    run_id: str = "",
 ) -> NotebookResult:
     """Execute one notebook in a fresh kernel into ``<run>/notebooks/``; never raises.
 
@@ -503,7 +507,7 @@ def execute_notebook(
                     str(notebook), str(out_path), parameters=dict(parameters),
                     kernel_name=notebook_kernel(notebook), progress_bar=False, log_output=False,
                     request_save_on_cell_execute=False, start_timeout=KERNEL_START_TIMEOUT,
-                    kernel_manager_class=_logged_kernel_manager_class(log, cwd),
+                    kernel_manager_class=_logged_kernel_manager_class(log, cwd, run_id),
                 )
                 status, error, kind = "ok", None, None
                 break
@@ -693,7 +697,7 @@ def _start_manifest(given: Mapping, registry: Path, sweep: Path | None, notebook
                     cwd: Path, parallel: int, root: Path) -> dict:
     mapping = str(given.get("registry_mapping") or "")
     return {
-        "status": "running", "started": _now(), "finished": None, "duration_s": None,
+        "run_id": uuid.uuid4().hex[:12], "status": "running", "started": _now(), "finished": None, "duration_s": None,
         "parameters": kernel_parameters(given, root),
         "registry": {"path": portable_path(registry, root), "sha256": registry_sha256(registry)},
         "registry_mapping": ({"path": portable_path(mapping, root), "sha256": registry_sha256(Path(mapping))}
@@ -807,7 +811,8 @@ def run_collection(
 
     def work(nb: Path) -> NotebookResult:
         passed = {k: v for k, v in given.items() if numbers[nb] in declared[k].notebooks}
-        return execute_notebook(nb, root, kernel_parameters(passed, root), cwd=root, html=html, t0=t0)
+        return execute_notebook(nb, root, kernel_parameters(passed, root), cwd=root, html=html, t0=t0,
+                                run_id=manifest["run_id"])
 
     results = run_graph(notebooks, dependencies(notebooks), work, parallel=parallel, on_done=on_done)
     return _finish(manifest, [results[nb] for nb in notebooks], folder.manifest, declared, given, t0)
