@@ -249,8 +249,7 @@ def assert_commit_is_clean(saved: Path) -> None:
 
 
 #: Pages of a run folder rendered in the browser, relative to the folder (glob patterns).
-#: Point this at ``report/index.html`` once runs write a results report.
-RUN_PAGES = ("html/01-*.html", "html/02-*.html")
+RUN_PAGES = ("report/index.html", "html/01-*.html", "html/02-*.html")
 
 
 @pytest.fixture(scope="module")

@@ -815,7 +815,20 @@ def run_collection(
                                 run_id=manifest["run_id"])
 
     results = run_graph(notebooks, dependencies(notebooks), work, parallel=parallel, on_done=on_done)
-    return _finish(manifest, [results[nb] for nb in notebooks], folder.manifest, declared, given, t0)
+    result = _finish(manifest, [results[nb] for nb in notebooks], folder.manifest, declared, given, t0)
+    manifest.update(_report(root) if html else {"report": None})  # from the finished manifest
+    write_manifest(folder.manifest, manifest)
+    return result
+
+
+def _report(root: Path) -> dict[str, str | None]:
+    """Write the results report; its path for the manifest (an error there does not fail the run)."""
+    from helpers.reproduction.run_report import write_report
+
+    try:
+        return {"report": portable_path(write_report(root), root)}
+    except Exception as exc:  # noqa: BLE001 - the notebooks' results stand without the report
+        return {"report": None, "report_error": f"{type(exc).__name__}: {exc}"}
 
 
 def _finish(manifest: dict, ordered: Sequence[NotebookResult], path: Path, declared, given, t0: float) -> RunResult:
@@ -927,7 +940,8 @@ def _cli_run(args: argparse.Namespace, params: dict) -> int:
         print(f"Partial results (manifest status 'failed'): {result.output_dir}")
         return 1
     print(f"Done in {result.duration_s:.1f} s. Results: {result.output_dir}")
-    print(f"  executed notebooks: {folder.notebooks}\n  HTML reports:       {folder.html}")
+    print(f"  results report:     {folder.root / 'report' / 'index.html'} (no code; open it in a browser)")
+    print(f"  executed notebooks: {folder.notebooks}\n  notebook pages:     {folder.html}")
     print(f"  tables / figures:   {folder.tables} , {folder.figures}\n  manifest:           {result.manifest_path}")
     return 0
 
