@@ -579,16 +579,8 @@ def derive_factors(
     """
     if not isinstance(cohort, pd.DataFrame):
         raise TypeError(f"cohort must be a pandas DataFrame, got {type(cohort).__name__}")
-    cut = {
-        "age_years": _check_cutoff("age_cutoff_years", age_cutoff_years),
-        "dfi_months": _check_cutoff("dfi_cutoff_months", dfi_cutoff_months),
-        "primary_size_cm": _check_cutoff("primary_size_cutoff_cm", primary_size_cutoff_cm),
-        "lesion_size_mm": _check_cutoff("lesion_size_cutoff_mm", lesion_size_cutoff_mm),
-    }
-    specs = list(specs)
-    bad_rules = [f.name for f in specs if f.rule not in FACTOR_RULES]
-    if bad_rules:
-        raise ValueError(f"specs: factor(s) {bad_rules} have an unknown rule; expected one of {FACTOR_RULES}")
+    cut = _cutoffs(age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm)
+    specs = _checked_specs(specs)
     keys = tuple(dict.fromkeys(f.source for f in specs if f.source != "dfi_months"))
     names = resolve_input_columns(keys, columns, dfi_column=dfi_column)
     if not any(f.source == "dfi_months" for f in specs):
@@ -599,17 +591,60 @@ def derive_factors(
     if missing:
         detail = "; ".join(f"{c!r}: patient id(s) {_ids_text(v)}" for c, v in missing.items())
         raise CohortError(f"derive_factors: missing values (expected none) in {detail}")
-    data, spec_rows = cohort.copy(), []
+    data = cohort.copy()
     for f in specs:
         levels = _factor_levels(f, cut)
         values = _apply_rule(f, cohort[names[f.source]], names[f.source], ids, cut, levels)
         data[f.name] = pd.Categorical(values, categories=[k for k, _ in levels], ordered=True)
+    return DerivedFactors(data=data, spec=_spec_table(specs, cut), cutoffs=cut, factors=[f.name for f in specs])
+
+
+def _cutoffs(age: float, dfi: float, primary_size: float, lesion_size: float) -> dict[str, float]:
+    return {"age_years": _check_cutoff("age_cutoff_years", age), "dfi_months": _check_cutoff("dfi_cutoff_months", dfi),
+            "primary_size_cm": _check_cutoff("primary_size_cutoff_cm", primary_size),
+            "lesion_size_mm": _check_cutoff("lesion_size_cutoff_mm", lesion_size)}
+
+
+def _checked_specs(specs: Sequence[FactorSpec]) -> list[FactorSpec]:
+    specs = list(specs)
+    bad_rules = [f.name for f in specs if f.rule not in FACTOR_RULES]
+    if bad_rules:
+        raise ValueError(f"specs: factor(s) {bad_rules} have an unknown rule; expected one of {FACTOR_RULES}")
+    return specs
+
+
+def _spec_table(specs: Sequence[FactorSpec], cut: Mapping[str, float]) -> pd.DataFrame:
+    rows = []
+    for f in specs:
+        levels = _factor_levels(f, cut)
         reference = {"lt": levels[0][0], "ge": levels[1][0]}.get(f.reference, f.reference)
-        spec_rows += [{"variable": f.name, "variable_label": f.label, "level": level, "level_label": text,
-                       "position": position, "is_reference": level == reference,
-                       "reference_source": f.reference_source}
-                      for position, (level, text) in enumerate(levels, start=1)]
-    return DerivedFactors(data=data, spec=pd.DataFrame(spec_rows), cutoffs=cut, factors=[f.name for f in specs])
+        rows += [{"variable": f.name, "variable_label": f.label, "level": level, "level_label": text,
+                  "position": position, "is_reference": level == reference, "reference_source": f.reference_source}
+                 for position, (level, text) in enumerate(levels, start=1)]
+    return pd.DataFrame(rows)
+
+
+def factor_spec(
+    *,
+    age_cutoff_years: float = 50,
+    dfi_cutoff_months: float = 12,
+    primary_size_cutoff_cm: float = 10,
+    lesion_size_cutoff_mm: float = 20,
+    specs: Sequence[FactorSpec] = FACTOR_SPECS,
+) -> pd.DataFrame:
+    """``DerivedFactors.spec`` without data: every factor's and level's key and printed label.
+
+    For tables read back from a run folder (journal exports, display): the keys of
+    ``tables/table2.csv`` and ``table3.csv`` with the labels the paper prints, for the run's cut-offs.
+
+    Example
+    -------
+    >>> spec = factor_spec(dfi_cutoff_months=18).set_index(["variable", "level"])
+    >>> spec.loc[("disease_free_interval", "lt_18_months"), "level_label"]
+    '<18 months'
+    """
+    cut = _cutoffs(age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm)
+    return _spec_table(_checked_specs(specs), cut)
 
 
 def _factor_levels(f: FactorSpec, cut: Mapping[str, float]) -> tuple[tuple[str, str], ...]:

@@ -816,19 +816,27 @@ def run_collection(
 
     results = run_graph(notebooks, dependencies(notebooks), work, parallel=parallel, on_done=on_done)
     result = _finish(manifest, [results[nb] for nb in notebooks], folder.manifest, declared, given, t0)
-    manifest.update(_report(root) if html else {"report": None})  # from the finished manifest
+    manifest.update(_report(root) if html else {"report": None, "exports": None})  # from the finished manifest
     write_manifest(folder.manifest, manifest)
     return result
 
 
-def _report(root: Path) -> dict[str, str | None]:
-    """Write the results report; its path for the manifest (an error there does not fail the run)."""
+def _report(root: Path) -> dict[str, object]:
+    """Write the results report and the journal exports; their paths for the manifest.
+
+    An error here does not fail the run (the notebooks' results stand); it is recorded instead.
+    """
+    from helpers.reproduction.exports import write_exports
     from helpers.reproduction.run_report import write_report
 
-    try:
-        return {"report": portable_path(write_report(root), root)}
-    except Exception as exc:  # noqa: BLE001 - the notebooks' results stand without the report
-        return {"report": None, "report_error": f"{type(exc).__name__}: {exc}"}
+    out: dict[str, object] = {}
+    for key, write in (("report", lambda: portable_path(write_report(root), root)),
+                       ("exports", lambda: [portable_path(p, root) for p in write_exports(root)])):
+        try:
+            out[key] = write()
+        except Exception as exc:  # noqa: BLE001
+            out[key], out[f"{key}_error"] = None, f"{type(exc).__name__}: {exc}"
+    return out
 
 
 def _finish(manifest: dict, ordered: Sequence[NotebookResult], path: Path, declared, given, t0: float) -> RunResult:

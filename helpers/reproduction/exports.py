@@ -1,0 +1,220 @@
+"""Journal exports of a run: Tables 1-3 (and the validation table) as Word and LaTeX files.
+
+Read from the run folder's CSV tables, never recomputed, and laid out as the paper prints them:
+labels instead of keys (``helpers.cohort.factor_spec`` for the run's cut-offs, Table 1's own
+labels), levels indented under their variable, p as ``<0.001`` or three decimals. The footnotes
+state the conventions the numbers depend on (endpoint, tie handling, interval methods), read from
+the run's tables and manifest. ``tables/<name>.docx`` is written with python-docx,
+``tables/<name>.tex`` as a booktabs ``table`` environment (``\\usepackage{booktabs}``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.cohort import factor_spec
+from helpers.describe import format_table1
+from helpers.outputs import run_folder
+
+#: The exported tables, in the paper's order (``validation`` only when notebook 06 ran).
+EXPORTS: tuple[str, ...] = ("table1", "table2", "table3", "validation")
+_CUTOFF_PARAMETERS = ("age_cutoff_years", "dfi_cutoff_months", "primary_size_cutoff_cm", "lesion_size_cutoff_mm")
+
+
+@dataclass(frozen=True)
+class JournalTable:
+    """A table as a journal prints it: caption, header, text rows, each row's indent (0, 1, 2)."""
+
+    name: str
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    indent: tuple[int, ...]
+    footnotes: tuple[str, ...]
+
+
+def format_p(p: float) -> str:
+    """A p-value as journals print it: ``<0.001``, else three decimals (``""`` when missing).
+
+    Example
+    -------
+    >>> format_p(0.00056), format_p(0.0571), format_p(float("nan"))
+    ('<0.001', '0.057', '')
+    """
+    if pd.isna(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _interval(value: float, low: float, high: float, decimals: int) -> str:
+    if pd.isna(value):
+        return "not estimable"
+    if pd.isna(low) or pd.isna(high):  # e.g. survival 0 at the landmark: no interval
+        return f"{value:.{decimals}f}"
+    return f"{value:.{decimals}f} ({low:.{decimals}f}–{high:.{decimals}f})"
+
+
+def _as_run(manifest: dict) -> dict:
+    """Every parameter as the notebooks ran it (the first notebook's value where they differ)."""
+    values: dict = {}
+    for entry in manifest.get("notebooks", []):
+        for name, value in (entry.get("parameters") or {}).items():
+            values.setdefault(name, value)
+    return values
+
+
+def _endpoint_note(params: dict) -> str:
+    if params.get("endpoint", "all_cause") == "all_cause":
+        return ("Endpoint: death from any cause, from the first pulmonary metastasectomy (the paper calls it "
+                "disease-specific survival but defines it so).")
+    return "Endpoint: death from sarcoma (deaths from other causes censored), from the first pulmonary metastasectomy."
+
+
+def _table1(tables: Path, params: dict) -> JournalTable:
+    shown = format_table1(pd.read_csv(tables / "table1.csv", keep_default_na=False, na_values={
+        c: [""] for c in ("n", "percent", "median", "min", "max")}))
+    rows, indent, seen = [], [], set()
+    for r in shown.itertuples():
+        if r.level_label == "":
+            rows.append((r.variable_label, r.value))
+            indent.append(0)
+            continue
+        if r.variable not in seen:
+            rows.append((r.variable_label, ""))
+            indent.append(0)
+        seen.add(r.variable)
+        rows.append((r.level_label.strip(), r.value))
+        indent.append(2 if r.level_label.startswith(" ") else 1)  # liposarcoma subtypes under liposarcoma
+    n = pd.read_csv(tables / "km_overall.csv")["n"].iloc[0] if (tables / "km_overall.csv").is_file() else None
+    return JournalTable("table1", f"Table 1. Characteristics of the analysed patients{f' (n = {n})' if n else ''}.",
+                        ("Characteristic", "n (%) or median (range)"), tuple(rows), tuple(indent),
+                        ("Percentages of the analysed patients, rounded half up; liposarcoma subtypes are indented "
+                         "under liposarcoma; pre- and postoperative chemotherapy each include the patients given both.",))
+
+
+def _labels(params: dict) -> pd.DataFrame:
+    return factor_spec(**{k: params[k] for k in _CUTOFF_PARAMETERS if k in params}).set_index(["variable", "level"])
+
+
+def _table2(tables: Path, params: dict) -> JournalTable:
+    t2, spec = pd.read_csv(tables / "table2.csv"), _labels(params)
+    km = pd.read_csv(tables / "km_overall.csv").iloc[0] if (tables / "km_overall.csv").is_file() else None
+    landmark = f"{km['landmark_months']:g}-month" if km is not None else "5-year"
+    rows, indent = [], []
+    for variable, group in t2.groupby("variable", sort=False):
+        label = spec.loc[(variable, group["level"].iloc[0]), "variable_label"] if (variable, group["level"].iloc[0]) in spec.index else variable
+        rows.append((label, "", "", format_p(group["p_value"].iloc[0])))
+        indent.append(0)
+        for r in group.itertuples():
+            level = spec.loc[(variable, r.level), "level_label"] if (variable, r.level) in spec.index else r.level
+            rows.append((level, str(r.n), _interval(r.survival_pct, r.survival_ci_low, r.survival_ci_high, 1), ""))
+            indent.append(1)
+    method = km["survival_ci_method"] if km is not None else "log-log"
+    level = round(100 * (1 - float(params.get("alpha", 0.05))))
+    return JournalTable("table2", "Table 2. Univariate analysis of survival after pulmonary metastasectomy.",
+                        ("Variable", "n", f"{landmark} survival, % ({level}% CI)", "p (log-rank)"),
+                        tuple(rows), tuple(indent),
+                        (_endpoint_note(params), f"Kaplan-Meier estimates with {method} pointwise confidence intervals; "
+                         "p from the log-rank test of each factor alone."))
+
+
+def _table3(tables: Path, params: dict) -> JournalTable:
+    t3, spec = pd.read_csv(tables / "table3.csv", keep_default_na=False, na_values={
+        c: [""] for c in ("hr", "ci_low", "ci_high", "p_value")}), _labels(params)
+
+    def label(variable: str, level: str, key: str) -> str:
+        return spec.loc[(variable, level), key] if (variable, level) in spec.index else level
+
+    def term(r) -> str:  # "Variable: level vs reference", the name alone when it already says so
+        name = label(r.variable, r.level, "variable_label")
+        contrast = f"{label(r.variable, r.level, 'level_label')} vs {label(r.variable, r.reference, 'level_label')}"
+        return name if name.endswith(contrast) else f"{name}: {contrast}"
+
+    rows = tuple((term(r), _interval(r.hr, r.ci_low, r.ci_high, 2), format_p(r.p_value)) for r in t3.itertuples())
+    ties = str(t3["ties"].iloc[0]) if "ties" in t3 and len(t3) else "breslow"
+    level = round(100 * (1 - float(params.get("alpha", 0.05))))
+    return JournalTable("table3", "Table 3. Multivariable Cox proportional-hazards model.",
+                        ("Variable", f"Hazard ratio ({level}% CI)", "p"), rows, (0,) * len(rows),
+                        (_endpoint_note(params), f"Cox model with {ties.capitalize()}'s handling of tied event times; "
+                         f"Wald confidence intervals and p-values. Factors entered when their log-rank p was below "
+                         f"{float(params.get('alpha', 0.05)):g} (Table 2)."))
+
+
+def _validation(tables: Path, params: dict) -> JournalTable:
+    v = pd.read_csv(tables / "validation.csv")
+    rows = tuple((r.measure.replace("_", " "), f"{r.apparent:.3f}", f"{r.optimism:.3f}",
+                  _interval(r.corrected, r.ci_low, r.ci_high, 3)) for r in v.itertuples())
+    return JournalTable("validation", "Table 4. Bootstrap validation of the whole modelling procedure.",
+                        ("Measure", "Apparent", "Optimism", "Optimism-corrected (95% CI)"), rows, (0,) * len(rows),
+                        (f"{int(v['n_resamples'].iloc[0])} bootstrap resamples of the screen, the selection and the Cox "
+                         "fit (as rms::validate with bw = TRUE).",))
+
+
+def journal_tables(output_dir: str | Path) -> list[JournalTable]:
+    """The run's tables in the paper's layout (those whose CSV the run folder holds)."""
+    folder = run_folder(output_dir)
+    params = _as_run(json.loads(folder.manifest.read_text(encoding="utf-8"))) if folder.manifest.is_file() else {}
+    build = {"table1": _table1, "table2": _table2, "table3": _table3, "validation": _validation}
+    return [build[name](folder.tables, params) for name in EXPORTS if (folder.tables / f"{name}.csv").is_file()]
+
+
+def _latex_text(text: str) -> str:
+    for char, code in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#"),
+                       ("<", r"\textless{}"), ("≥", r"$\geq$"), ("–", "--"), ("·", r"$\cdot$")):
+        text = text.replace(char, code)
+    return text
+
+
+def to_latex(table: JournalTable) -> str:
+    """The table as a booktabs ``table`` environment (caption, rules, footnotes)."""
+    cols = "l" + "r" * (len(table.header) - 1)
+    lines = [r"\begin{table}[htbp]", r"\centering", rf"\caption{{{_latex_text(table.caption)}}}",
+             rf"\label{{tab:{table.name}}}", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
+             " & ".join(_latex_text(h) for h in table.header) + r" \\", r"\midrule"]
+    for row, depth in zip(table.rows, table.indent, strict=True):
+        cells = [_latex_text(c) for c in row]
+        cells[0] = r"\quad " * depth + cells[0]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\par\smallskip\footnotesize"]
+    lines += [_latex_text(note) + r"\par" for note in table.footnotes]
+    return "\n".join([*lines, r"\end{table}", ""])
+
+
+def write_docx(table: JournalTable, path: Path) -> Path:
+    """The table as a Word document: caption, a header row in bold, indented levels, footnotes."""
+    from docx import Document
+    from docx.shared import Pt
+
+    doc = Document()
+    doc.add_paragraph().add_run(table.caption).bold = True
+    grid = doc.add_table(rows=1 + len(table.rows), cols=len(table.header))
+    for j, text in enumerate(table.header):
+        grid.cell(0, j).paragraphs[0].add_run(text).bold = True
+    for i, (row, depth) in enumerate(zip(table.rows, table.indent, strict=True), start=1):
+        for j, text in enumerate(row):
+            grid.cell(i, j).text = ("    " * depth if j == 0 else "") + text
+    for note in table.footnotes:
+        doc.add_paragraph().add_run(note).font.size = Pt(8)
+    doc.save(path)
+    return path
+
+
+def write_exports(output_dir: str | Path) -> list[Path]:
+    """Write ``tables/<name>.docx`` and ``tables/<name>.tex`` for every table the run has.
+
+    Example
+    -------
+    >>> write_exports("outputs")  # doctest: +SKIP
+    [PosixPath('outputs/tables/table1.docx'), PosixPath('outputs/tables/table1.tex'), ...]
+    """
+    folder = run_folder(output_dir)
+    written = []
+    for table in journal_tables(output_dir):
+        tex = folder.tables / f"{table.name}.tex"
+        tex.write_text(to_latex(table), encoding="utf-8")
+        written += [write_docx(table, folder.tables / f"{table.name}.docx"), tex]
+    return written
