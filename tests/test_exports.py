@@ -11,6 +11,7 @@ import docx
 import pandas as pd
 import pytest
 
+from helpers import display
 from helpers.reproduction import exports
 
 pytestmark = [pytest.mark.notebook]
@@ -37,7 +38,7 @@ def test_table3_read_back_holds_the_csv_numbers(collection_run: Path) -> None:
     assert len(cells) == 1 + len(t3)
     for row, r in zip(cells[1:], t3.itertuples(), strict=True):
         assert row[1] == f"{r.hr:.2f} ({r.ci_low:.2f}–{r.ci_high:.2f})"
-        assert row[2] == exports.format_p(r.p_value)
+        assert row[2] == display.format_p(r.p_value)
     assert cells[1][0] == "Disease-free interval: <12 months vs ≥12 months"  # labels, not keys
     assert any("Breslow's handling of tied event times" in n for n in notes)
     assert any("death from any cause" in n for n in notes)
@@ -81,4 +82,4 @@ def test_footnotes_and_labels_follow_the_run_not_the_defaults(collection_run: Pa
 
 
 def test_format_p() -> None:
-    assert [exports.format_p(p) for p in (0.0004, 0.001, 0.0125, 0.5)] == ["<0.001", "0.001", "0.013", "0.500"]
+    assert [display.format_p(p) for p in (0.0004, 0.001, 0.0125, 0.5)] == ["<0.001", "0.001", "0.013", "0.500"]

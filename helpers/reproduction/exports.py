@@ -1,8 +1,8 @@
 """Journal exports of a run: Tables 1-3 (and the validation table) as Word and LaTeX files.
 
-Read from the run folder's CSV tables, never recomputed, and laid out as the paper prints them:
-labels instead of keys (``helpers.cohort.factor_spec`` for the run's cut-offs, Table 1's own
-labels), levels indented under their variable, p as ``<0.001`` or three decimals. The footnotes
+Read from the run folder's CSV tables, never recomputed, and laid out as the paper prints them by
+the core's display views (``helpers.display``: labels from ``helpers.cohort.factor_spec`` for the
+run's cut-offs, levels indented under their variable, p as ``<0.001`` or three decimals). The footnotes
 state the conventions the numbers depend on (endpoint, tie handling, interval methods), read from
 the run's tables and manifest. ``tables/<name>.docx`` is written with python-docx,
 ``tables/<name>.tex`` as a booktabs ``table`` environment (``\\usepackage{booktabs}``).
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers import display
 from helpers.cohort import factor_spec
-from helpers.describe import format_table1
 from helpers.outputs import run_folder
 
 #: The exported tables, in the paper's order (``validation`` only when notebook 06 ran).
@@ -37,27 +37,6 @@ class JournalTable:
     footnotes: tuple[str, ...]
 
 
-def format_p(p: float) -> str:
-    """A p-value as journals print it: ``<0.001``, else three decimals (``""`` when missing).
-
-    Example
-    -------
-    >>> format_p(0.00056), format_p(0.0571), format_p(float("nan"))
-    ('<0.001', '0.057', '')
-    """
-    if pd.isna(p):
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _interval(value: float, low: float, high: float, decimals: int) -> str:
-    if pd.isna(value):
-        return "not estimable"
-    if pd.isna(low) or pd.isna(high):  # e.g. survival 0 at the landmark: no interval
-        return f"{value:.{decimals}f}"
-    return f"{value:.{decimals}f} ({low:.{decimals}f}–{high:.{decimals}f})"
-
-
 def _as_run(manifest: dict) -> dict:
     """Every parameter as the notebooks ran it (the first notebook's value where they differ)."""
     values: dict = {}
@@ -74,80 +53,58 @@ def _endpoint_note(params: dict) -> str:
     return "Endpoint: death from sarcoma (deaths from other causes censored), from the first pulmonary metastasectomy."
 
 
+def _journal(name: str, caption: str, header: tuple[str, ...], view: pd.DataFrame, notes: tuple[str, ...]) -> JournalTable:
+    cells = view.drop(columns="indent")
+    return JournalTable(name, caption, header, tuple(tuple(map(str, r)) for r in cells.itertuples(index=False)),
+                        tuple(int(i) for i in view["indent"]), notes)
+
+
+def _read(path: Path, numeric: tuple[str, ...]) -> pd.DataFrame:
+    """A run table with empty cells as NaN in ``numeric`` columns and as "" elsewhere."""
+    return pd.read_csv(path, keep_default_na=False, na_values={c: [""] for c in numeric})
+
+
 def _table1(tables: Path, params: dict) -> JournalTable:
-    shown = format_table1(pd.read_csv(tables / "table1.csv", keep_default_na=False, na_values={
-        c: [""] for c in ("n", "percent", "median", "min", "max")}))
-    rows, indent, seen = [], [], set()
-    for r in shown.itertuples():
-        if r.level_label == "":
-            rows.append((r.variable_label, r.value))
-            indent.append(0)
-            continue
-        if r.variable not in seen:
-            rows.append((r.variable_label, ""))
-            indent.append(0)
-        seen.add(r.variable)
-        rows.append((r.level_label.strip(), r.value))
-        indent.append(2 if r.level_label.startswith(" ") else 1)  # liposarcoma subtypes under liposarcoma
+    view = display.table1_view(_read(tables / "table1.csv", ("n", "percent", "median", "min", "max")))
     n = pd.read_csv(tables / "km_overall.csv")["n"].iloc[0] if (tables / "km_overall.csv").is_file() else None
-    return JournalTable("table1", f"Table 1. Characteristics of the analysed patients{f' (n = {n})' if n else ''}.",
-                        ("Characteristic", "n (%) or median (range)"), tuple(rows), tuple(indent),
-                        ("Percentages of the analysed patients, rounded half up; liposarcoma subtypes are indented "
-                         "under liposarcoma; pre- and postoperative chemotherapy each include the patients given both.",))
+    return _journal("table1", f"Table 1. Characteristics of the analysed patients{f' (n = {n})' if n else ''}.",
+                    ("Characteristic", "n (%) or median (range)"), view,
+                    ("Percentages of the analysed patients, rounded half up; liposarcoma subtypes are indented "
+                     "under liposarcoma; pre- and postoperative chemotherapy each include the patients given both.",))
 
 
-def _labels(params: dict) -> pd.DataFrame:
-    return factor_spec(**{k: params[k] for k in _CUTOFF_PARAMETERS if k in params}).set_index(["variable", "level"])
+def _spec(params: dict) -> pd.DataFrame:
+    return factor_spec(**{k: params[k] for k in _CUTOFF_PARAMETERS if k in params})
 
 
 def _table2(tables: Path, params: dict) -> JournalTable:
-    t2, spec = pd.read_csv(tables / "table2.csv"), _labels(params)
     km = pd.read_csv(tables / "km_overall.csv").iloc[0] if (tables / "km_overall.csv").is_file() else None
     landmark = f"{km['landmark_months']:g}-month" if km is not None else "5-year"
-    rows, indent = [], []
-    for variable, group in t2.groupby("variable", sort=False):
-        label = spec.loc[(variable, group["level"].iloc[0]), "variable_label"] if (variable, group["level"].iloc[0]) in spec.index else variable
-        rows.append((label, "", "", format_p(group["p_value"].iloc[0])))
-        indent.append(0)
-        for r in group.itertuples():
-            level = spec.loc[(variable, r.level), "level_label"] if (variable, r.level) in spec.index else r.level
-            rows.append((level, str(r.n), _interval(r.survival_pct, r.survival_ci_low, r.survival_ci_high, 1), ""))
-            indent.append(1)
     method = km["survival_ci_method"] if km is not None else "log-log"
     level = round(100 * (1 - float(params.get("alpha", 0.05))))
-    return JournalTable("table2", "Table 2. Univariate analysis of survival after pulmonary metastasectomy.",
-                        ("Variable", "n", f"{landmark} survival, % ({level}% CI)", "p (log-rank)"),
-                        tuple(rows), tuple(indent),
-                        (_endpoint_note(params), f"Kaplan-Meier estimates with {method} pointwise confidence intervals; "
-                         "p from the log-rank test of each factor alone."))
+    view = display.table2_view(pd.read_csv(tables / "table2.csv"), _spec(params))
+    return _journal("table2", "Table 2. Univariate analysis of survival after pulmonary metastasectomy.",
+                    ("Variable", "n", f"{landmark} survival, % ({level}% CI)", "p (log-rank)"), view,
+                    (_endpoint_note(params), f"Kaplan-Meier estimates with {method} pointwise confidence intervals; "
+                     "p from the log-rank test of each factor alone."))
 
 
 def _table3(tables: Path, params: dict) -> JournalTable:
-    t3, spec = pd.read_csv(tables / "table3.csv", keep_default_na=False, na_values={
-        c: [""] for c in ("hr", "ci_low", "ci_high", "p_value")}), _labels(params)
-
-    def label(variable: str, level: str, key: str) -> str:
-        return spec.loc[(variable, level), key] if (variable, level) in spec.index else level
-
-    def term(r) -> str:  # "Variable: level vs reference", the name alone when it already says so
-        name = label(r.variable, r.level, "variable_label")
-        contrast = f"{label(r.variable, r.level, 'level_label')} vs {label(r.variable, r.reference, 'level_label')}"
-        return name if name.endswith(contrast) else f"{name}: {contrast}"
-
-    rows = tuple((term(r), _interval(r.hr, r.ci_low, r.ci_high, 2), format_p(r.p_value)) for r in t3.itertuples())
+    t3 = _read(tables / "table3.csv", ("hr", "ci_low", "ci_high", "p_value"))
     ties = str(t3["ties"].iloc[0]) if "ties" in t3 and len(t3) else "breslow"
-    level = round(100 * (1 - float(params.get("alpha", 0.05))))
-    return JournalTable("table3", "Table 3. Multivariable Cox proportional-hazards model.",
-                        ("Variable", f"Hazard ratio ({level}% CI)", "p"), rows, (0,) * len(rows),
-                        (_endpoint_note(params), f"Cox model with {ties.capitalize()}'s handling of tied event times; "
-                         f"Wald confidence intervals and p-values. Factors entered when their log-rank p was below "
-                         f"{float(params.get('alpha', 0.05)):g} (Table 2)."))
+    alpha = float(params.get("alpha", 0.05))
+    return _journal("table3", "Table 3. Multivariable Cox proportional-hazards model.",
+                    ("Variable", f"Hazard ratio ({round(100 * (1 - alpha))}% CI)", "p"),
+                    display.table3_view(t3, _spec(params)),
+                    (_endpoint_note(params), f"Cox model with {ties.capitalize()}'s handling of tied event times; "
+                     f"Wald confidence intervals and p-values. Factors entered when their log-rank p was below "
+                     f"{alpha:g} (Table 2)."))
 
 
 def _validation(tables: Path, params: dict) -> JournalTable:
     v = pd.read_csv(tables / "validation.csv")
     rows = tuple((r.measure.replace("_", " "), f"{r.apparent:.3f}", f"{r.optimism:.3f}",
-                  _interval(r.corrected, r.ci_low, r.ci_high, 3)) for r in v.itertuples())
+                  display.format_interval(r.corrected, r.ci_low, r.ci_high, 3)) for r in v.itertuples())
     return JournalTable("validation", "Table 4. Bootstrap validation of the whole modelling procedure.",
                         ("Measure", "Apparent", "Optimism", "Optimism-corrected (95% CI)"), rows, (0,) * len(rows),
                         (f"{int(v['n_resamples'].iloc[0])} bootstrap resamples of the screen, the selection and the Cox "

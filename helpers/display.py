@@ -1,0 +1,147 @@
+"""Tables for people: labels instead of keys, grouped rows, numbers at the precision a journal prints.
+
+The CSV files of a run keep machine keys and full precision; what a reader sees goes through here.
+A *view* is a plain DataFrame of text (``label`` first, ``indent`` = 0 for a variable, 1 for its
+levels, 2 for liposarcoma's subtypes); :func:`styled` turns a view into a pandas ``Styler`` for a
+notebook or an HTML page, and the journal exports (``helpers.reproduction.exports``) lay the same
+views out in Word and LaTeX. pandas' Styler, not great_tables: it is already installed with
+pandas, renders in JupyterLab, nbconvert and ``to_html`` alike, and a view is still a DataFrame a
+test can compare. (``from helpers import display`` hides IPython's ``display()`` in a notebook;
+call ``IPython.display.display`` by its full name there if you need it.)
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from helpers.describe import format_table1
+
+#: A survival rate or median that the data cannot give: said in words, not NaN.
+NOT_REACHED = "not reached"
+
+
+def format_p(p: float) -> str:
+    """A p-value as journals print it: ``<0.001``, else three decimals (``""`` when missing).
+
+    Example
+    -------
+    >>> format_p(0.00056), format_p(0.0571), format_p(float("nan"))
+    ('<0.001', '0.057', '')
+    """
+    if p is None or pd.isna(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_interval(value: float, low: float, high: float, decimals: int) -> str:
+    """``value (low–high)``; the value alone without a finite interval; "not estimable" without a value.
+
+    Example
+    -------
+    >>> format_interval(3.3596, 1.4255, 7.9183, 2), format_interval(0.0, math.nan, math.nan, 1)
+    ('3.36 (1.43–7.92)', '0.0')
+    """
+    if value is None or pd.isna(value):
+        return "not estimable"
+    if pd.isna(low) or pd.isna(high):
+        return f"{value:.{decimals}f}"
+    return f"{value:.{decimals}f} ({low:.{decimals}f}–{high:.{decimals}f})"
+
+
+def _label(spec: pd.DataFrame, variable: str, level: str, column: str) -> str:
+    key = (variable, level)
+    return str(spec.loc[key, column]) if key in spec.index else str(level if column == "level_label" else variable)
+
+
+def table1_view(table1: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 as the paper prints it: ``label, value, indent`` (a variable, then its levels).
+
+    Example
+    -------
+    >>> t1 = pd.DataFrame({"variable": ["age_years", "sex", "sex"], "level": ["", "male", "female"],
+    ...                    "n": [None, 38, 28], "percent": [None, 58, 42], "median": [49, None, None],
+    ...                    "min": [17, None, None], "max": [82, None, None]})
+    >>> table1_view(t1).values.tolist()
+    [['Age (years, median/range)', '49 (17–82)', 0], ['Sex', '', 0], ['Male', '38 (58)', 1], ['Female', '28 (42)', 1]]
+    """
+    rows, seen = [], set()
+    for r in format_table1(table1).itertuples():
+        if r.level_label == "":
+            rows.append((r.variable_label, r.value, 0))
+            continue
+        if r.variable not in seen:
+            rows.append((r.variable_label, "", 0))
+            seen.add(r.variable)
+        rows.append((r.level_label.strip(), r.value, 2 if r.level_label.startswith(" ") else 1))
+    return pd.DataFrame(rows, columns=["label", "value", "indent"])
+
+
+def table2_view(table2: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
+    """The log-rank screen as Table 2: ``label, n, survival, median, p, indent``.
+
+    ``table2``: :func:`helpers.survival.screen_factors` or ``tables/table2.csv``; ``spec``:
+    ``DerivedFactors.spec`` or :func:`helpers.cohort.factor_spec` (labels). Survival in percent
+    with its interval, one decimal; a median the curve never reaches says "not reached"; p on the
+    variable's row.
+    """
+    spec = spec.set_index(["variable", "level"])
+    rows = []
+    for variable, group in table2.groupby("variable", sort=False):
+        first = group["level"].iloc[0]
+        rows.append((_label(spec, variable, first, "variable_label"), "", "", "", format_p(group["p_value"].iloc[0]), 0))
+        for r in group.itertuples():
+            median = getattr(r, "median", math.nan)
+            rows.append((_label(spec, variable, r.level, "level_label"), str(int(r.n)),
+                         format_interval(r.survival_pct, r.survival_ci_low, r.survival_ci_high, 1),
+                         NOT_REACHED if pd.isna(median) else f"{median:.1f}", "", 1))
+    view = pd.DataFrame(rows, columns=["label", "n", "survival", "median", "p", "indent"])
+    return view if "median" in table2 else view.drop(columns="median")
+
+
+def table3_view(table3: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
+    """The Cox model as Table 3: ``label`` ("Variable: level vs reference"), ``hr`` (CI), ``p``.
+
+    Example
+    -------
+    >>> from helpers.cohort import factor_spec
+    >>> t3 = pd.DataFrame({"variable": ["disease_free_interval"], "level": ["lt_12_months"], "hr": [3.36],
+    ...                    "ci_low": [1.43], "ci_high": [7.92], "p_value": [0.0056], "reference": ["ge_12_months"]})
+    >>> table3_view(t3, factor_spec()).values.tolist()
+    [['Disease-free interval: <12 months vs ≥12 months', '3.36 (1.43–7.92)', '0.006', 0]]
+    """
+    spec = spec.set_index(["variable", "level"])
+    rows = []
+    for r in table3.itertuples():
+        name = _label(spec, r.variable, r.level, "variable_label")
+        contrast = f"{_label(spec, r.variable, r.level, 'level_label')} vs {_label(spec, r.variable, r.reference, 'level_label')}"
+        rows.append((name if name.endswith(contrast) else f"{name}: {contrast}",
+                     format_interval(r.hr, r.ci_low, r.ci_high, 2), format_p(r.p_value), 0))
+    return pd.DataFrame(rows, columns=["label", "hr", "p", "indent"])
+
+
+def styled(view: pd.DataFrame, *, caption: str | None = None, columns: dict[str, str] | None = None) -> Styler:
+    """A view as a Styler: no index, indented levels, bold variable rows that group levels.
+
+    ``columns`` renames the headers (e.g. ``{"hr": "Hazard ratio (95% CI)"}``).
+
+    Example
+    -------
+    >>> html = styled(pd.DataFrame({"label": ["Sex", "Male"], "n": ["", "38"], "indent": [0, 1]})).to_html()
+    >>> "padding-left: 1.5em" in html and "indent" not in html
+    True
+    """
+    shown = view.drop(columns="indent").rename(columns={"label": "", **(columns or {})})
+    indent = view["indent"].to_numpy()
+    grouped = [i + 1 < len(view) and indent[i] == 0 and indent[i + 1] > 0 for i in range(len(view))]
+
+    def css(column: pd.Series) -> list[str]:
+        if column.name != "":
+            return ["text-align: right"] * len(column)
+        return [f"text-align: left; padding-left: {1.5 * d}em" + ("; font-weight: bold" if g else "")
+                for d, g in zip(indent, grouped, strict=True)]
+
+    out = shown.style.hide(axis="index").apply(css, axis=0)
+    return out.set_caption(caption) if caption else out
