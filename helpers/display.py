@@ -12,6 +12,7 @@ call ``IPython.display.display`` by its full name there if you need it.)
 
 from __future__ import annotations
 
+import html
 import math
 
 import pandas as pd
@@ -143,5 +144,70 @@ def styled(view: pd.DataFrame, *, caption: str | None = None, columns: dict[str,
         return [f"text-align: left; padding-left: {1.5 * d}em" + ("; font-weight: bold" if g else "")
                 for d, g in zip(indent, grouped, strict=True)]
 
-    out = shown.style.hide(axis="index").apply(css, axis=0)
+    out = shown.style.hide(axis="index").format(escape="html").apply(css, axis=0)  # "<12 months" is text
     return out.set_caption(caption) if caption else out
+
+
+def _is_p(column: str) -> bool:
+    return column == "p" or column.startswith("p_value") or column.endswith("_p") or column.endswith("_p_value")
+
+
+def frame(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None, missing: str = "–") -> Styler:
+    """Any result table at a readable precision: p-values as :func:`format_p`, other floats to
+    ``decimals``, missing values as ``missing``, no index. The frame itself is unchanged.
+
+    Example
+    -------
+    >>> html = frame(pd.DataFrame({"cutoff": [6.0], "p_value": [0.00012], "survival_pct": [float("nan")]})).to_html()
+    >>> "&lt;0.001" in html and "6.00" in html and "–" in html
+    True
+    """
+    formats = {c: ((lambda v: html.escape(format_p(v))) if _is_p(str(c)) else f"{{:.{decimals}f}}")
+               for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+    out = df.style.hide(axis="index").format(escape="html", na_rep=missing).format(formats, na_rep=missing, escape="html")
+    return out.set_caption(caption) if caption else out
+
+
+def record(row: pd.DataFrame | pd.Series, *, decimals: int = 2) -> Styler:
+    """A one-row result (``km_overall``, a test's statistics) as a two-column list: name, value.
+
+    Example
+    -------
+    >>> record(pd.Series({"chi_square": 13.0367, "dof": 1.0, "p_value": 0.000305})).to_html().count("<tr>")
+    4
+    """
+    series = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+
+    def text(name: str, value: object) -> str:
+        if isinstance(value, float):
+            if pd.isna(value):
+                return NOT_REACHED if "median" in name else "–"
+            return format_p(value) if _is_p(name) else (f"{value:g}" if value.is_integer() else f"{value:.{decimals}f}")
+        return str(value)
+
+    shown = pd.DataFrame({"": [str(k) for k in series.index], "value": [text(str(k), v) for k, v in series.items()]})
+    return shown.style.hide(axis="index").format(escape="html")
+
+
+def caution_view(screen: pd.DataFrame, spec: pd.DataFrame, landmark: float) -> pd.DataFrame:
+    """Levels of a screen whose estimates rest on little information, each with its reason in words.
+
+    Few deaths (``survival.FEW_EVENTS``), none, or no follow-up at the landmark: the levels to read
+    with caution. Few patients at risk at the landmark (``survival.FEW_AT_RISK``) is said in the
+    reason, not used to list a level: in a small cohort nearly every level has it.
+    """
+    from helpers.survival import FEW_AT_RISK, FEW_EVENTS
+
+    spec = spec.set_index(["variable", "level"])
+    listed = screen["flag_few_events"] | screen["flag_zero_events"] | screen["flag_landmark_beyond_followup"]
+    rows = []
+    for r in screen[listed].itertuples():
+        why = (["no deaths"] if r.flag_zero_events
+               else [f"{int(r.events)} deaths (fewer than {FEW_EVENTS})"] if r.flag_few_events else [])
+        if r.flag_landmark_beyond_followup:
+            why.append(f"no patient followed to {landmark:g} months")
+        if r.flag_few_at_risk:
+            why.append(f"{int(r.n_at_risk_landmark)} at risk at {landmark:g} months (fewer than {FEW_AT_RISK})")
+        name = _label(spec, r.variable, r.level, "variable_label").split(":")[0]  # "Primary histology: UPS vs ..."
+        rows.append((f"{name}: {_label(spec, r.variable, r.level, 'level_label')}", str(int(r.n)), "; ".join(why)))
+    return pd.DataFrame(rows, columns=["level", "patients", "why the estimate is fragile"])

@@ -158,12 +158,13 @@ def plot_km_panel(
     ncols: int = 3,
     tick_every: float = 24,
     labels: Mapping[str, str] | None = None,
+    level_labels: Mapping[tuple[str, str], str] | None = None,
 ) -> Figure:
     """Small multiples: Kaplan-Meier curves by level of each factor, with the log-rank p.
 
     ``screen_table`` is :func:`helpers.survival.screen_factors` for these factors (the p-values);
-    ``labels`` optional display names of the factors. One panel per factor, one line per
-    non-empty level.
+    ``labels`` and ``level_labels`` (keyed by ``(factor, level)``, e.g. from ``DerivedFactors.spec``)
+    optional display names. One panel per factor, one line per non-empty level.
 
     Example
     -------
@@ -178,7 +179,7 @@ def plot_km_panel(
     missing = [f for f in factors if f not in set(screen_table["variable"])]
     if missing:
         raise ValueError(f"screen_table has no rows for variable(s) {missing}")
-    labels = dict(labels or {})
+    labels, level_labels = dict(labels or {}), dict(level_labels or {})
     nrows, ncol = int(np.ceil(len(factors) / ncols)), min(ncols, len(factors))
     fig = Figure(figsize=(3.6 * ncol, 2.9 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncol, squeeze=False, sharey=True)
@@ -190,7 +191,7 @@ def plot_km_panel(
             if sub.empty:
                 continue
             tab = kaplan_meier(sub, time, event, landmarks=()).table
-            ax.step(*_step_xy(tab, "survival"), where="post", lw=1.4, color=f"C{j}", label=f"{level} (n={len(sub)})")
+            ax.step(*_step_xy(tab, "survival"), where="post", lw=1.4, color=f"C{j}", label=f"{level_labels.get((f, level), level)} (n={len(sub)})")
             cens = tab[tab["n_censored"] > 0]
             ax.plot(cens["time"], cens["survival"], ls="none", marker="|", ms=5, color=f"C{j}")
         p_value = screen_table.loc[screen_table["variable"] == f, "p_value"].iloc[0]

@@ -55,3 +55,23 @@ def test_styled_hides_the_index_and_bolds_group_rows() -> None:
     assert html.count("font-weight: bold") == 1  # "Sex" groups levels; "Age" stands alone
     assert "padding-left: 1.5em" in html and "indent" not in html
     assert view.columns.tolist() == ["label", "n", "indent"]  # the view itself is unchanged
+
+
+def test_views_render_angle_brackets_as_text() -> None:
+    """"<12 months" and "<0.001" are text in the HTML, not the start of a tag."""
+    view = pd.DataFrame({"label": ["<12 months"], "p": ["<0.001"], "indent": [1]})
+    assert "&lt;12 months" in display.styled(view).to_html()
+    html = display.frame(pd.DataFrame({"cutoff": [6.0], "p_value": [0.00012], "survival_pct": [math.nan]})).to_html()
+    assert "&lt;0.001" in html and "6.00" in html and "–" in html
+    assert "&lt;0.001" in display.record(pd.Series({"p_value": 0.0001})).to_html()
+
+
+def test_caution_view_lists_fragile_levels_with_their_reasons(prepared) -> None:
+    derived = prepared.factors
+    screen = survival.screen_factors(derived.data, "time_months", "event", derived.factors)
+    view = display.caution_view(screen, derived.spec, 60)
+    listed = screen["flag_few_events"] | screen["flag_zero_events"] | screen["flag_landmark_beyond_followup"]
+    assert len(view) == listed.sum() < screen["flag_few_at_risk"].sum()  # the at-risk flag alone lists nothing
+    ups = view[view["level"] == "Primary histology: UPS"].iloc[0]
+    assert "no patient followed to 60 months" in ups["why the estimate is fragile"]
+    assert "deaths (fewer than" not in ups["why the estimate is fragile"]  # UPS has 8 deaths

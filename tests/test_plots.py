@@ -251,3 +251,17 @@ def test_plot_cutoff_distributions_marks_each_cutoff_and_counts_both_sides():
         assert below == int(derived.data[spec.name].astype(str).str.startswith("lt_").sum())
     with pytest.raises(ValueError, match="dfi_months"):
         plots.plot_cutoff_distributions(derived.data.drop(columns="dfi_months"), derived.cutoffs)
+
+
+def test_plot_km_panel_uses_the_labels_of_the_factor_spec():
+    from helpers.cohort import prepare
+
+    derived = prepare("").factors
+    screen = survival.screen_factors(derived.data, "time_months", "event", ["disease_free_interval"])
+    fig = plots.plot_km_panel(
+        derived.data, "time_months", "event", ["disease_free_interval"], screen,
+        labels={"disease_free_interval": "Disease-free interval"},
+        level_labels=derived.spec.set_index(["variable", "level"])["level_label"].to_dict())
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("Disease-free interval\n")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["<12 months (n=22)", "≥12 months (n=44)"]
