@@ -21,7 +21,7 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -164,12 +164,15 @@ def save_table(
     *,
     title: str | None = None,
     note: str | None = None,
+    view: Any = None,
 ) -> list[Path]:
     """Write a table as ``<output_dir>/tables/<name>.csv`` and a readable ``.html`` page.
 
     The CSV holds the frame as it is (no index, empty cells for missing values), for other
     notebooks and outside checks; the HTML is a standalone page with ``title`` (default ``name``)
-    and an optional ``note`` under it (e.g. the conventions used). Returns both paths.
+    and an optional ``note`` under it (e.g. the conventions used), showing ``view`` when given
+    (a ``Styler`` from :mod:`helpers.display`: labels, not keys) and the frame otherwise.
+    Returns both paths.
 
     Example
     -------
@@ -186,8 +189,12 @@ def save_table(
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = folder / f"{name}.csv", folder / f"{name}.html"
     df.to_csv(csv_path, index=False)
-    table_html = df.astype(object).where(df.notna(), "").to_html(
-        index=False, border=0, escape=True, float_format=lambda x: f"{x:.6g}")
+    if view is not None:
+        table_html = view.to_html() if hasattr(view, "to_html") and not isinstance(view, pd.DataFrame) else \
+            view.to_html(index=False, border=0, escape=True)
+    else:
+        table_html = df.astype(object).where(df.notna(), "").to_html(
+            index=False, border=0, escape=True, float_format=lambda x: f"{x:.6g}")
     note_html = f'<p class="note">{html.escape(note)}</p>' if note else ""
     html_path.write_text(_HTML_PAGE.format(title=html.escape(title or name), note=note_html, table=table_html),
                          encoding="utf-8")

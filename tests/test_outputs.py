@@ -189,3 +189,14 @@ def test_a_run_folder_refuses_writes_from_outside_its_run(tmp_path: Path, monkey
         outputs.save_table(table, tmp_path, "t3")
     monkeypatch.setenv(outputs.RUN_ID_VARIABLE, "abc123")  # a kernel of that run
     assert outputs.save_table(table, tmp_path, "t3")[0].is_file()
+
+
+def test_save_table_writes_the_view_for_people_and_the_frame_for_machines(tmp_path: Path) -> None:
+    from helpers import display
+
+    df = pd.DataFrame({"variable": ["sex"], "level": ["male"], "n": [38]})
+    view = display.styled(pd.DataFrame({"label": ["Male"], "n": ["38"], "indent": [1]}))
+    csv, page = outputs.save_table(df, tmp_path, "t", title="Table", view=view)
+    assert pd.read_csv(csv).equals(df)  # keys stay in the CSV
+    html = page.read_text()
+    assert "Male" in html and "male<" not in html and "<title>Table</title>" in html
