@@ -162,6 +162,8 @@ def frame(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None, mi
     >>> "&lt;0.001" in html and "6.00" in html and "–" in html
     True
     """
+    if not isinstance(df.index, pd.RangeIndex):  # an index that carries names becomes a column
+        df = df.reset_index()
     formats = {c: ((lambda v: html.escape(format_p(v))) if _is_p(str(c)) else f"{{:.{decimals}f}}")
                for c in df.columns if pd.api.types.is_float_dtype(df[c])}
     out = df.style.hide(axis="index").format(escape="html", na_rep=missing).format(formats, na_rep=missing, escape="html")
