@@ -326,12 +326,11 @@ def show_patient_rows(
 def show_warnings_once() -> None:
     """Show each warning once, as one formatted line, in place of Python's stderr block.
 
-    For a notebook's setup cell (like :func:`helpers.plots.set_style`, it changes global state:
-    ``warnings.showwarning``). Python's default shows the kernel's
-    temporary file name, the source line and, in a loop or a comprehension, the same caveat
-    several times; here a :class:`helpers.cox.CoxWarning` reads "**CoxWarning**: only 6.4 events
-    per parameter ...", once per message, as Markdown in the notebook (one line on stderr
-    outside IPython).
+    For a notebook's setup cell; like :func:`helpers.plots.set_style` it changes global state
+    (``warnings.showwarning``; the filters stay). Python's default shows the kernel's temporary
+    file name, the source line and, in a comprehension, the same caveat several times; here a
+    :class:`helpers.cox.CoxWarning` reads "**CoxWarning**: only 6.4 events per parameter ...",
+    once per message, as Markdown in the notebook (one line on stderr outside IPython).
 
     Example
     -------

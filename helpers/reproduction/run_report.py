@@ -19,21 +19,13 @@ from pathlib import Path
 import nbformat
 
 from helpers.outputs import run_folder
+from helpers.reproduction.runner import notebook_title
 
 #: Reading order of the report: the analysis (01-03), its robustness (06), the comparison with
 #: the paper (04), then the appendix (05).
 REPORT_ORDER: tuple[str, ...] = ("01", "02", "03", "06", "04", "05")
 #: Cell tags papermill and the notebooks use for cells a reader of results does not need.
 _HIDDEN_TAGS = {"parameters", "injected-parameters"}
-
-
-def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return fallback
 
 
 def _kept_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -118,7 +110,7 @@ def write_report(output_dir: str | Path) -> Path:
     cells, sections = [], []
     for number in order:
         nb = nbformat.read(executed[number], as_version=4)
-        title = _title(nb, executed[number].stem)
+        title = notebook_title(nb)
         sections.append((f"notebook-{number}", title))
         cells.append(nbformat.v4.new_markdown_cell(f'<a id="notebook-{number}"></a>\n\n---'))
         cells.extend(_kept_cells(nb))
