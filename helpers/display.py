@@ -20,6 +20,8 @@ from pandas.io.formats.style import Styler
 
 from helpers.describe import format_table1
 
+#: A wide table scrolls sideways inside its output instead of being clipped (JupyterLab, reports).
+_SCROLL = 'style="display: block; overflow-x: auto; max-width: 100%"'
 #: A survival rate or median that the data cannot give: said in words, not NaN.
 NOT_REACHED = "not reached"
 
@@ -144,7 +146,7 @@ def styled(view: pd.DataFrame, *, caption: str | None = None, columns: dict[str,
         return [f"text-align: left; padding-left: {1.5 * d}em" + ("; font-weight: bold" if g else "")
                 for d, g in zip(indent, grouped, strict=True)]
 
-    out = shown.style.hide(axis="index").format(escape="html").apply(css, axis=0)  # "<12 months" is text
+    out = shown.style.hide(axis="index").format(escape="html").apply(css, axis=0).set_table_attributes(_SCROLL)
     return out.set_caption(caption) if caption else out
 
 
@@ -167,6 +169,7 @@ def frame(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None, mi
     formats = {c: ((lambda v: html.escape(format_p(v))) if _is_p(str(c)) else f"{{:.{decimals}f}}")
                for c in df.columns if pd.api.types.is_float_dtype(df[c])}
     out = df.style.hide(axis="index").format(escape="html", na_rep=missing).format(formats, na_rep=missing, escape="html")
+    out = out.set_table_attributes(_SCROLL)
     return out.set_caption(caption) if caption else out
 
 

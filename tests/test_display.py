@@ -53,7 +53,7 @@ def test_styled_hides_the_index_and_bolds_group_rows() -> None:
     html = display.styled(view, caption="Table", columns={"n": "patients"}).to_html()
     assert "<caption>Table</caption>" in html and ">patients<" in html
     assert html.count("font-weight: bold") == 1  # "Sex" groups levels; "Age" stands alone
-    assert "padding-left: 1.5em" in html and "indent" not in html
+    assert "padding-left: 1.5em" in html and "indent" not in html and "overflow-x: auto" in html
     assert view.columns.tolist() == ["label", "n", "indent"]  # the view itself is unchanged
 
 
