@@ -104,6 +104,18 @@ def table2_view(table2: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
     return view if "median" in table2 else view.drop(columns="median")
 
 
+def contrast_label(name: str, level: str, reference: str | None = None) -> str:
+    """"Variable: level vs reference", or the name alone when it already says so.
+
+    Example
+    -------
+    >>> contrast_label("Curative resection", "No", "Yes"), contrast_label("Histology: UPS vs Non-UPS", "UPS", "Non-UPS")
+    ('Curative resection: No vs Yes', 'Histology: UPS vs Non-UPS')
+    """
+    contrast = f"{level} vs {reference}" if reference else level
+    return name if name.endswith(contrast) else f"{name}: {contrast}"
+
+
 def table3_view(table3: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
     """The Cox model as Table 3: ``label`` ("Variable: level vs reference"), ``hr`` (CI), ``p``.
 
@@ -118,10 +130,10 @@ def table3_view(table3: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
     spec = spec.set_index(["variable", "level"])
     rows = []
     for r in table3.itertuples():
-        name = _label(spec, r.variable, r.level, "variable_label")
-        contrast = f"{_label(spec, r.variable, r.level, 'level_label')} vs {_label(spec, r.variable, r.reference, 'level_label')}"
-        rows.append((name if name.endswith(contrast) else f"{name}: {contrast}",
-                     format_interval(r.hr, r.ci_low, r.ci_high, 2), format_p(r.p_value), 0))
+        label = contrast_label(_label(spec, r.variable, r.level, "variable_label"),
+                               _label(spec, r.variable, r.level, "level_label"),
+                               _label(spec, r.variable, r.reference, "level_label"))
+        rows.append((label, format_interval(r.hr, r.ci_low, r.ci_high, 2), format_p(r.p_value), 0))
     return pd.DataFrame(rows, columns=["label", "hr", "p", "indent"])
 
 

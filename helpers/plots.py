@@ -24,6 +24,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from helpers.cohort import FACTOR_SPECS, FactorSpec
+from helpers.display import contrast_label
 from helpers.survival import KMSummary, factor_codes, kaplan_meier
 
 #: Reason keys of the flow table's first and last rows (see ``helpers.cohort``).
@@ -208,15 +209,13 @@ def plot_km_panel(
 
 
 def _forest_labels(tab: pd.DataFrame, labels: Mapping[str, str], level_labels: Mapping) -> list[str]:
-    """``variable: level vs reference`` per row (the name alone when it already ends so)."""
+    """``variable: level vs reference`` per row (:func:`helpers.display.contrast_label`)."""
     out = []
     for _, r in tab.iterrows():
-        name = labels.get(r["variable"], r["variable"])
         ref = r.get("reference") if "reference" in tab.columns else None
-        contrast = level_labels.get((r["variable"], r["level"]), r["level"])
-        if isinstance(ref, str) and ref:
-            contrast += " vs " + level_labels.get((r["variable"], ref), ref)
-        out.append(name if name.endswith(contrast) else f"{name}: {contrast}")
+        ref = level_labels.get((r["variable"], ref), ref) if isinstance(ref, str) and ref else None
+        out.append(contrast_label(labels.get(r["variable"], r["variable"]),
+                                  level_labels.get((r["variable"], r["level"]), r["level"]), ref))
     return out
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from helpers import display
 from helpers.cohort import factor_spec
 from helpers.outputs import run_folder
+from helpers.reproduction.run_report import values_as_run
 
 #: The exported tables, in the paper's order (``validation`` only when notebook 06 ran).
 EXPORTS: tuple[str, ...] = ("table1", "table2", "table3", "validation")
@@ -39,11 +40,7 @@ class JournalTable:
 
 def _as_run(manifest: dict) -> dict:
     """Every parameter as the notebooks ran it (the first notebook's value where they differ)."""
-    values: dict = {}
-    for entry in manifest.get("notebooks", []):
-        for name, value in (entry.get("parameters") or {}).items():
-            values.setdefault(name, value)
-    return values
+    return {name: json.loads(next(iter(values))) for name, values in values_as_run(manifest).items()}
 
 
 def _endpoint_note(params: dict) -> str:

@@ -44,6 +44,15 @@ def _kept_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return kept
 
 
+def values_as_run(manifest: dict) -> dict[str, dict[str, list[str]]]:
+    """Parameter -> {its value as JSON -> the notebooks (``NN``) that ran with it}, from a manifest."""
+    values: dict[str, dict[str, list[str]]] = {}
+    for entry in manifest.get("notebooks", []):
+        for name, value in (entry.get("parameters") or {}).items():
+            values.setdefault(name, {}).setdefault(json.dumps(value), []).append(entry["name"][:2])
+    return values
+
+
 def parameters_as_run(manifest: dict) -> dict[str, str]:
     """Every parameter of the run as the notebooks ran it (one value, or ``value (NN); ...``).
 
@@ -53,10 +62,7 @@ def parameters_as_run(manifest: dict) -> dict[str, str]:
     ...                                  {"name": "06-b.ipynb", "parameters": {"seed": 2, "alpha": 0.05}}]})
     {'alpha': '0.05', 'seed': '1 (05); 2 (06)'}
     """
-    values: dict[str, dict[str, list[str]]] = {}
-    for entry in manifest.get("notebooks", []):
-        for name, value in (entry.get("parameters") or {}).items():
-            values.setdefault(name, {}).setdefault(json.dumps(value), []).append(entry["name"][:2])
+    values = values_as_run(manifest)
     out = {}
     for name in sorted(values):
         shown = values[name]
