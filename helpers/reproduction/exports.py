@@ -47,7 +47,8 @@ def _endpoint_note(params: dict) -> str:
     if params.get("endpoint", "all_cause") == "all_cause":
         return ("Endpoint: death from any cause, from the first pulmonary metastasectomy (the paper calls it "
                 "disease-specific survival but defines it so).")
-    return "Endpoint: death from sarcoma (deaths from other causes censored), from the first pulmonary metastasectomy."
+    return ("Endpoint: death from sarcoma or of unknown cause (deaths from other causes censored), from the first "
+            "pulmonary metastasectomy.")
 
 
 def _journal(name: str, caption: str, header: tuple[str, ...], view: pd.DataFrame, notes: tuple[str, ...]) -> JournalTable:
