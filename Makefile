@@ -61,14 +61,14 @@ sweep: $(STAMP) ## sensitivity sweep over GRID (default sweeps/cutoffs.yaml) on 
 
 registry: $(STAMP) ## regenerate data/registry.csv from its recorded seed and settings (and the example hospital export)
 	$(PY) -m helpers.reproduction.synthetic
-	$(PY) -m helpers.reproduction.registry example-export
+	$(PY) -m helpers.intake.registry example-export
 
 template: $(STAMP) ## write the fill-in Excel template from the data dictionary to $(OUTPUT)/registry_template.xlsx
-	$(PY) -m helpers.reproduction.registry template --output $(OUTPUT)/registry_template.xlsx
+	$(PY) -m helpers.intake.registry template --output $(OUTPUT)/registry_template.xlsx
 
 check: $(STAMP) ## check FILE=export.csv [MAPPING=mapping.yaml] without analysis; report in $(OUTPUT)/check
 	@test -n "$(FILE)" || { echo "usage: make check FILE=export.csv [MAPPING=mapping.yaml]"; exit 2; }
-	$(PY) -m helpers.reproduction.registry check "$(FILE)" $(if $(MAPPING),--mapping "$(MAPPING)") --report $(OUTPUT)/check
+	$(PY) -m helpers.intake.registry check "$(FILE)" $(if $(MAPPING),--mapping "$(MAPPING)") --report $(OUTPUT)/check
 
 bench: $(STAMP) ## run the benchmarks (they print numbers; nothing is asserted)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

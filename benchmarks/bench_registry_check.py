@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.reproduction.registry import EXAMPLE_EXPORT_PATH, EXAMPLE_MAPPING_PATH, check_registry
+from helpers.intake.registry import EXAMPLE_EXPORT_PATH, EXAMPLE_MAPPING_PATH, check_registry
 
 
 def main(sizes: list[int]) -> None:

@@ -3,7 +3,6 @@
 The teaching core, one module per stage of the study in the order data flows (notebooks 01-03):
 
 - :mod:`helpers.schema`        data dictionary, ``load_registry`` and validation, months from dates
-- :mod:`helpers.mapping`       a hospital's own export: column names, codes, dates and units mapped
 - :mod:`helpers.cohort`        eligibility, exclusion ledger and flow, ``derive_factors``, ``prepare``
 - :mod:`helpers.describe`      Table 1
 - :mod:`helpers.perioperative` surgery and perioperative outcomes (the paper's section 3.2)
@@ -11,6 +10,10 @@ The teaching core, one module per stage of the study in the order data flows (no
 - :mod:`helpers.cox`           multivariable Cox model (Table 3), proportional-hazards test
 - :mod:`helpers.plots`         figures (flow diagram, Kaplan-Meier, forest plot)
 - :mod:`helpers.outputs`       the run folder: tables and figures, the privacy guard
+
+Registry intake, :mod:`helpers.intake` (called by ``schema.load_registry``): reading CSV, Excel or
+Parquet as text, the problem report of ``RegistryError``, a hospital's column mapping, and the
+data manager's check (``python -m helpers.intake.registry``).
 
 The reproduction toolkit, :mod:`helpers.reproduction` (notebooks 04-06, ``make run``/``sweep``/
 ``registry``), reuses the core and is never imported by it: the paper's numbers and scorecard,

@@ -742,7 +742,7 @@ def prepare(
     registry_path
         ``""``: the shipped synthetic registry; a relative path starts from the working directory.
     mapping
-        A registry mapping for a local export (``helpers.mapping``); ``None`` or ``""`` for none.
+        A registry mapping for a local export (``helpers.intake.mapping``); ``None`` or ``""`` for none.
     endpoint
         ``"all_cause"`` or ``"disease_specific"`` (see ``add_survival_columns``).
     age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm

@@ -24,7 +24,6 @@ How a registry file is validated
 from __future__ import annotations
 
 import difflib
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,17 @@ import yaml
 from pandera.errors import SchemaErrors
 
 from helpers import DATA_DIR
+from helpers.intake.files import raise_file_problem, read_text_table
+from helpers.intake.problems import (
+    RegistryError,
+    RegistryWarning,
+    format_report,
+    normalise,
+    order_problems,
+    problems_frame,
+    suggest_allowed,
+    type_hint,
+)
 
 #: Mean Gregorian month in days; every time in months in this project is days / DAYS_PER_MONTH.
 DAYS_PER_MONTH: float = 30.4375
@@ -51,24 +61,6 @@ ENDPOINTS: tuple[str, ...] = ("all_cause", "disease_specific")
 #: Column types a data dictionary may use.
 COLUMN_TYPES: tuple[str, ...] = ("string", "integer", "number", "date", "category")
 #: File extensions ``load_registry`` reads, by reader.
-REGISTRY_EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "csv": (".csv",),
-    "excel": (".xlsx", ".xlsm", ".xls"),
-    "parquet": (".parquet", ".pq"),
-}
-#: Columns of ``RegistryError.problems``.
-PROBLEM_COLUMNS: tuple[str, ...] = (
-    "column",
-    "patient_id",
-    "row",
-    "check",
-    "expected",
-    "found",
-    "hint",
-)
-#: At most this many patients (or rows) are named per line of a ``RegistryError`` message,
-#: and at most this many lines are printed per column and check; ``.problems`` holds them all.
-MESSAGE_LIST_LIMIT: int = 20
 
 
 # ---- Months from dates, survival columns (unchanged contract) ----------------------------------------
@@ -358,101 +350,6 @@ def load_data_dictionary(path: str | Path = DATA_DICTIONARY_PATH) -> DataDiction
                           id_column=id_column, columns=tuple(specs))
 
 
-def data_dictionary_table(path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFrame:
-    """The data dictionary as a table for notebooks and the README.
-
-    Parameters
-    ----------
-    path
-        The dictionary file; the shipped one by default.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per column: ``name``, ``type``, ``unit``, ``allowed_or_range`` (allowed values
-        or inclusive range; "empty allowed" is appended for nullable columns), ``meaning`` and
-        ``paper`` (the paper's variable; empty if none).
-
-    Example
-    -------
-    >>> data_dictionary_table().set_index("name").loc["age_at_pm_years", "allowed_or_range"]
-    '0 to 110'
-    """
-    dictionary = load_data_dictionary(path)
-    rows = []
-    for spec in dictionary.columns:
-        allowed = spec.allowed_or_range
-        if spec.nullable:
-            allowed = f"{allowed} (empty allowed)" if allowed else "empty allowed"
-        rows.append(
-            {
-                "name": spec.name,
-                "type": spec.type,
-                "unit": spec.unit or "",
-                "allowed_or_range": allowed,
-                "meaning": spec.meaning,
-                "paper": " ".join(str(spec.paper).split()) if spec.paper else "",
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["name", "type", "unit", "allowed_or_range", "meaning", "paper"]
-    )
-
-
-# ---- Errors and warnings -----------------------------------------------------------------------------
-
-
-class RegistryWarning(UserWarning):
-    """Something in a registry file that is kept but deserves a look (e.g. unknown columns)."""
-
-
-class RegistryError(ValueError):
-    """A registry file failed validation; the message lists every problem found.
-
-    Attributes
-    ----------
-    problems
-        One row per problem: ``column``, ``patient_id`` (empty when the id itself is missing or
-        there is no id column), ``row`` (see ``row_numbering``), ``check``, ``expected``,
-        ``found`` and ``hint`` (a suggested correction, or empty).
-    source
-        The file name.
-    row_numbering
-        What ``row`` counts, e.g. "line number in the file (line 1 is the header)".
-    """
-
-    def __init__(
-        self,
-        message: str,
-        problems: pd.DataFrame | None = None,
-        *,
-        source: str = "",
-        row_numbering: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.problems = problems if problems is not None else _problems_frame([])
-        self.source = source
-        self.row_numbering = row_numbering
-
-    def __reduce__(self):  # keep the exception picklable (pytest-xdist, multiprocessing)
-        return (
-            _rebuild_registry_error,
-            (str(self), self.problems, self.source, self.row_numbering),
-        )
-
-
-def _rebuild_registry_error(message, problems, source, row_numbering) -> RegistryError:
-    return RegistryError(message, problems, source=source, row_numbering=row_numbering)
-
-
-def _problems_frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
-    frame = pd.DataFrame(records, columns=list(PROBLEM_COLUMNS))
-    frame["row"] = frame["row"].astype("Int64")
-    for col in ("column", "patient_id", "check", "expected", "found", "hint"):
-        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
-    return frame.reset_index(drop=True)
-
-
 # ---- Parsing text cells (vectorised; invalid text gives NaN / NaT, reported by the checks) -----------
 
 _INTEGER_RE = r"[+-]?\d+(?:\.0*)?"
@@ -699,337 +596,6 @@ CROSS_COLUMN_RULES: tuple[CrossColumnRule, ...] = (
 )
 
 
-# ---- Hints for values outside the allowed set --------------------------------------------------------
-
-#: Common abbreviations and spellings; used only when the target is an allowed value.
-_ALIASES: dict[str, str] = {
-    "m": "male",
-    "man": "male",
-    "f": "female",
-    "w": "female",
-    "woman": "female",
-    "y": "yes",
-    "true": "yes",
-    "1": "yes",
-    "n": "no",
-    "false": "no",
-    "0": "no",
-    "deceased": "dead",
-    "died": "dead",
-    "living": "alive",
-    "extremity": "extremities",
-    "limb": "extremities",
-    "trunk": "trunk_wall",
-    "wedge": "wide_wedge_resection",
-    "wedge_resection": "wide_wedge_resection",
-    "segment": "segmentectomy",
-    "lobe": "lobectomy",
-    "ss": "synovial_sarcoma",
-    "ups": "undifferentiated_pleomorphic_sarcoma",
-    "mfs": "myxofibrosarcoma",
-    "lms": "leiomyosarcoma",
-    "mpnst": "malignant_peripheral_nerve_sheath_tumor",
-    "dfsp": "dermatofibrosarcoma_protuberans",
-    "sft": "solitary_fibrous_tumor",
-    "asps": "alveolar_soft_part_sarcoma",
-    "unilat": "unilateral",
-    "bilat": "bilateral",
-    "r_0": "r0",
-    "r_1": "r1",
-    "r_2": "r2",
-    "0_": "none",
-    "i": "I",
-    "ii": "II",
-    "iiia": "IIIa",
-    "iiib": "IIIb",
-    "iva": "IVa",
-    "ivb": "IVb",
-    "v": "V",
-    "2": "II",
-    "3a": "IIIa",
-    "3b": "IIIb",
-    "4a": "IVa",
-    "4b": "IVb",
-    "5": "V",
-    "no_complication": "none",
-    "air_leak": "prolonged_air_leak",
-    "prolonged_air_leakage": "prolonged_air_leak",
-    "hemothorax": "bleeding",
-    "haemothorax": "bleeding",
-    "hemorrhage": "bleeding",
-    "haemorrhage": "bleeding",
-    "pneumonia": "pneumonia_atelectasis",
-    "atelectasis": "pneumonia_atelectasis",
-    "atrial_fibrillation": "arrhythmia",
-    "af": "arrhythmia",
-    "wound": "wound_complication",
-    "wound_infection": "wound_complication",
-    "dissemination": "pleural_dissemination",
-    "pleural": "pleural_dissemination",
-    "debulking": "intentional_debulking",
-    "disease": "sarcoma",
-    "tumour": "sarcoma",
-    "tumor": "sarcoma",
-}
-
-
-def _normalise(value: str) -> str:
-    return re.sub(r"[\s\-/]+", "_", value.strip().lower()).strip("_")
-
-
-def suggest_allowed(value: str, allowed: tuple[str, ...] | list[str]) -> str | None:
-    """Suggest the allowed value a mistyped category value probably means.
-
-    Tries, in order: the same text ignoring case, spaces and hyphens (``"Male"`` -> ``"male"``,
-    ``"trunk wall"`` -> ``"trunk_wall"``); a small table of abbreviations (``"M"`` -> ``"male"``,
-    ``"3a"`` -> ``"IIIa"``); a unique allowed value starting with the text; the closest match by
-    :func:`difflib.get_close_matches`. Hand-written because no schema library suggests values.
-
-    Parameters
-    ----------
-    value
-        The text found in the registry.
-    allowed
-        The column's allowed values.
-
-    Returns
-    -------
-    str or None
-        An allowed value, or ``None`` when nothing is close enough.
-
-    Example
-    -------
-    >>> suggest_allowed("M", ("male", "female"))
-    'male'
-    """
-    by_key = {_normalise(a): a for a in allowed}
-    key = _normalise(str(value))
-    if not key:
-        return None
-    if key in by_key:
-        return by_key[key]
-    alias = _ALIASES.get(key)
-    if alias is not None and alias in allowed:
-        return alias
-    if key in ("none", "no", "0", "nil", "-"):
-        if "none" in allowed:
-            return "none"
-    starts = [a for k, a in by_key.items() if k.startswith(key)]
-    if len(starts) == 1:
-        return starts[0]
-    close = difflib.get_close_matches(key, list(by_key), n=1, cutoff=0.75)
-    return by_key[close[0]] if close else None
-
-
-def _type_hint(value: str, kind: str) -> str | None:
-    if value.strip() == "":
-        return "the cell holds only spaces; leave it empty if the value is unknown"
-    if value != value.strip():
-        return "remove the spaces around the value"
-    if kind in ("integer", "number") and re.fullmatch(r"[+-]?\d+,\d+", value):
-        return f"use a decimal point: {value.replace(',', '.')}"
-    if kind == "date":
-        if re.fullmatch(_DATE_RE, value):
-            return "no such calendar date: the month must be 01-12 and the day must exist in that month"
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", value):
-            year, month, day = value.split("-")
-            return f"write two-digit month and day: {year}-{int(month):02d}-{int(day):02d}"
-        if re.fullmatch(r"\d{1,2}[./]\d{1,2}[./]\d{4}", value):
-            return "write dates as YYYY-MM-DD (day/month order is ambiguous in this form)"
-    return None
-
-
-# ---- Reading a file as text --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _RawTable:
-    frame: pd.DataFrame  # all cells text (object) or None; index = data-row position 0..n-1
-    rows: np.ndarray  # row number reported for each data row (same length as frame)
-    row_numbering: str
-    row_word: str
-    problems: tuple[dict, ...]  # header problems found while reading
-
-
-def _file_problem(check: str, expected: str, found: str, hint: str | None = None) -> dict:
-    return {
-        "column": "(file)",
-        "patient_id": None,
-        "row": None,
-        "check": check,
-        "expected": expected,
-        "found": found,
-        "hint": hint,
-    }
-
-
-def _raise_file_problem(path: Path, check: str, expected: str, found: str, hint: str | None = None):
-    problems = _problems_frame([_file_problem(check, expected, found, hint)])
-    raise RegistryError(
-        _format_report(problems, path.name, ""), problems, source=path.name, row_numbering=""
-    )
-
-
-def _reader_of(path: Path) -> str:
-    suffix = path.suffix.lower()
-    for reader, suffixes in REGISTRY_EXTENSIONS.items():
-        if suffix in suffixes:
-            return reader
-    known = ", ".join(s for group in REGISTRY_EXTENSIONS.values() for s in group)
-    _raise_file_problem(
-        path,
-        "file_format",
-        f"a registry file ending in {known}",
-        f"{suffix or 'no extension'!r}",
-        "save the registry as CSV (UTF-8), Excel (.xlsx) or Parquet",
-    )
-    raise AssertionError("unreachable")
-
-
-def _read_grid(path: Path, reader: str) -> pd.DataFrame:
-    """The file as a grid of text cells, header included (row 0), empty cells None."""
-    if reader == "csv":
-        try:
-            return pd.read_csv(
-                path,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                skip_blank_lines=False,
-                encoding="utf-8-sig",
-            )
-        except pd.errors.EmptyDataError:
-            _raise_file_problem(
-                path,
-                "not_empty",
-                "a header line and one line per patient",
-                "an empty file (0 bytes)"
-                if path.stat().st_size == 0
-                else "a file holding only blank lines",
-            )
-        except UnicodeDecodeError as exc:
-            _raise_file_problem(
-                path,
-                "encoding",
-                "UTF-8 text",
-                f"bytes that are not UTF-8 ({exc.reason} at byte {exc.start})",
-                "re-save the file as 'CSV UTF-8'",
-            )
-        except pd.errors.ParserError as exc:
-            _raise_file_problem(
-                path,
-                "csv_structure",
-                "the same number of fields on every line",
-                str(exc).strip(),
-                "a value containing a comma must be quoted",
-            )
-    if reader == "excel":
-        if path.stat().st_size == 0:
-            _raise_file_problem(path, "not_empty", "an Excel workbook", "an empty file (0 bytes)")
-        try:
-            grid = pd.read_excel(
-                path, sheet_name=0, header=None, dtype=str, keep_default_na=False, na_values=[""]
-            )
-        except ImportError as exc:
-            _raise_file_problem(
-                path,
-                "file_format",
-                "an Excel file this installation can read",
-                f"{path.suffix} ({exc})",
-                "save the workbook as .xlsx",
-            )
-        except Exception as exc:  # openpyxl/xlrd raise many kinds for a corrupt workbook
-            _raise_file_problem(
-                path, "file_format", "a readable Excel workbook", f"{type(exc).__name__}: {exc}"
-            )
-        if grid.empty:
-            _raise_file_problem(
-                path, "not_empty", "a header row and one row per patient", "an empty first sheet"
-            )
-        return grid
-    # parquet
-    if path.stat().st_size == 0:
-        _raise_file_problem(path, "not_empty", "a Parquet file", "an empty file (0 bytes)")
-    try:
-        table = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ...
-        _raise_file_problem(
-            path, "file_format", "a readable Parquet file", f"{type(exc).__name__}: {exc}"
-        )
-    header = pd.DataFrame([list(map(str, table.columns))])
-    body = pd.DataFrame(
-        {i: table.iloc[:, i].astype("string") for i in range(table.shape[1])}, index=table.index
-    )
-    body.columns = range(table.shape[1])
-    grid = pd.concat([header, body.reset_index(drop=True)], ignore_index=True)
-    return grid.astype(object).where(grid.notna(), np.nan)
-
-
-_NUMBERING = {  # reader -> (what ``row`` counts, its word, the row number of the first patient)
-    "parquet": ("row = row of the Parquet table, counting from 1", "row", 1),
-    "excel": ("sheet row = row of the first sheet, the header being row 1", "sheet row", 2),
-    "csv": ("line = line of the file, the header being line 1", "line", 2),
-}
-_NO_ROWS = {"csv": "a header line but no patient rows", "excel": "a header row but no patient rows",
-            "parquet": "column names but no rows"}
-
-
-def _header_names(header: list, body: pd.DataFrame) -> tuple[list[str], list[int], list[dict]]:
-    """Column names (stripped, repeats renamed), positions kept and problems of the header row."""
-    names, keep, problems, seen = [], [], [], {}
-    for position, raw_name in enumerate(header):
-        name = "" if raw_name is None else str(raw_name).strip()
-        if raw_name is not None and str(raw_name) != name:
-            problems.append(_file_problem("header", "column names without surrounding spaces",
-                                          f"{str(raw_name)!r}", f"rename it {name!r}") | {"column": name})
-        if not name:
-            if not body.iloc[:, position].notna().any():
-                continue  # an unnamed, entirely empty column (e.g. a trailing comma): nothing to keep
-            problems.append(_file_problem("header", "a name for every column holding values",
-                                          f"column {position + 1} has values but no name"))
-            name = f"(unnamed column {position + 1})"
-        if name in seen:
-            seen[name] += 1
-            problems.append(_file_problem("header", "each column name once", f"{name!r} appears {seen[name]} times",
-                                          "remove or rename the repeated column") | {"column": name})
-            name = f"{name} (copy {seen[name]})"
-        else:
-            seen[name] = 1
-        names.append(name)
-        keep.append(position)
-    return names, keep, problems
-
-
-def _read_text_table(path: Path) -> _RawTable:
-    reader = _reader_of(path)
-    grid = _read_grid(path, reader)
-    numbering, word, first_row = _NUMBERING[reader]
-    header = [None if pd.isna(h) else str(h) for h in grid.iloc[0].tolist()]
-    if all(h is None or not h.strip() for h in header):
-        _raise_file_problem(path, "has_header", "column names in the first row (patient_id, age_at_pm_years, ...)",
-                            "a first row without any column name")
-    body = grid.iloc[1:].reset_index(drop=True)
-    rows = np.arange(first_row, first_row + len(body))
-    names, keep, problems = _header_names(header, body)
-    body = body.iloc[:, keep]
-    body.columns = names
-    if len(body) == 0:
-        _raise_file_problem(path, "has_rows", "one row per patient below the header", _NO_ROWS[reader])
-    blank = body.isna().all(axis=1).to_numpy()
-    if blank.any():
-        if blank.all():
-            _raise_file_problem(path, "has_rows", "one row per patient below the header",
-                                "a header and only empty rows")
-        skipped = rows[blank]
-        shown = ", ".join(str(r) for r in skipped[:MESSAGE_LIST_LIMIT])
-        more = f" and {len(skipped) - MESSAGE_LIST_LIMIT} more" if len(skipped) > MESSAGE_LIST_LIMIT else ""
-        warnings.warn(RegistryWarning(f"registry {path.name}: skipped {len(skipped)} completely empty "
-                                      f"{word}(s): {shown}{more}"), stacklevel=3)
-        body = body.loc[~blank].reset_index(drop=True)
-        rows = rows[~blank]
-    return _RawTable(body, rows, numbering, word, tuple(problems))
-
 
 # ---- The pandera schema ------------------------------------------------------------------------------
 
@@ -1154,13 +720,13 @@ def _missing_column_problems(missing: pd.Series, frame: pd.DataFrame, specs: dic
     extras = [c for c in frame.columns if c not in specs]
     records = []
     for name in missing:
-        close = difflib.get_close_matches(_normalise(name), [_normalise(c) for c in extras], n=1, cutoff=0.6)
-        original = next((c for c in extras if close and _normalise(c) == close[0]), None)
+        close = difflib.get_close_matches(normalise(name), [normalise(c) for c in extras], n=1, cutoff=0.6)
+        original = next((c for c in extras if close and normalise(c) == close[0]), None)
         records.append({"column": name, "patient_id": None, "row": None, "check": "column_present",
                         "expected": f"a column named {name!r} ({specs[name].type}, required)",
                         "found": "no such column",
                         "hint": f"the file has a column {original!r}; rename it {name!r}" if original else None})
-    return _problems_frame(records)
+    return problems_frame(records)
 
 
 def _allowed_hint(value: str, allowed: tuple[str, ...]) -> str | None:
@@ -1179,7 +745,7 @@ def _cell_problems(column: str, check: str, index: np.ndarray, frame: pd.DataFra
                 "type": _TYPE_EXPECTED.get(spec.type), "range": _range_expected(spec) if check == "range" else None,
                 "allowed": "one of: " + ", ".join(spec.allowed or ())}.get(check, str(check))
     if check == "type":
-        hints = {v: _type_hint(v, spec.type) for v in pd.unique(values)}
+        hints = {v: type_hint(v, spec.type) for v in pd.unique(values)}
     elif check == "allowed":
         hints = {v: _allowed_hint(v, spec.allowed or ()) for v in pd.unique(values)}
     hint = [hints[v] for v in values] if hints is not None else [None] * len(index)
@@ -1190,7 +756,7 @@ def _cell_problems(column: str, check: str, index: np.ndarray, frame: pd.DataFra
     patient = ids.to_numpy()[index]
     if column == id_col and check == "not_nullable":
         patient = np.full(len(index), None, dtype=object)
-    return _problems_frame(pd.DataFrame({
+    return problems_frame(pd.DataFrame({
         "column": column, "patient_id": patient, "row": rows[index], "check": check, "expected": expected,
         "found": found.to_numpy(), "hint": pd.Series(hint, dtype=object).to_numpy()}))
 
@@ -1219,7 +785,7 @@ def _collect_problems(
     other = failures[~failures["check"].eq("column_in_dataframe") & failures["index"].isna()]
     if len(other):
         checks = other["check"].astype(str).to_numpy()
-        parts.append(_problems_frame(pd.DataFrame({
+        parts.append(problems_frame(pd.DataFrame({
             "column": other["column"].fillna("(table)").astype(str).to_numpy(), "patient_id": None, "row": None,
             "check": checks, "expected": checks, "found": other["failure_case"].astype(str).to_numpy(),
             "hint": None})))
@@ -1235,7 +801,7 @@ def _rule_problems(
     for k, name in enumerate(rule.columns):
         sep = "" if k == 0 else ", "
         found = found + sep + name + " " + _quote(sub[name])
-    return _problems_frame(
+    return problems_frame(
         pd.DataFrame(
             {
                 "column": rule.column,
@@ -1275,74 +841,6 @@ def _cross_column_problems(
             parts.append(_rule_problems(rule, failing, frame, rows, ids))
     return parts
 
-
-def _order_problems(problems: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    rank = {name: k for k, name in enumerate(["(file)", *order])}
-    key = problems["column"].map(lambda c: rank.get(c, len(rank)))
-    out = problems.assign(_key=key.to_numpy(), _pos=np.arange(len(problems)))
-    out["_check"] = out.groupby(["column", "check"], sort=False)["_pos"].transform("min")
-    out = out.sort_values(["_key", "_check", "row", "_pos"], kind="stable", na_position="first")
-    out = out.drop(columns=["_key", "_check", "_pos"])
-    return out.reset_index(drop=True)
-
-
-# ---- The message -------------------------------------------------------------------------------------
-
-
-def _who(group: pd.DataFrame, row_word: str, ids_only_rows: bool) -> str:
-    parts = []
-    for pid, row in zip(
-        group["patient_id"].head(MESSAGE_LIST_LIMIT),
-        group["row"].head(MESSAGE_LIST_LIMIT),
-        strict=True,
-    ):
-        if row is None or pd.isna(row):
-            parts.append(str(pid))
-        elif pid is None or ids_only_rows:
-            parts.append(f"{row_word} {row}")
-        else:
-            parts.append(f"{pid} ({row_word} {row})")
-    more = len(group) - MESSAGE_LIST_LIMIT
-    text = ", ".join(parts)
-    if more > 0:
-        text += f", ... and {more} more"
-    return text
-
-
-def _format_report(
-    problems: pd.DataFrame, source: str, row_numbering: str, row_word: str = "line"
-) -> str:
-    n = len(problems)
-    lines = [f"registry {source}: {n} problem{'s' if n != 1 else ''} found"]
-    if row_numbering and problems["row"].notna().any():
-        lines.append(f"({row_numbering}; every problem is also in RegistryError.problems)")
-    for column, by_column in problems.groupby("column", sort=False):
-        lines.append(f"{column}:")
-        for _check, by_check in by_column.groupby("check", sort=False):
-            groups = by_check.groupby(["expected", "found"], sort=False, dropna=False).indices
-            for k, positions in enumerate(groups.values()):
-                if k == MESSAGE_LIST_LIMIT:
-                    lines.append(
-                        f"  ... and {len(groups) - k} more different values (see .problems)"
-                    )
-                    break
-                group = by_check.iloc[positions]
-                first = group.iloc[0]
-                line = f"  - expected {first['expected']}; found {first['found']}"
-                if first["hint"]:
-                    line += f" ({first['hint']})"
-                if group["row"].notna().any():
-                    count = len(group)
-                    by_row = (
-                        first["check"] == "field_uniqueness" or group["patient_id"].isna().any()
-                    )
-                    label = "row" if by_row else "patient"
-                    line += f" -- {count} {label}{'s' if count != 1 else ''}: "
-                    line += _who(
-                        group, row_word, ids_only_rows=first["check"] == "field_uniqueness"
-                    )
-                lines.append(line)
-    return "\n".join(lines)
 
 
 # ---- Typing a validated frame ------------------------------------------------------------------------
@@ -1402,13 +900,13 @@ def resolve_registry_path(path: str | Path = "") -> Path:
     file = Path(given).expanduser() if given else SHIPPED_REGISTRY_PATH
     file = (file if file.is_absolute() else Path.cwd() / file).resolve()
     if not file.exists():
-        _raise_file_problem(
+        raise_file_problem(
             file, "file_exists", "an existing registry file",
             f"no file at {file} (working directory {Path.cwd()})",
             'a relative path starts from the working directory; "" means the shipped synthetic registry',
         )
     if file.is_dir():
-        _raise_file_problem(file, "file_exists", "a registry file", f"{file} is a folder")
+        raise_file_problem(file, "file_exists", "a registry file", f"{file} is a folder")
     return file
 
 
@@ -1435,7 +933,7 @@ def load_registry(
         reader is chosen by extension.
     mapping
         A registry mapping for local column names, codes, date formats and units (a YAML file,
-        a dict or a ``helpers.mapping.RegistryMapping``; see :mod:`helpers.mapping`), applied
+        a dict or a ``helpers.intake.mapping.RegistryMapping``; see :mod:`helpers.intake.mapping`), applied
         to the text cells before validation. ``None`` or ``""``: no mapping. Every value it
         changed is a note (``check == "mapped"``): in ``RegistryError.problems`` after the
         problems (a valid file's notes: :func:`load_registry_with_notes`).
@@ -1515,9 +1013,9 @@ def load_registry_with_notes(
     """
     path = resolve_registry_path(path)
     dictionary = load_data_dictionary(dictionary_path)
-    raw = _read_text_table(path)
+    raw = read_text_table(path)
     frame, notes, checked = _mapped(raw.frame, mapping, dictionary_path)
-    header_problems = _problems_frame(list(raw.problems))
+    header_problems = problems_frame(list(raw.problems))
 
     extra = [c for c in frame.columns if c not in dictionary.names and not c.startswith("(unnamed")]
     if extra:
@@ -1531,20 +1029,20 @@ def load_registry_with_notes(
 
     parts = _validation_problems(frame, raw.rows, dictionary, header_problems)
     if parts:
-        problems = _problems_frame(pd.concat(parts, ignore_index=True))
+        problems = problems_frame(pd.concat(parts, ignore_index=True))
         if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
             problems.loc[
                 problems["check"].eq("column_present") & problems["hint"].isna(), "hint"
             ] = "the file seems to use ';' between values; save it with ',' as separator"
-        problems = _order_problems(problems, list(dictionary.names))
+        problems = order_problems(problems, list(dictionary.names))
         if checked is not None:
-            from helpers.mapping import annotate_problems  # it imports this module
+            from helpers.intake.mapping import annotate_problems  # it imports this module
 
             problems = annotate_problems(problems, checked)
-        message = _format_report(problems, path.name, raw.row_numbering, raw.row_word)
+        message = format_report(problems, path.name, raw.row_numbering, raw.row_word)
         if len(notes):
             message += f"\n({len(notes)} notes on values the mapping changed are in .problems)"
-            problems = _problems_frame(pd.concat([problems, notes], ignore_index=True))
+            problems = problems_frame(pd.concat([problems, notes], ignore_index=True))
         raise RegistryError(message, problems, source=path.name, row_numbering=raw.row_numbering)
     return _typed(frame, dictionary), notes
 
@@ -1571,9 +1069,9 @@ def _mapped(
 ) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """The frame after the registry mapping (none: unchanged), its notes, the checked mapping."""
     if mapping is None or mapping == "":
-        return frame, _problems_frame([]), None
-    from helpers.mapping import apply_mapping, load_mapping  # it imports this module
+        return frame, problems_frame([]), None
+    from helpers.intake.mapping import apply_mapping, load_mapping  # it imports this module
 
     checked = load_mapping(mapping, dictionary_path=dictionary_path)
     out, notes = apply_mapping(frame, checked)
-    return out, _problems_frame(notes), checked
+    return out, problems_frame(notes), checked

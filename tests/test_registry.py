@@ -12,15 +12,16 @@ import pytest
 from openpyxl import load_workbook
 
 from helpers import DATA_DIR, PROJECT_ROOT, schema
-from helpers.mapping import MappingError, apply_mapping, load_mapping
-from helpers.reproduction import params, registry, runner
-from helpers.reproduction.registry import (
+from helpers.intake import registry
+from helpers.intake.mapping import MappingError, apply_mapping, load_mapping
+from helpers.intake.registry import (
     EXAMPLE_EXPORT_PATH,
     EXAMPLE_MAPPING,
     EXAMPLE_MAPPING_PATH,
     check_registry,
     main,
 )
+from helpers.reproduction import params, runner
 
 SHIPPED = DATA_DIR / "registry.csv"
 
@@ -124,11 +125,11 @@ def test_unmapped_value_is_a_problem_with_the_usual_hint(tmp_path: Path) -> None
 
 
 def test_example_export_is_current(tmp_path: Path) -> None:
-    """The committed example is what `python -m helpers.reproduction.registry example-export` writes now."""
+    """The committed example is what `python -m helpers.intake.registry example-export` writes now."""
     export, mapping = tmp_path / "export.csv", tmp_path / "mapping.yaml"
     registry.write_example_export(SHIPPED, export, mapping)
     assert export.read_bytes() == EXAMPLE_EXPORT_PATH.read_bytes(), (
-        "regenerate: python -m helpers.reproduction.registry example-export"
+        "regenerate: python -m helpers.intake.registry example-export"
     )
     assert mapping.read_bytes() == EXAMPLE_MAPPING_PATH.read_bytes()
 
@@ -266,7 +267,7 @@ def test_check_command_line_process(tmp_path: Path) -> None:
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "helpers.reproduction.registry", "check", str(SHIPPED), "--report", str(tmp_path)],
+        [sys.executable, "-m", "helpers.intake.registry", "check", str(SHIPPED), "--report", str(tmp_path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from test_schema import valid_registry_frame  # the small valid registry built in test_schema
 
-from helpers.schema import MESSAGE_LIST_LIMIT, RegistryError, RegistryWarning, load_registry
+from helpers.intake.problems import MESSAGE_LIST_LIMIT
+from helpers.schema import RegistryError, RegistryWarning, load_registry
 
 # In valid_registry_frame(12): P001, P004, P007, P010 are dead; P002, P006, P010 bilateral.
 # The file line of the patient in data row i (0-based) is i + 2: line 1 is the header.

@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from helpers import DATA_DIR, schema
+from helpers.intake import problems
+from helpers.intake.registry import data_dictionary_table
 from helpers.schema import (
     DAYS_PER_MONTH,
     RegistryError,
     RegistryWarning,
     add_survival_columns,
-    data_dictionary_table,
     load_data_dictionary,
     load_registry,
     months_between,
@@ -268,7 +269,7 @@ def test_data_dictionary_table():
     ],
 )
 def test_suggest_allowed(value, allowed, expected):
-    assert schema.suggest_allowed(value, allowed) == expected
+    assert problems.suggest_allowed(value, allowed) == expected
 
 
 # ---------------------------------------------------------------- loading valid files
@@ -417,7 +418,7 @@ def test_registry_error_is_a_value_error_and_pickles(tmp_path):
     again = pickle.loads(pickle.dumps(err))
     assert str(again) == str(err)
     pd.testing.assert_frame_equal(again.problems, err.problems)
-    assert list(err.problems.columns) == list(schema.PROBLEM_COLUMNS)
+    assert list(err.problems.columns) == list(problems.PROBLEM_COLUMNS)
 
 
 # ---------------------------------------------------------------- the shipped registry

@@ -8,7 +8,6 @@ subpackage serves notebooks 04-06 and the command line, and reuses the core:
 - :mod:`helpers.reproduction.audit`       the paper's internal inconsistencies, one small function per check
 - :mod:`helpers.reproduction.realism`     the outcome model and the realism checks of the registry
 - :mod:`helpers.reproduction.synthetic`   the seeded generator of the shipped synthetic registry
-- :mod:`helpers.reproduction.registry`    a hospital's export: mapping, check, fill-in template
 - :mod:`helpers.reproduction.validation`  bootstrap optimism of the Cox model (notebook 06)
 - :mod:`helpers.reproduction.firth`       Firth-penalised Cox fits (notebook 06)
 - :mod:`helpers.reproduction.refit`       lean Cox refits for bootstrap resamples

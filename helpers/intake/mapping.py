@@ -39,12 +39,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from helpers.schema import (
-    DATA_DICTIONARY_PATH,
-    PROBLEM_COLUMNS,
-    DataDictionary,
-    load_data_dictionary,
-)
+from helpers.intake.problems import PROBLEM_COLUMNS
+from helpers.schema import DATA_DICTIONARY_PATH, DataDictionary, load_data_dictionary
 
 #: The mapping's date format for Excel serial day numbers (days since 1899-12-30).
 EXCEL_SERIAL: str = "excel_serial"

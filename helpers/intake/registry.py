@@ -2,7 +2,7 @@
 
 A hospital export rarely uses the data dictionary's names and codes. A *registry mapping* (a
 small YAML file) says how to read it; ``helpers.schema.load_registry(path, mapping=...)`` applies it
-before validation. ``python -m helpers.reproduction.registry`` offers three commands:
+before validation. ``python -m helpers.intake.registry`` offers three commands:
 
 ``template --output FILE.xlsx``
     An Excel workbook generated from ``data/data_dictionary.yaml``: a fill-in sheet with drop-down
@@ -13,7 +13,7 @@ before validation. ``python -m helpers.reproduction.registry`` offers three comm
 ``example-export``
     Rewrites ``data/example_hospital_export.csv`` and its mapping from ``data/registry.csv``.
 
-The mapping format is described in :mod:`helpers.mapping` (the core applies a mapping when
+The mapping format is described in :mod:`helpers.intake.mapping` (the core applies a mapping when
 it loads a registry; this module adds the check, the template and the example export).
 """
 
@@ -31,7 +31,7 @@ import pandas as pd
 import yaml
 
 from helpers import DATA_DIR
-from helpers.mapping import (  # re-exported: the check and the template use the mapping
+from helpers.intake.mapping import (  # re-exported: the check and the template use the mapping
     EXCEL_EPOCH,
     EXCEL_SERIAL,
     NOTE_CHECK,
@@ -41,16 +41,43 @@ from helpers.mapping import (  # re-exported: the check and the template use the
     _convert_units,
     load_mapping,
 )
-from helpers.schema import (
-    DATA_DICTIONARY_PATH,
-    PROBLEM_COLUMNS,
-    RegistryError,
-    load_data_dictionary,
-)
+from helpers.intake.problems import PROBLEM_COLUMNS, RegistryError
+from helpers.schema import DATA_DICTIONARY_PATH, load_data_dictionary
 
 #: The example hospital export and its mapping, made from the shipped registry.
 EXAMPLE_EXPORT_PATH: Path = DATA_DIR / "example_hospital_export.csv"
 EXAMPLE_MAPPING_PATH: Path = DATA_DIR / "example_hospital_mapping.yaml"
+
+
+def data_dictionary_table(path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFrame:
+    """The data dictionary as a table for notebooks and the README.
+
+    Parameters
+    ----------
+    path
+        The dictionary file; the shipped one by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column: ``name``, ``type``, ``unit``, ``allowed_or_range`` (allowed values
+        or inclusive range; "empty allowed" is appended for nullable columns), ``meaning`` and
+        ``paper`` (the paper's variable; empty if none).
+
+    Example
+    -------
+    >>> data_dictionary_table().set_index("name").loc["age_at_pm_years", "allowed_or_range"]
+    '0 to 110'
+    """
+    dictionary = load_data_dictionary(path)
+    rows = []
+    for spec in dictionary.columns:
+        allowed = spec.allowed_or_range
+        if spec.nullable:
+            allowed = f"{allowed} (empty allowed)" if allowed else "empty allowed"
+        rows.append({"name": spec.name, "type": spec.type, "unit": spec.unit or "", "allowed_or_range": allowed,
+                     "meaning": spec.meaning, "paper": " ".join(str(spec.paper).split()) if spec.paper else ""})
+    return pd.DataFrame(rows, columns=["name", "type", "unit", "allowed_or_range", "meaning", "paper"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,9 +406,9 @@ EXAMPLE_MAPPING: dict = {
 
 _MAPPING_HEADER = """\
 # Registry mapping of the (made-up) Example Hospital export, data/example_hospital_export.csv.
-# Written by `python -m helpers.reproduction.registry example-export` from helpers.reproduction.registry.EXAMPLE_MAPPING;
+# Written by `python -m helpers.intake.registry example-export` from helpers.intake.registry.EXAMPLE_MAPPING;
 # copy it as a start for your own hospital's mapping. Use it with
-#   python -m helpers.reproduction.registry check data/example_hospital_export.csv \\
+#   python -m helpers.intake.registry check data/example_hospital_export.csv \\
 #       --mapping data/example_hospital_mapping.yaml --report outputs/check
 #   load_registry(path, mapping="data/example_hospital_mapping.yaml")
 #
@@ -580,7 +607,6 @@ def write_template(
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from helpers.schema import data_dictionary_table
 
     dd = load_data_dictionary(dictionary_path)
     book = Workbook()
@@ -611,7 +637,7 @@ def write_template(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m helpers.reproduction.registry",
+        prog="python -m helpers.intake.registry",
         description="Bring your own registry: fill-in template, registry check, example export.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
