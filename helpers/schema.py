@@ -1,24 +1,14 @@
-"""Stage 1: the registry's data dictionary, loading and validation, months from dates.
+"""Stage 1: the registry's data dictionary, validation, and months from dates.
 
-The data dictionary (``data/data_dictionary.yaml``) is the single description of a registry
-file. ``load_registry`` reads a file and validates it against the dictionary; times in months are
-derived from dates here and nowhere else (:func:`months_between`).
-
-How a registry file is validated
---------------------------------
-1. The file is read with every cell as text (``dtype=str``; only an empty cell is missing), so
-   nothing is silently converted: ``"abc"`` in an age column stays ``"abc"`` and is reported.
-2. A :mod:`pandera` ``DataFrameSchema`` built from the dictionary (:func:`build_registry_schema`)
-   checks the text frame, lazily so that *every* failure is collected: required columns, empty
-   cells, types (integer, number, ISO date), allowed values, ranges, unique patient ids. The
-   cross-column rules of :data:`CROSS_COLUMN_RULES` (the order of the dates, vital status
-   against date and cause of death, bilateral disease against the number of metastases) are
-   the schema's dataframe-level checks; ``load_registry`` evaluates the same rule functions
-   directly, vectorised, because pandera reshapes dataframe-level failures row by row (slow
-   when thousands of rows fail), and feeds them into the same report.
-3. Any failure raises :class:`RegistryError`, whose message lists every problem grouped by column
-   and whose ``.problems`` attribute holds them as a tidy frame. Without failures the text frame
-   is converted to typed columns (see :func:`load_registry`).
+The data dictionary (``data/data_dictionary.yaml``) is the single description of a registry.
+``load_registry`` reads a file with every cell as text (so nothing is silently converted), checks
+it with a :mod:`pandera` schema built from the dictionary (required columns, empty cells, types,
+allowed values, ranges, unique ids: every failure collected, not just the first) and with the
+cross-column rules (:data:`CROSS_COLUMN_RULES`: the order of the dates, vital status against
+date and cause of death, ...), raises one :class:`RegistryError` listing every problem, and
+otherwise returns typed columns. Times in months come from dates here and nowhere else
+(:func:`months_between`). Reading other formats, the message layout and local mappings are in
+:mod:`helpers.intake`.
 """
 
 from __future__ import annotations
@@ -60,30 +50,16 @@ ENDPOINTS: tuple[str, ...] = ("all_cause", "disease_specific")
 
 #: Column types a data dictionary may use.
 COLUMN_TYPES: tuple[str, ...] = ("string", "integer", "number", "date", "category")
-#: File extensions ``load_registry`` reads, by reader.
 
 
-# ---- Months from dates, survival columns (unchanged contract) ----------------------------------------
+# ---- Months from dates, survival columns -------------------------------------------------------------
 
 
 def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
-    """Months from ``start`` to ``end``: calendar days divided by 30.4375.
+    """Months from ``start`` to ``end``: calendar days / 30.4375, the project's one month length.
 
-    This is the one place where the project turns dates into months, so that every time in
-    every table uses the same month length.
+    Missing dates give NaN; negative when ``end`` precedes ``start``.
 
-    Parameters
-    ----------
-    start, end
-        Date columns (anything ``pd.to_datetime`` accepts). Missing dates give NaN.
-
-    Returns
-    -------
-    pandas.Series
-        Float months, named ``None``; negative when ``end`` precedes ``start``.
-
-    Example
-    -------
     >>> months_between(pd.Series(["2020-01-01"]), pd.Series(["2021-01-01"])).round(3).tolist()
     [12.025]
     """
@@ -92,37 +68,28 @@ def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
 
 
 def add_survival_columns(
-    registry: pd.DataFrame,
-    endpoint: str = "all_cause",
-    *,
-    unknown_cause_as_event: bool = True,
+    registry: pd.DataFrame, endpoint: str = "all_cause", *, unknown_cause_as_event: bool = True
 ) -> pd.DataFrame:
-    """Add ``time_months``, ``event`` and ``dfi_months`` to a validated registry.
+    """Add ``time_months``, ``event`` and ``dfi_months`` to a validated registry (a copy).
+
+    ``time_months`` runs from the first PM to death, or to last contact for survivors;
+    ``dfi_months`` from primary surgery to the diagnosis of lung metastasis.
 
     Parameters
     ----------
-    registry
-        A frame with the dictionary's date columns, ``vital_status`` and ``cause_of_death``
-        (as returned by ``load_registry``).
     endpoint
-        ``"all_cause"``: death from any cause is the event (the paper's printed definition of
-        its "disease-specific survival"). ``"disease_specific"``: death from sarcoma is the event;
-        deaths from other causes are censored on the date of death.
+        ``"all_cause"``: death from any cause is the event (overall survival, which is what the
+        paper's printed definition of its "disease-specific survival" describes).
+        ``"disease_specific"``: death from sarcoma is the event; other deaths are censored at
+        death (a cause-specific analysis; competing risks then matter).
     unknown_cause_as_event
-        With ``endpoint="disease_specific"``, count deaths of unknown cause as sarcoma deaths
-        (the conservative convention). Ignored for ``"all_cause"``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy with ``time_months`` (first PM to death, or to last contact for survivors),
-        ``event`` (int 0/1) and ``dfi_months`` (primary surgery to diagnosis of lung metastasis).
+        With ``"disease_specific"``: count deaths of unknown cause as sarcoma deaths.
 
     Example
     -------
     >>> reg = load_registry("")
-    >>> int(add_survival_columns(reg, "all_cause")["event"].sum()), int(add_survival_columns(reg, "disease_specific")["event"].sum())
-    (49, 42)
+    >>> [int(add_survival_columns(reg, e)["event"].sum()) for e in ("all_cause", "disease_specific")]
+    [49, 42]
     """
     if endpoint not in ENDPOINTS:
         raise ValueError(f"endpoint must be one of {ENDPOINTS}, got {endpoint!r}")
@@ -136,9 +103,7 @@ def add_survival_columns(
         causes = ["sarcoma", "unknown"] if unknown_cause_as_event else ["sarcoma"]
         event = dead & out["cause_of_death"].isin(causes).to_numpy()
     out["event"] = np.asarray(event, dtype=int)
-    out["dfi_months"] = months_between(
-        out["date_primary_surgery"], out["date_lung_metastasis_diagnosis"]
-    ).to_numpy()
+    out["dfi_months"] = months_between(out["date_primary_surgery"], out["date_lung_metastasis_diagnosis"]).to_numpy()
     return out
 
 
@@ -147,19 +112,10 @@ def add_survival_columns(
 
 @dataclass(frozen=True)
 class ColumnSpec:
-    """One registry column as the data dictionary describes it.
+    """One registry column as the data dictionary describes it (keys as in its YAML header).
 
-    Attributes
-    ----------
-    name, type, required, nullable, unit, meaning, paper, rule
-        The dictionary's keys (see the header of ``data/data_dictionary.yaml``).
-    allowed
-        Allowed values of a ``category`` column, in the dictionary's order; ``None`` otherwise.
-    minimum, maximum
-        Inclusive range: floats for ``integer``/``number`` columns, ``pandas.Timestamp`` for
-        ``date`` columns, ``None`` when unbounded.
-    unique
-        Every non-empty value must occur once (the patient id).
+    ``allowed``: a category column's values in order, else ``None``; ``minimum``/``maximum``: the
+    inclusive range (floats, or Timestamps for dates; ``None`` when unbounded).
     """
 
     name: str
@@ -192,23 +148,7 @@ class ColumnSpec:
 
 @dataclass(frozen=True)
 class DataDictionary:
-    """The registry's data dictionary, as read by :func:`load_data_dictionary`.
-
-    Attributes
-    ----------
-    path
-        The YAML file it was read from.
-    name
-        The dataset's name.
-    synthetic
-        Whether the shipped registry described is synthetic.
-    days_per_month
-        Month length used for every time in months (must equal ``DAYS_PER_MONTH``).
-    id_column
-        The patient-id column.
-    columns
-        One :class:`ColumnSpec` per column, in the dictionary's order.
-    """
+    """The registry's data dictionary, as read by :func:`load_data_dictionary`."""
 
     path: Path
     name: str
@@ -232,9 +172,7 @@ class DataDictionary:
         for spec in self.columns:
             if spec.name == name:
                 return spec
-        raise KeyError(
-            f"column {name!r} is not in the data dictionary; known: {', '.join(self.names)}"
-        )
+        raise KeyError(f"column {name!r} is not in the data dictionary; known: {', '.join(self.names)}")
 
 
 def _show_limit(value: float | pd.Timestamp | None) -> str:
@@ -249,26 +187,20 @@ def _dictionary_error(path: Path, what: str) -> ValueError:
     return ValueError(f"data dictionary {path}: {what}")
 
 
-def _parse_limit(
-    path: Path, name: str, key: str, kind: str, raw: Any
-) -> float | pd.Timestamp | None:
+def _parse_limit(path: Path, name: str, key: str, kind: str, raw: Any) -> float | pd.Timestamp | None:
     if raw is None:
         return None
     if kind == "date":
         try:
             return pd.Timestamp(str(raw))
         except (ValueError, TypeError) as exc:
-            raise _dictionary_error(
-                path, f"column {name!r}: {key} must be a date YYYY-MM-DD, found {raw!r}"
-            ) from exc
+            raise _dictionary_error(path, f"column {name!r}: {key} must be a date YYYY-MM-DD, found {raw!r}") from exc
     if kind in ("integer", "number"):
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise _dictionary_error(path, f"column {name!r}: {key} must be a number, found {raw!r}")
         return float(raw)
-    raise _dictionary_error(
-        path,
-        f"column {name!r}: {key} is only allowed for integer, number or date columns, not {kind!r}",
-    )
+    raise _dictionary_error(path, f"column {name!r}: {key} is only allowed for integer, number or date columns, "
+                            f"not {kind!r}")
 
 
 def _category_allowed(path: Path, name: str, kind: str, raw: Any) -> tuple[str, ...] | None:
@@ -360,11 +292,7 @@ _MIDNIGHT_RE = r"[ T]00:00(?::00(?:\.0+)?)?$"
 
 
 def _on_distinct(series: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """Apply ``parse`` to the distinct non-empty values only, then spread back to every row.
-
-    Registry columns repeat their values (categories, dates, sizes), so parsing the distinct
-    values keeps the text checks fast on large files (``pandas.factorize`` is vectorised).
-    """
+    """Apply ``parse`` to the distinct values only (registries repeat values), spread back to rows."""
     codes, uniques = pd.factorize(series.to_numpy(dtype=object))
     parsed = parse(pd.Series(uniques, dtype=object))
     if len(uniques) == 0:
@@ -402,11 +330,8 @@ def _parse_date(series: pd.Series) -> pd.Series:
     return _on_distinct(series, _date_values).astype("datetime64[ns]")
 
 
-_PARSERS: dict[str, Callable[[pd.Series], pd.Series]] = {
-    "integer": _parse_integer,
-    "number": _parse_number,
-    "date": _parse_date,
-}
+_PARSERS: dict[str, Callable[[pd.Series], pd.Series]] = {"integer": _parse_integer, "number": _parse_number,
+                                                          "date": _parse_date}
 
 _TYPE_EXPECTED = {
     "integer": "a whole number (e.g. 54)",
@@ -420,22 +345,12 @@ _TYPE_EXPECTED = {
 
 @dataclass(frozen=True)
 class CrossColumnRule:
-    """A rule linking several columns, checked as a pandera dataframe-level check.
+    """A rule linking several columns: a pandera dataframe-level check.
 
-    Attributes
-    ----------
-    id
-        The check's name in ``RegistryError.problems``.
-    column
-        The column a failure is reported under.
-    columns
-        Every column the rule reads; the rule is skipped when one is absent (the absence is
-        itself reported).
-    expected
-        What the rule expects, in words.
-    passes
-        Text frame -> boolean Series, True where the row satisfies the rule *or the rule does
-        not apply* (values that do not parse are reported by their own column's checks).
+    ``id`` is the check's name in ``RegistryError.problems``, ``column`` the column a failure is
+    reported under, ``columns`` every column it reads (the rule is skipped when one is absent;
+    the absence is reported itself). ``passes(text_frame)`` is True where the row satisfies the
+    rule or the rule does not apply (unparseable values are reported by their column's checks).
     """
 
     id: str
@@ -449,9 +364,7 @@ def _dates(df: pd.DataFrame, *names: str) -> list[pd.Series]:
     return [_parse_date(df[name]) for name in names]
 
 
-def _not_before(
-    later: str, earlier: str, *, strict: bool = False
-) -> Callable[[pd.DataFrame], pd.Series]:
+def _not_before(later: str, earlier: str, *, strict: bool = False) -> Callable[[pd.DataFrame], pd.Series]:
     def passes(df: pd.DataFrame) -> pd.Series:
         late, early = _dates(df, later, earlier)
         ok = late > early if strict else late >= early
@@ -481,120 +394,59 @@ def _not_r2(df: pd.DataFrame) -> pd.Series:
     return df["resection_status"].notna() & df["resection_status"].ne("r2")
 
 
+def _rule(rule_id: str, column: str, other: str, expected: str, passes: Callable) -> CrossColumnRule:
+    return CrossColumnRule(rule_id, column, (column, other), expected, passes)
+
+
 #: The cross-column rules of the data dictionary (its ``rule`` keys), as code.
 CROSS_COLUMN_RULES: tuple[CrossColumnRule, ...] = (
-    CrossColumnRule(
-        "metastasis_not_before_primary_surgery",
-        "date_lung_metastasis_diagnosis",
-        ("date_lung_metastasis_diagnosis", "date_primary_surgery"),
-        "date_lung_metastasis_diagnosis on or after date_primary_surgery",
-        _not_before("date_lung_metastasis_diagnosis", "date_primary_surgery"),
-    ),
-    CrossColumnRule(
-        "metastasis_not_after_first_pm",
-        "date_lung_metastasis_diagnosis",
-        ("date_lung_metastasis_diagnosis", "date_first_pm"),
-        "date_lung_metastasis_diagnosis on or before date_first_pm",
-        _not_before("date_first_pm", "date_lung_metastasis_diagnosis"),
-    ),
-    CrossColumnRule(
-        "first_pm_after_primary_surgery",
-        "date_first_pm",
-        ("date_first_pm", "date_primary_surgery"),
-        "date_first_pm after date_primary_surgery",
-        _not_before("date_first_pm", "date_primary_surgery", strict=True),
-    ),
-    CrossColumnRule(
-        "last_contact_not_before_first_pm",
-        "date_last_contact",
-        ("date_last_contact", "date_first_pm"),
-        "date_last_contact on or after date_first_pm",
-        _not_before("date_last_contact", "date_first_pm"),
-    ),
-    CrossColumnRule(
-        "death_not_before_first_pm",
-        "date_of_death",
-        ("date_of_death", "date_first_pm"),
-        "date_of_death on or after date_first_pm",
-        _not_before("date_of_death", "date_first_pm"),
-    ),
-    CrossColumnRule(
-        "last_contact_not_after_death",
-        "date_last_contact",
-        ("date_last_contact", "date_of_death"),
-        "date_last_contact on or before date_of_death",
-        _not_before("date_of_death", "date_last_contact"),
-    ),
-    CrossColumnRule(
-        "dead_has_date_of_death",
-        "date_of_death",
-        ("date_of_death", "vital_status"),
-        "a date_of_death when vital_status is dead",
-        lambda df: ~(_dead(df) & df["date_of_death"].isna()),
-    ),
-    CrossColumnRule(
-        "dead_has_cause_of_death",
-        "cause_of_death",
-        ("cause_of_death", "vital_status"),
-        "a cause_of_death when vital_status is dead",
-        lambda df: ~(_dead(df) & df["cause_of_death"].isna()),
-    ),
-    CrossColumnRule(
-        "alive_has_no_date_of_death",
-        "date_of_death",
-        ("date_of_death", "vital_status"),
-        "an empty date_of_death when vital_status is alive",
-        lambda df: ~(_alive(df) & df["date_of_death"].notna()),
-    ),
-    CrossColumnRule(
-        "alive_has_no_cause_of_death",
-        "cause_of_death",
-        ("cause_of_death", "vital_status"),
-        "an empty cause_of_death when vital_status is alive",
-        lambda df: ~(_alive(df) & df["cause_of_death"].notna()),
-    ),
-    CrossColumnRule(
-        "r2_has_reason",
-        "r2_reason",
-        ("r2_reason", "resection_status"),
-        "an r2_reason when resection_status is r2",
-        lambda df: ~(_r2(df) & df["r2_reason"].isna()),
-    ),
-    CrossColumnRule(
-        "non_r2_has_no_reason",
-        "r2_reason",
-        ("r2_reason", "resection_status"),
-        "an empty r2_reason when resection_status is not r2",
-        lambda df: ~(_not_r2(df) & df["r2_reason"].notna()),
-    ),
-    CrossColumnRule(
-        "complication_has_kind",
-        "complication_kind",
-        ("complication_kind", "clavien_dindo_grade"),
-        "a complication_kind when clavien_dindo_grade is not none",
-        lambda df: ~(_complicated(df) & df["complication_kind"].isna()),
-    ),
-    CrossColumnRule(
-        "no_complication_has_no_kind",
-        "complication_kind",
-        ("complication_kind", "clavien_dindo_grade"),
-        "an empty complication_kind when clavien_dindo_grade is none",
-        lambda df: ~(df["clavien_dindo_grade"].eq("none") & df["complication_kind"].notna()),
-    ),
-    CrossColumnRule(
-        "bilateral_has_two_or_more",
-        "lung_metastasis_distribution",
-        ("lung_metastasis_distribution", "lung_metastasis_number"),
-        "lung_metastasis_number of 2 or more when lung_metastasis_distribution is bilateral",
-        lambda df: (
-            ~(
-                df["lung_metastasis_distribution"].eq("bilateral")
-                & _parse_integer(df["lung_metastasis_number"]).lt(2)
-            )
-        ),
-    ),
+    _rule("metastasis_not_before_primary_surgery", "date_lung_metastasis_diagnosis", "date_primary_surgery",
+          "date_lung_metastasis_diagnosis on or after date_primary_surgery",
+          _not_before("date_lung_metastasis_diagnosis", "date_primary_surgery")),
+    _rule("metastasis_not_after_first_pm", "date_lung_metastasis_diagnosis", "date_first_pm",
+          "date_lung_metastasis_diagnosis on or before date_first_pm",
+          _not_before("date_first_pm", "date_lung_metastasis_diagnosis")),
+    _rule("first_pm_after_primary_surgery", "date_first_pm", "date_primary_surgery",
+          "date_first_pm after date_primary_surgery",
+          _not_before("date_first_pm", "date_primary_surgery", strict=True)),
+    _rule("last_contact_not_before_first_pm", "date_last_contact", "date_first_pm",
+          "date_last_contact on or after date_first_pm",
+          _not_before("date_last_contact", "date_first_pm")),
+    _rule("death_not_before_first_pm", "date_of_death", "date_first_pm",
+          "date_of_death on or after date_first_pm",
+          _not_before("date_of_death", "date_first_pm")),
+    _rule("last_contact_not_after_death", "date_last_contact", "date_of_death",
+          "date_last_contact on or before date_of_death",
+          _not_before("date_of_death", "date_last_contact")),
+    _rule("dead_has_date_of_death", "date_of_death", "vital_status",
+          "a date_of_death when vital_status is dead",
+          lambda df: ~(_dead(df) & df["date_of_death"].isna())),
+    _rule("dead_has_cause_of_death", "cause_of_death", "vital_status",
+          "a cause_of_death when vital_status is dead",
+          lambda df: ~(_dead(df) & df["cause_of_death"].isna())),
+    _rule("alive_has_no_date_of_death", "date_of_death", "vital_status",
+          "an empty date_of_death when vital_status is alive",
+          lambda df: ~(_alive(df) & df["date_of_death"].notna())),
+    _rule("alive_has_no_cause_of_death", "cause_of_death", "vital_status",
+          "an empty cause_of_death when vital_status is alive",
+          lambda df: ~(_alive(df) & df["cause_of_death"].notna())),
+    _rule("r2_has_reason", "r2_reason", "resection_status",
+          "an r2_reason when resection_status is r2",
+          lambda df: ~(_r2(df) & df["r2_reason"].isna())),
+    _rule("non_r2_has_no_reason", "r2_reason", "resection_status",
+          "an empty r2_reason when resection_status is not r2",
+          lambda df: ~(_not_r2(df) & df["r2_reason"].notna())),
+    _rule("complication_has_kind", "complication_kind", "clavien_dindo_grade",
+          "a complication_kind when clavien_dindo_grade is not none",
+          lambda df: ~(_complicated(df) & df["complication_kind"].isna())),
+    _rule("no_complication_has_no_kind", "complication_kind", "clavien_dindo_grade",
+          "an empty complication_kind when clavien_dindo_grade is none",
+          lambda df: ~(df["clavien_dindo_grade"].eq("none") & df["complication_kind"].notna())),
+    _rule("bilateral_has_two_or_more", "lung_metastasis_distribution", "lung_metastasis_number",
+          "lung_metastasis_number of 2 or more when lung_metastasis_distribution is bilateral",
+          lambda df: ~(df["lung_metastasis_distribution"].eq("bilateral")
+                       & _parse_integer(df["lung_metastasis_number"]).lt(2))),
 )
-
 
 
 # ---- The pandera schema ------------------------------------------------------------------------------
@@ -639,40 +491,17 @@ def _type_check(spec: ColumnSpec) -> pa.Check:
     return pa.Check(parses, name="type", error="type", ignore_na=True)
 
 
-def build_registry_schema(
-    dictionary: DataDictionary,
-    present_columns: list[str] | tuple[str, ...] | None = None,
-    *,
-    cross_column: bool = True,
-) -> pa.DataFrameSchema:
-    """The pandera schema that validates a registry read as text.
+def build_registry_schema(dictionary: DataDictionary, present_columns: list[str] | tuple[str, ...] | None = None,
+                          *, cross_column: bool = True) -> pa.DataFrameSchema:
+    """The pandera schema (non-strict, no coercion) that validates a registry read as text.
 
-    Column checks (names as in ``RegistryError.problems``): ``column_in_dataframe`` (required
-    column present), ``not_nullable``, ``field_uniqueness`` (``unique: true`` columns),
-    ``type`` (integer / number / ISO date text), ``range`` and ``allowed``. Dataframe-level
-    checks: one per :data:`CROSS_COLUMN_RULES` entry whose columns are all present.
+    Column checks, named as in ``RegistryError.problems``: ``column_in_dataframe``,
+    ``not_nullable``, ``field_uniqueness``, ``type``, ``range``, ``allowed``; and one
+    dataframe-level check per cross-column rule whose columns are all in ``present_columns``
+    (``None``: all). ``load_registry`` passes ``cross_column=False`` and evaluates the rules
+    itself, vectorised: pandera reshapes dataframe-level failures row by row, slowly.
 
-    Parameters
-    ----------
-    dictionary
-        From :func:`load_data_dictionary`.
-    present_columns
-        Columns of the frame to be validated; cross-column rules needing an absent column are
-        left out. ``None``: every rule.
-    cross_column
-        Include the cross-column rules as dataframe-level checks. ``load_registry`` passes
-        ``False`` and evaluates the same rules itself, vectorised (pandera's reshaping of
-        dataframe-level failure cases is slow when thousands of rows fail).
-
-    Returns
-    -------
-    pandera.DataFrameSchema
-        Non-strict (unknown columns pass through), no coercion.
-
-    Example
-    -------
-    >>> schema = build_registry_schema(load_data_dictionary())
-    >>> "sex" in schema.columns
+    >>> "sex" in build_registry_schema(load_data_dictionary()).columns
     True
     """
     columns: dict[str, pa.Column] = {}
@@ -683,28 +512,14 @@ def build_registry_schema(
             if spec.minimum is not None or spec.maximum is not None:
                 checks.append(_range_check(spec))
         if spec.allowed is not None:
-            checks.append(
-                pa.Check.isin(list(spec.allowed), name="allowed", error="allowed", ignore_na=True)
-            )
-        columns[spec.name] = pa.Column(
-            None,
-            nullable=spec.nullable,
-            unique=spec.unique or spec.name == dictionary.id_column,
-            required=spec.required,
-            checks=checks,
-            name=spec.name,
-        )
+            checks.append(pa.Check.isin(list(spec.allowed), name="allowed", error="allowed", ignore_na=True))
+        unique = spec.unique or spec.name == dictionary.id_column
+        columns[spec.name] = pa.Column(None, nullable=spec.nullable, unique=unique, required=spec.required,
+                                       checks=checks, name=spec.name)
     present = set(dictionary.names if present_columns is None else present_columns)
-    frame_checks = [
-        pa.Check(rule.passes, name=rule.id, error=rule.id, ignore_na=False)
-        for rule in CROSS_COLUMN_RULES
-        if cross_column
-        and set(rule.columns) <= present
-        and set(rule.columns) <= set(dictionary.names)
-    ]
-    return pa.DataFrameSchema(
-        columns, checks=frame_checks, strict=False, coerce=False, name="registry"
-    )
+    frame_checks = [pa.Check(rule.passes, name=rule.id, error=rule.id, ignore_na=False) for rule in CROSS_COLUMN_RULES
+                    if cross_column and set(rule.columns) <= present and set(rule.columns) <= set(dictionary.names)]
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=False, coerce=False, name="registry")
 
 
 # ---- From pandera failure cases to problems ----------------------------------------------------------
@@ -761,9 +576,8 @@ def _cell_problems(column: str, check: str, index: np.ndarray, frame: pd.DataFra
         "found": found.to_numpy(), "hint": pd.Series(hint, dtype=object).to_numpy()}))
 
 
-def _collect_problems(
-    failures: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray, dictionary: DataDictionary
-) -> list[pd.DataFrame]:
+def _collect_problems(failures: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray,
+                      dictionary: DataDictionary) -> list[pd.DataFrame]:
     """pandera's failure cases as problem frames: missing columns, cells, cross-column rules, the rest."""
     specs = {s.name: s for s in dictionary.columns}
     rules = {r.id: r for r in CROSS_COLUMN_RULES}
@@ -792,46 +606,23 @@ def _collect_problems(
     return parts
 
 
-def _rule_problems(
-    rule: CrossColumnRule, index: np.ndarray, frame: pd.DataFrame, rows: np.ndarray, ids: pd.Series
-) -> pd.DataFrame:
+def _rule_problems(rule: CrossColumnRule, index: np.ndarray, frame: pd.DataFrame, rows: np.ndarray,
+                   ids: pd.Series) -> pd.DataFrame:
     """Problems of one cross-column rule at the failing positions ``index``."""
     sub = frame.iloc[index]
     found = pd.Series("", index=sub.index, dtype=object)
     for k, name in enumerate(rule.columns):
         sep = "" if k == 0 else ", "
         found = found + sep + name + " " + _quote(sub[name])
-    return problems_frame(
-        pd.DataFrame(
-            {
-                "column": rule.column,
-                "patient_id": ids.to_numpy()[index],
-                "row": rows[index],
-                "check": rule.id,
-                "expected": rule.expected,
-                "found": found.to_numpy(),
-                "hint": None,
-            }
-        )
-    )
+    return problems_frame(pd.DataFrame({"column": rule.column, "patient_id": ids.to_numpy()[index], "row": rows[index],
+                                        "check": rule.id, "expected": rule.expected, "found": found.to_numpy(),
+                                        "hint": None}))
 
 
-def _cross_column_problems(
-    frame: pd.DataFrame, rows: np.ndarray, dictionary: DataDictionary
-) -> list[pd.DataFrame]:
-    """Evaluate :data:`CROSS_COLUMN_RULES` directly (vectorised) on the text frame.
-
-    The same ``CrossColumnRule.passes`` functions are the dataframe-level checks of
-    :func:`build_registry_schema`; ``load_registry`` calls them here instead because pandera
-    reshapes dataframe-level failure cases row by row (measured: about 3 s per 5,000 failing
-    rows), which would make a badly broken large registry slow to report.
-    """
+def _cross_column_problems(frame: pd.DataFrame, rows: np.ndarray, dictionary: DataDictionary) -> list[pd.DataFrame]:
+    """:data:`CROSS_COLUMN_RULES` evaluated directly, vectorised (through pandera: ~3 s per 5,000 failing rows)."""
     id_col = dictionary.id_column
-    ids = (
-        frame[id_col]
-        if id_col in frame.columns
-        else pd.Series(None, index=frame.index, dtype=object)
-    )
+    ids = frame[id_col] if id_col in frame.columns else pd.Series(None, index=frame.index, dtype=object)
     parts = []
     for rule in CROSS_COLUMN_RULES:
         if not set(rule.columns) <= set(frame.columns):
@@ -840,7 +631,6 @@ def _cross_column_problems(
         if len(failing):
             parts.append(_rule_problems(rule, failing, frame, rows, ids))
     return parts
-
 
 
 # ---- Typing a validated frame ------------------------------------------------------------------------
@@ -853,11 +643,7 @@ def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
             continue
         if spec.type == "integer":
             values = _parse_integer(frame[spec.name])
-            out[spec.name] = (
-                values.astype("Int64")
-                if values.isna().any() or spec.nullable
-                else values.astype("int64")
-            )
+            out[spec.name] = values.astype("Int64" if values.isna().any() or spec.nullable else "int64")
         elif spec.type == "number":
             out[spec.name] = _parse_number(frame[spec.name]).astype("float64")
         elif spec.type == "date":
@@ -871,28 +657,12 @@ def _typed(frame: pd.DataFrame, dictionary: DataDictionary) -> pd.DataFrame:
 
 
 def resolve_registry_path(path: str | Path = "") -> Path:
-    """The registry file a notebook's ``registry_path`` names, as an absolute path.
+    """The registry file a notebook's ``registry_path`` names, as an existing absolute path.
 
-    Parameters
-    ----------
-    path
-        ``""`` (the notebooks' default): the shipped synthetic registry in ``helpers.DATA_DIR``.
-        A relative path is resolved against the current working directory (as any command-line
-        tool does), an absolute one is taken as it is; ``~`` is expanded.
+    ``""`` is the shipped synthetic registry; a relative path starts from the working directory;
+    ``~`` is expanded. No file there: :class:`RegistryError` (``check == "file_exists"``) naming
+    the absolute path tried and the working directory.
 
-    Returns
-    -------
-    pathlib.Path
-        The absolute path of an existing file.
-
-    Raises
-    ------
-    RegistryError
-        No file there (``check == "file_exists"``); the message names the absolute path tried
-        and the working directory.
-
-    Example
-    -------
     >>> resolve_registry_path("") == SHIPPED_REGISTRY_PATH.resolve()
     True
     """
@@ -900,113 +670,69 @@ def resolve_registry_path(path: str | Path = "") -> Path:
     file = Path(given).expanduser() if given else SHIPPED_REGISTRY_PATH
     file = (file if file.is_absolute() else Path.cwd() / file).resolve()
     if not file.exists():
-        raise_file_problem(
-            file, "file_exists", "an existing registry file",
-            f"no file at {file} (working directory {Path.cwd()})",
-            'a relative path starts from the working directory; "" means the shipped synthetic registry',
-        )
+        raise_file_problem(file, "file_exists", "an existing registry file",
+                           f"no file at {file} (working directory {Path.cwd()})",
+                           'a relative path starts from the working directory; "" means the shipped synthetic registry')
     if file.is_dir():
         raise_file_problem(file, "file_exists", "a registry file", f"{file} is a folder")
     return file
 
 
-def load_registry(
-    path: str | Path,
-    *,
-    mapping: Any = None,
-    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
-) -> pd.DataFrame:
-    """Read a registry file and validate it against the data dictionary.
+def load_registry(path: str | Path, *, mapping: Any = None,
+                  dictionary_path: str | Path = DATA_DICTIONARY_PATH) -> pd.DataFrame:
+    """Read a registry file, validate it against the data dictionary, return typed columns.
 
-    Every cell is first read as text, so that nothing is silently converted; a pandera schema
-    built from the dictionary (:func:`build_registry_schema`) then checks the text frame
-    *lazily*, collecting every failure, and the cross-column rules (:data:`CROSS_COLUMN_RULES`)
-    are evaluated on the same frame (vectorised). All failures are raised together. About 3 s
-    of CPU for 100,000 rows.
+    Every failure is collected and raised together (about 3 s of CPU for 100,000 rows).
 
     Parameters
     ----------
     path
-        Resolved by :func:`resolve_registry_path` (``""``: the shipped registry). A ``.csv``
-        (UTF-8, comma-separated; a BOM is fine), ``.xlsx``/``.xlsm`` (first sheet,
-        read with openpyxl; ``.xls`` needs the optional ``xlrd``) or ``.parquet`` file. The
-        reader is chosen by extension.
+        ``.csv`` (UTF-8), ``.xlsx``/``.xlsm`` (first sheet) or ``.parquet``; ``""`` is the shipped
+        registry (see :func:`resolve_registry_path`).
     mapping
-        A registry mapping for local column names, codes, date formats and units (a YAML file,
-        a dict or a ``helpers.intake.mapping.RegistryMapping``; see :mod:`helpers.intake.mapping`), applied
-        to the text cells before validation. ``None`` or ``""``: no mapping. Every value it
-        changed is a note (``check == "mapped"``): in ``RegistryError.problems`` after the
-        problems (a valid file's notes: :func:`load_registry_with_notes`).
+        A registry mapping for local column names, codes, date formats and units (YAML file, dict
+        or :class:`helpers.intake.mapping.RegistryMapping`), applied to the text before
+        validation; ``None``/``""``: none. Its notes: :func:`load_registry_with_notes`.
     dictionary_path
-        The data dictionary; the shipped ``data/data_dictionary.yaml`` by default.
+        The data dictionary (the shipped one by default).
 
     Returns
     -------
     pandas.DataFrame
-        One row per patient, in file order (RangeIndex), every column of the file kept, in file
-        order. Types: ``date`` columns ``datetime64[ns]`` (empty -> NaT); ``integer`` columns
-        ``int64`` (``Int64`` when the column may be empty); ``number`` columns ``float64``;
-        ``category`` and ``string`` columns plain Python strings (``object``; empty -> NaN),
-        *not* pandas ``Categorical``: comparisons such as ``.eq("dead")`` and ``.isin([...])``
-        behave as on text, and grouping never creates rows for unused levels (the dictionary's
-        allowed order is available as ``load_data_dictionary().column(name).allowed``).
-        Unknown extra columns are kept as text and named in a :class:`RegistryWarning`.
+        One row per patient in file order, every column kept. Dates ``datetime64[ns]``, integers
+        ``int64`` (``Int64`` if the column may be empty), numbers ``float64``; categories and
+        strings stay plain text (``object``, not ``Categorical``, so ``.eq("dead")`` behaves as on
+        text and grouping makes no rows for unused levels). Columns not in the dictionary are
+        kept as text, named in a :class:`RegistryWarning`.
 
     Raises
     ------
     RegistryError
-        With every problem: missing, empty or unreadable file, header without rows, unsupported
-        extension, missing required columns, repeated column names, values that are not of the
-        column's type, outside the allowed set (with a suggestion) or outside the range, empty
-        required cells, repeated patient ids, and violated cross-column rules (date order,
-        vital status against date and cause of death, bilateral disease with one metastasis).
-        ``RegistryError.problems`` holds them as a frame.
+        Naming every problem, its column and its patients or rows: the file (missing, empty,
+        unreadable, no rows, repeated columns), missing required columns, empty required cells,
+        wrong types, values outside the allowed set (with a suggestion) or the range, repeated
+        ids, violated cross-column rules. ``.problems`` holds them as a frame.
 
     Notes
     -----
-    Accepted text: integers as ``54`` (``54.0`` too: spreadsheets store whole numbers so);
-    numbers as ``12.5`` or ``1e2`` (no decimal comma, no ``nan``/``inf``); dates as
-    ``YYYY-MM-DD`` (a midnight time part, as Excel and Parquet write dates, is accepted).
-    Values with surrounding spaces are reported, not trimmed. A completely empty row is
-    skipped with a :class:`RegistryWarning` naming its line; row numbers in messages stay those
-    of the file. Line numbers assume no line breaks inside quoted CSV values.
+    Integers as ``54`` (``54.0`` too), numbers as ``12.5`` or ``1e2`` (no decimal comma), dates as
+    ``YYYY-MM-DD`` (a midnight time part is accepted). Surrounding spaces are reported, not
+    trimmed. Completely empty rows are skipped with a warning; row numbers stay the file's.
 
-    Example
-    -------
-    >>> registry = load_registry("")  # "": the shipped synthetic registry
+    >>> registry = load_registry("")
     >>> len(registry), int(registry["vital_status"].eq("dead").sum())
     (95, 49)
     """
     return load_registry_with_notes(path, mapping=mapping, dictionary_path=dictionary_path)[0]
 
 
-def load_registry_with_notes(
-    path: str | Path,
-    *,
-    mapping: Any = None,
-    dictionary_path: str | Path = DATA_DICTIONARY_PATH,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`load_registry`, also returning the registry mapping's notes.
+def load_registry_with_notes(path: str | Path, *, mapping: Any = None,
+                             dictionary_path: str | Path = DATA_DICTIONARY_PATH) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`load_registry`, also returning the mapping's notes.
 
-    Parameters
-    ----------
-    path, mapping, dictionary_path
-        As for :func:`load_registry`.
+    The notes: one row per column renamed and per distinct value the mapping changed (columns of
+    ``RegistryError.problems``, ``check == "mapped"``); empty without a mapping.
 
-    Returns
-    -------
-    tuple of (pandas.DataFrame, pandas.DataFrame)
-        The validated registry, and one note per column renamed and per distinct value the
-        mapping changed (columns of ``RegistryError.problems``, ``check == "mapped"``; empty
-        without a mapping).
-
-    Raises
-    ------
-    RegistryError
-        As :func:`load_registry`.
-
-    Example
-    -------
     >>> registry, notes = load_registry_with_notes(DATA_DIR / "registry.csv")
     >>> notes.empty
     True
@@ -1019,21 +745,15 @@ def load_registry_with_notes(
 
     extra = [c for c in frame.columns if c not in dictionary.names and not c.startswith("(unnamed")]
     if extra:
-        warnings.warn(
-            RegistryWarning(
-                f"registry {path.name}: {len(extra)} column(s) not in the data dictionary are kept "
-                f"as text: {', '.join(extra)}"
-            ),
-            stacklevel=2,
-        )
+        warnings.warn(RegistryWarning(f"registry {path.name}: {len(extra)} column(s) not in the data dictionary "
+                                      f"are kept as text: {', '.join(extra)}"), stacklevel=2)
 
     parts = _validation_problems(frame, raw.rows, dictionary, header_problems)
     if parts:
         problems = problems_frame(pd.concat(parts, ignore_index=True))
         if len(frame.columns) == 1 and ";" in str(frame.columns[0]):
-            problems.loc[
-                problems["check"].eq("column_present") & problems["hint"].isna(), "hint"
-            ] = "the file seems to use ';' between values; save it with ',' as separator"
+            semicolons = problems["check"].eq("column_present") & problems["hint"].isna()
+            problems.loc[semicolons, "hint"] = "the file seems to use ';' between values; save it with ',' as separator"
         problems = order_problems(problems, list(dictionary.names))
         if checked is not None:
             from helpers.intake.mapping import annotate_problems  # it imports this module
@@ -1047,9 +767,8 @@ def load_registry_with_notes(
     return _typed(frame, dictionary), notes
 
 
-def _validation_problems(
-    frame: pd.DataFrame, rows: Any, dictionary: Any, header_problems: pd.DataFrame
-) -> list[pd.DataFrame]:
+def _validation_problems(frame: pd.DataFrame, rows: Any, dictionary: Any,
+                         header_problems: pd.DataFrame) -> list[pd.DataFrame]:
     """The non-empty problem frames of the header, the column schema and the cross-column rules."""
     schema = build_registry_schema(dictionary, list(frame.columns), cross_column=False)
     parts: list[pd.DataFrame] = [header_problems]
@@ -1064,9 +783,7 @@ def _validation_problems(
     return [p for p in parts if len(p)]
 
 
-def _mapped(
-    frame: pd.DataFrame, mapping: Any, dictionary_path: str | Path
-) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+def _mapped(frame: pd.DataFrame, mapping: Any, dictionary_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """The frame after the registry mapping (none: unchanged), its notes, the checked mapping."""
     if mapping is None or mapping == "":
         return frame, problems_frame([]), None
