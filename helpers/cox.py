@@ -1,39 +1,19 @@
 """Stage 5: the multivariable Cox model (Table 3) and its proportional-hazards test.
 
-Public functions:
+:func:`select_for_multivariable` applies the paper's entry rule (log-rank ``p < alpha``);
+:func:`fit_cox` fits the model with Efron (R's default) or Breslow (SPSS's, the paper's) ties;
+:func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` test, :func:`ph_verdict`
+says its result in words; :func:`continuous_vs_dichotomy` shows what a dichotomy costs.
 
-- :func:`select_for_multivariable` applies the paper's entry rule (log-rank ``p < alpha`` in the
-  univariate screen enters the multivariable model) to a Table-2-layout frame, visibly.
-- :func:`fit_cox` fits a Cox proportional-hazards model with Efron (R's default) or Breslow
-  (SPSS's, the paper's) handling of tied event times and returns a :class:`CoxResult`.
-- :func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` score test;
-  :func:`ph_verdict` states its result in words.
-- :func:`continuous_vs_dichotomy` compares a dichotomy with smooth forms of the same variable
-  (AIC); :func:`dichotomy_verdict` says what the split costs.
-
-Terms that cannot be estimated are reported as R's ``coxph`` reports them: a covariate constant in
-the data, a linear combination of other terms, or a term constant within every risk set (e.g. a
-level whose patients are all censored before the first death) is found by R's ``cholesky2`` on
-the information matrix and gets NA with a flag and a :class:`CoxWarning`; so does a coefficient
-whose information vanished while it ran off to infinity. A coefficient that is still moving when
-the log-likelihood has converged is kept, flagged and named ("may be infinite"), as R warns.
-Near-equal times are merged first (R's ``timefix=TRUE``).
-
-Why the partial likelihood is maximised here and not by a library
------------------------------------------------------------------
-lifelines' ``CoxPHFitter`` offers Efron ties only. statsmodels' ``PHReg`` offers both, but took
-7 s (Breslow) and 11 s (Efron) for 10^5 patients on the project's 2-core machine (this module:
-about 0.5 s; ``benchmarks/bench_cox.py``), and exposes neither the risk-set sums that R's
-``cox.zph`` score test needs nor R's concordance, and neither library stops where R stops or
-reports R's NA terms. The Newton-Raphson loop below is the one R's ``coxph`` runs
-(``coxfit6.c``: start at 0, centring and scaling, ``cholesky2`` at every iteration, step halving,
-convergence on a relative change of the log-likelihood below ``eps = 1e-9`` within ``iter.max =
-20`` iterations, the same "coefficient may be infinite" check), written with vectorised risk-set
-sums so that 10^6 patients fit in seconds. Because it returns R's own iterate, it agrees with R
-``survival`` 3.5 to ~1e-13 on coefficients, standard errors, log-likelihoods and concordance,
-including NA terms, infinite coefficients and fits that run out of iterations
-(``tests/test_edge_reference.py``, ``tests/test_cox.py``; fixtures from
-``tests/r_reference/*.R``), and with statsmodels and lifelines to their convergence tolerance.
+Why by hand: lifelines' ``CoxPHFitter`` has Efron ties only; statsmodels' ``PHReg`` has both but
+is 15-20x slower here and exposes neither the risk-set sums ``cox.zph`` needs nor R's
+concordance; neither reports R's NA terms or stops where R stops. The Newton-Raphson below is R's
+``coxfit6`` (start at 0, centring, ``cholesky2`` each iteration, step halving, ``eps = 1e-9``,
+``iter.max = 20``, the "may be infinite" check), vectorised; it agrees with R ``survival`` to
+~1e-13, NA terms and non-converged fits included (``tests/test_cox.py``,
+``tests/test_edge_reference.py``; fixtures from ``tests/r_reference/*.R``). Terms R reports as NA
+(constant, collinear, constant within every risk set) are NA here too, flagged, with a
+:class:`CoxWarning`.
 """
 
 from __future__ import annotations
@@ -75,17 +55,7 @@ class CoxWarning(UserWarning):
 
 @dataclass(frozen=True)
 class LRTest:
-    """Likelihood-ratio test of the fitted model against the null model.
-
-    Attributes
-    ----------
-    statistic
-        ``2 * (loglik(beta_hat) - loglik(0))``.
-    dof
-        Number of estimated coefficients.
-    p_value
-        Upper tail of chi-square with ``dof`` degrees of freedom.
-    """
+    """Likelihood-ratio test against the null model: ``2 (loglik(beta) - loglik(0))`` on ``dof`` df."""
 
     statistic: float
     dof: int
@@ -96,38 +66,12 @@ class LRTest:
 class CoxResult:
     """A fitted Cox model (see :func:`fit_cox`).
 
-    Attributes
-    ----------
-    table
-        One row per model term: ``term, variable, level, reference, coef, se, hr, ci_low,
-        ci_high, z, p_value, flag`` (Wald statistics; ``flag`` is an empty string unless the
-        term's estimate must not be read at face value). ``table.attrs["warnings"]`` repeats
-        :attr:`warnings`.
-    n, events
-        Patients analysed (after dropping rows with missing values) and events among them.
-    log_likelihood, log_likelihood_null
-        Partial log-likelihood at the estimate and at ``beta = 0``.
-    lr_test
-        Likelihood-ratio test (:class:`LRTest`).
-    concordance
-        Harrell's C as R's ``coxph`` reports it (``concordance(fit)``, ``timewt = "n"``).
-    events_per_parameter
-        ``events / number of coefficients``.
-    n_dropped_missing
-        Rows dropped because time, event or a covariate was missing.
-    dropped_rows
-        Index labels of those rows.
-    warnings
-        Human-readable caveats (also raised as :class:`CoxWarning`).
-    ties, alpha, converged, iterations
-        Settings and convergence of the fit.
-    term_groups
-        Covariate -> its terms (a categorical covariate has one dummy term per non-reference
-        level); the proportional-hazards test pools a covariate's terms.
-    time, event, design, coef, variance
-        What :func:`test_proportional_hazards` needs: the analysed rows' times and 0/1 events,
-        the design matrix (one column per term, index = the input rows), the coefficients and
-        their covariance matrix.
+    ``table`` has one row per term: ``term, variable, level, reference, coef, se, hr, ci_low,
+    ci_high, z, p_value, flag`` (Wald; ``flag`` non-empty when the estimate must not be read at
+    face value). ``n``/``events`` are the rows analysed and their events; ``concordance`` is
+    Harrell's C as R's ``coxph`` reports it; ``warnings`` the caveats also raised as
+    :class:`CoxWarning`; ``term_groups`` maps a covariate to its terms (one dummy per non-reference
+    level). ``time, event, design, coef, variance`` are what the proportional-hazards test needs.
     """
 
     table: pd.DataFrame
@@ -153,16 +97,8 @@ class CoxResult:
     variance: np.ndarray = field(repr=False)
 
     def summary_row(self) -> pd.DataFrame:
-        """The model-level numbers of the fit as one row (Table 3's footer, ready to save).
+        """The model-level numbers as one row (Table 3's footer): ties, n, events, LR test, C, EPV, warnings.
 
-        Returns
-        -------
-        pandas.DataFrame
-            One row: ``ties, n, events, n_dropped_missing, log_likelihood, lr_statistic, lr_dof,
-            lr_p_value, concordance, events_per_parameter, warnings`` (joined by ``" | "``).
-
-        Example
-        -------
         >>> d = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "e": [1, 1, 0, 1, 1, 0], "x": [0, 1, 0, 1, 1, 0]})
         >>> fit_cox(d, "t", "e", ["x"]).summary_row()[["ties", "n", "events"]].to_dict("records")
         [{'ties': 'efron', 'n': 6, 'events': 4}]
@@ -179,29 +115,14 @@ class CoxResult:
 
 
 def select_for_multivariable(screen_table: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """Apply the paper's entry rule: a factor whose log-rank ``p < alpha`` enters the model.
+    """Apply the paper's entry rule: a factor whose log-rank ``p < alpha`` (strict) enters the model.
 
-    Parameters
-    ----------
-    screen_table
-        The univariate screen in Table 2 layout (``helpers.survival.screen_factors``): one row per
-        factor level with at least the columns ``variable`` and ``p_value``; the p-value of a
-        factor is repeated on each of its rows.
-    alpha
-        Entry threshold (strict: ``p < alpha`` enters), in (0, 1).
+    ``screen_table`` is the screen in Table 2 layout (:func:`helpers.survival.screen_factors`), the
+    factor's p repeated on each of its level rows. Returns one row per variable in order of first
+    appearance: ``variable, p_value, alpha, selected, reason``; a factor without a p-value (one
+    level) is not selected and says so.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per variable, in the order of first appearance: ``variable``, ``p_value``,
-        ``alpha``, ``selected`` (bool) and ``reason`` (e.g. ``"log-rank p = 0.003 < 0.05"``).
-        A factor without a p-value (a single level) is not selected and says so.
-
-    Example
-    -------
-    >>> screen = pd.DataFrame({"variable": ["sex", "sex", "dfi", "dfi"],
-    ...                        "level": ["male", "female", "lt_12", "ge_12"],
-    ...                        "p_value": [0.4, 0.4, 0.003, 0.003]})
+    >>> screen = pd.DataFrame({"variable": ["sex", "sex", "dfi", "dfi"], "p_value": [0.4, 0.4, 0.003, 0.003]})
     >>> select_for_multivariable(screen, 0.05)[["variable", "selected"]].to_dict("list")
     {'variable': ['sex', 'dfi'], 'selected': [False, True]}
     """
@@ -209,20 +130,16 @@ def select_for_multivariable(screen_table: pd.DataFrame, alpha: float = 0.05) ->
         raise TypeError(f"screen_table must be a pandas DataFrame, found {type(screen_table).__name__}")
     missing = [c for c in ("variable", "p_value") if c not in screen_table.columns]
     if missing:
-        raise KeyError(
-            f"screen_table lacks column(s) {missing}; expected the Table 2 layout with columns "
-            f"'variable', 'level', 'p_value'; found {list(screen_table.columns)}"
-        )
+        raise KeyError(f"screen_table lacks column(s) {missing}; expected the Table 2 layout with columns "
+                       f"'variable', 'level', 'p_value'; found {list(screen_table.columns)}")
     alpha = _check_alpha(alpha)
     rows = []
     for variable, grp in screen_table.groupby("variable", sort=False):
         p = pd.to_numeric(grp["p_value"], errors="coerce")
         distinct = p.dropna().unique()
         if len(distinct) > 1 and not np.allclose(distinct, distinct[0], rtol=1e-12, atol=0):
-            raise ValueError(
-                f"screen_table: variable {variable!r} carries different p-values on its rows "
-                f"(rows {list(grp.index)}: {list(p)}); expected one log-rank p per factor"
-            )
+            raise ValueError(f"screen_table: variable {variable!r} carries different p-values on its rows "
+                             f"(rows {list(grp.index)}: {list(p)}); expected one log-rank p per factor")
         if len(distinct) == 0:
             rows.append((variable, np.nan, alpha, False, "no log-rank p-value (fewer than two levels)"))
             continue
@@ -335,44 +252,32 @@ def _time_event(data: pd.DataFrame, time: str, event: str, ids: pd.Series) -> tu
     t = data[time].astype(float).to_numpy()
     bad_t = ~np.isfinite(t) | (t < 0)
     if bad_t.any():
-        raise ValueError(
-            f"column {time!r} must hold finite non-negative times; rows {_rows(ids, bad_t)} "
-            f"hold {sorted(set(t[bad_t].tolist()))[:5]}"
-        )
+        raise ValueError(f"column {time!r} must hold finite non-negative times; rows {_rows(ids, bad_t)} "
+                         f"hold {sorted(set(t[bad_t].tolist()))[:5]}")
     e_raw = data[event].astype(float).to_numpy()
     bad_e = ~np.isin(e_raw, (0.0, 1.0))
     if bad_e.any():
-        raise ValueError(
-            f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(ids, bad_e)} "
-            f"hold {sorted(set(e_raw[bad_e].tolist()))[:5]}"
-        )
+        raise ValueError(f"column {event!r} must be coded 0 (censored) / 1 (event); rows {_rows(ids, bad_e)} "
+                         f"hold {sorted(set(e_raw[bad_e].tolist()))[:5]}")
     if not e_raw.any():
         raise ValueError(f"column {event!r} has no events among the {len(data)} analysed rows; a Cox model needs events")
     return t, e_raw.astype(np.int8)
 
 
-def _factor_terms(
-    s: pd.Series, everywhere: pd.Series, c: str, wanted_ref: Any, n_analysed: int
-) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], list[str]]:
+def _factor_terms(s: pd.Series, everywhere: pd.Series, c: str, wanted_ref: Any, n_analysed: int) -> tuple[dict[str, np.ndarray], list[dict[str, Any]], list[str]]:
     """One 0/1 column per non-reference level of factor ``c`` (NaN where ``s`` is missing)."""
     levels = _levels_of(s)
     all_levels = _levels_of(everywhere)
     ref = _match_level(all_levels, wanted_ref)
     if ref is None:
-        raise ValueError(
-            f"categorical reference level {wanted_ref!r} for column {c!r} is absent; "
-            f"levels found: {[str(x) for x in all_levels]}"
-        )
+        raise ValueError(f"categorical reference level {wanted_ref!r} for column {c!r} is absent; "
+                         f"levels found: {[str(x) for x in all_levels]}")
     if _match_level(levels, ref) is None:
-        raise ValueError(
-            f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
-            f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}"
-        )
+        raise ValueError(f"categorical reference level {ref!r} for column {c!r} occurs only in rows dropped "
+                         f"for missing values; levels among the analysed rows: {[str(x) for x in levels]}")
     if len(levels) < 2:
-        raise ValueError(
-            f"column {c!r} has a single level ({str(levels[0])!r}) among the {n_analysed} analysed "
-            "rows; a factor needs two levels (R: 'contrasts can be applied only to factors with 2 or more levels')"
-        )
+        raise ValueError(f"column {c!r} has a single level ({str(levels[0])!r}) among the {n_analysed} analysed rows; "
+                         "a factor needs two levels (R: 'contrasts can be applied only to factors with 2 or more levels')")
     unused = [str(x) for x in all_levels if _match_level(levels, x) is None]
     msgs = [f"column {c!r}: level(s) {unused} occur only in rows dropped for missing values and get no term"] if unused else []
     missing = s.isna().to_numpy()
@@ -392,10 +297,8 @@ def _numeric_term(s: pd.Series, c: str, ids: pd.Series, allow_constant: bool) ->
     if np.isinf(x).any():
         raise ValueError(f"covariate {c!r} holds non-finite values in rows {_rows(ids, np.isinf(x))}")
     if not allow_constant and observed.any() and np.ptp(x[observed]) == 0:
-        raise ValueError(
-            f"covariate {c!r} takes the single value {x[observed][0]!r} in all {int(observed.sum())} analysed "
-            "rows; a covariate that does not vary cannot be estimated"
-        )
+        raise ValueError(f"covariate {c!r} takes the single value {x[observed][0]!r} in all {int(observed.sum())} "
+                         "analysed rows; a covariate that does not vary cannot be estimated")
     return x
 
 
@@ -408,22 +311,13 @@ def _check_collinear(design: pd.DataFrame) -> None:
     evals, evecs = np.linalg.eigh(cross / np.outer(scale, scale))
     if evals[0] < 1e-10 * evals[-1]:
         involved = [design.columns[j] for j in np.flatnonzero(np.abs(evecs[:, 0]) > 1e-6)]
-        raise ValueError(
-            f"the design matrix is singular: terms {involved} are collinear (one is a linear "
-            "combination of the others among the analysed rows); drop one of them"
-        )
+        raise ValueError(f"the design matrix is singular: terms {involved} are collinear (one is a linear "
+                         "combination of the others among the analysed rows); drop one of them")
 
 
 def _build_design(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    categorical: Mapping[str, Any],
-    id_column: str | None = None,
-    *,
-    complete_cases: bool = True,
-    strict: bool = True,
+    df: pd.DataFrame, time: str, event: str, covariates: Sequence[str], categorical: Mapping[str, Any],
+    id_column: str | None = None, *, complete_cases: bool = True, strict: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, dict[str, tuple[str, ...]], list[dict[str, Any]],
            pd.Index, list[str]]:
     """Validate the input and build the design matrix (see :func:`fit_cox`).
@@ -956,11 +850,10 @@ def _fit_core_unguarded(
     p_fit = int((~na).sum())
     n_events = int(e.sum())
     if p_fit and n_events / p_fit < MIN_EVENTS_PER_PARAMETER:
-        msgs.append(
-            f"only {n_events / p_fit:.1f} events per parameter ({n_events} events, {p_fit} coefficients; rule of "
-            f"thumb: at least {MIN_EVENTS_PER_PARAMETER:g}): hazard ratios may be biased away from 1 and "
-            "confidence intervals too narrow"
-        )
+        msgs.append(f"only {n_events / p_fit:.1f} events per parameter ({n_events} events, {p_fit} coefficients; "
+                    f"rule of thumb: at least {MIN_EVENTS_PER_PARAMETER:g}): coefficients may be biased (in either "
+                    "direction) and confidence intervals may not cover at their nominal rate (Peduzzi et al. 1995); "
+                    "for a model meant to predict, size it by Riley et al.'s criteria (BMJ 2020)")
     if converged:
         _infinite_flags(fit, na, names, flags, msgs)
     else:
@@ -1041,15 +934,8 @@ def _wald(beta: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 
 def fit_cox(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    *,
-    ties: str = "efron",
-    categorical: Mapping[str, Any] | None = None,
-    alpha: float = 0.05,
-    id_column: str | None = None,
+    df: pd.DataFrame, time: str, event: str, covariates: Sequence[str], *, ties: str = "efron",
+    categorical: Mapping[str, Any] | None = None, alpha: float = 0.05, id_column: str | None = None,
     timefix: bool = True,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model, matching R's ``coxph`` (Newton-Raphson, Wald table).
@@ -1059,34 +945,20 @@ def fit_cox(
     time, event
         Follow-up time (finite, >= 0) and event indicator (1 = event, 0 = censored).
     covariates
-        Columns entering the model: numeric or boolean as they are; one listed in
-        ``categorical`` (column -> reference level) as a 0/1 dummy ``column[level]`` per other
-        level (Categorical order, else sorted).
+        Numeric or boolean columns as they are; a column in ``categorical`` (column -> reference
+        level) as one 0/1 dummy ``column[level]`` per other level.
     ties
         ``"efron"`` (R's default) or ``"breslow"`` (SPSS, the paper).
     id_column
-        Patient ids to name rows in warnings and errors (index labels otherwise).
+        Patient ids to name rows in messages (index labels otherwise).
     timefix
-        Merge times equal within a relative ``sqrt(machine eps)`` first, as R's ``timefix=TRUE``.
+        Merge times equal within ``sqrt(machine eps)`` first, as R's ``timefix=TRUE``.
 
-    Returns
-    -------
-    CoxResult
-        ``.table`` (``term, variable, level, reference, coef, se, hr, ci_low, ci_high, z,
-        p_value, flag``), fit statistics and what :func:`test_proportional_hazards` needs.
-        Raises ``KeyError`` (absent column), ``TypeError`` (non-numeric covariate without a
-        reference level) and ``ValueError`` (bad times or events, absent reference level, a
-        single-level factor, no events).
-
-    Warns
-    -----
-    CoxWarning
-        Rows dropped for missing values (named); fewer than 10 events per parameter; no
-        convergence within R's 20 iterations; a coefficient running off to infinity (monotone
-        likelihood: flagged, NA when its information vanished, as in R); a term not identifiable
-        (constant within every risk set, or collinear): NA, flagged and named, as R reports it,
-        and left out of the LR test's degrees of freedom. Every warning is also in
-        ``.warnings``; no term gets a p-value without a flag unless R would report it.
+    Raises ``KeyError`` (absent column), ``TypeError`` (text covariate without a reference level),
+    ``ValueError`` (bad times or events, absent reference, single-level factor, no events).
+    Warns (:class:`CoxWarning`, also in ``.warnings``): rows dropped for missing values (named),
+    fewer than 10 events per parameter, no convergence in 20 iterations, a coefficient running off
+    to infinity, a term not identifiable (NA and flagged, as R reports it).
 
     Example
     -------
@@ -1110,15 +982,13 @@ def fit_cox(
     table.attrs["warnings"], table.attrs["ties"] = list(warn_tuple), ties
     for m in warn_tuple:
         warnings.warn(m, CoxWarning, stacklevel=2)
-    return CoxResult(
-        table=table, n=len(t), events=core.events, log_likelihood=core.loglik,
-        log_likelihood_null=core.loglik_null, lr_test=core.lr_test(),
-        concordance=_concordance(t, e.astype(np.int64), core.lp),
-        events_per_parameter=core.events / core.p_fit if core.p_fit else float("inf"),
-        n_dropped_missing=len(dropped), dropped_rows=tuple(dropped), warnings=warn_tuple, ties=ties,
-        alpha=alpha, converged=core.converged, iterations=core.iterations, term_groups=dict(groups),
-        time=t, event=e.astype(np.int64), design=design, coef=core.coef, variance=core.variance,
-    )
+    return CoxResult(table=table, n=len(t), events=core.events, log_likelihood=core.loglik,
+                     log_likelihood_null=core.loglik_null, lr_test=core.lr_test(),
+                     concordance=_concordance(t, e.astype(np.int64), core.lp),
+                     events_per_parameter=core.events / core.p_fit if core.p_fit else float("inf"),
+                     n_dropped_missing=len(dropped), dropped_rows=tuple(dropped), warnings=warn_tuple, ties=ties,
+                     alpha=alpha, converged=core.converged, iterations=core.iterations, term_groups=dict(groups),
+                     time=t, event=e.astype(np.int64), design=design, coef=core.coef, variance=core.variance)
 
 
 # ---- Proportional hazards: R's cox.zph (survival >= 3.0) ---------------------------------------------
@@ -1138,36 +1008,17 @@ def _km_left(time: np.ndarray, event: np.ndarray) -> np.ndarray:
 def test_proportional_hazards(result: CoxResult, transform: str = "km") -> pd.DataFrame:
     """Score test of proportional hazards, as R's ``cox.zph`` (survival >= 3.0).
 
-    For each covariate the test asks whether its coefficient drifts with ``g(t)``: it is the
-    score test of ``gamma = 0`` in the model ``beta + gamma * g(t)``, evaluated at the fitted
-    ``beta`` (``gamma = 0``), using the full ``2p x 2p`` information matrix of ``(beta, gamma)``.
-    This is the test R's ``cox.zph`` has computed since survival 3.0 (2019; ``R/cox.zph.R`` and
-    ``src/zph1.c``), re-implemented here from its definition with vectorised risk-set sums.
-    lifelines' ``proportional_hazard_test`` implements the pre-3.0 approximation (scaled
-    Schoenfeld residuals with an averaged variance), which can differ from R by large factors;
-    hence the hand-written version. A categorical covariate's dummies are pooled into one term
-    with as many degrees of freedom; ``GLOBAL`` tests all terms jointly.
+    Per covariate: the score test of ``gamma = 0`` in ``beta + gamma * g(t)`` at the fitted ``beta``,
+    with the full ``2p x 2p`` information (R's ``zph1.c``). Hand-written because lifelines'
+    ``proportional_hazard_test`` uses the pre-3.0 approximation, which can differ from R by large
+    factors. A factor's dummies are pooled into one test; ``GLOBAL`` tests all terms jointly.
 
-    Parameters
-    ----------
-    result
-        A fit from :func:`fit_cox` (its tie method is used, as R uses ``fit$method``).
-    transform
-        ``g(t)``: ``"km"`` (1 - left-continuous Kaplan-Meier of all analysed rows; R's default),
-        ``"rank"`` (rank of the time among all analysed rows, ties averaged) or
-        ``"identity"``. ``g`` is centred at its mean over the events.
+    ``transform`` is ``g(t)``: ``"km"`` (1 - left-continuous KM; R's default), ``"rank"`` or
+    ``"identity"``, centred at its mean over the events. Returns ``term, statistic, dof,
+    p_value``, one row per covariate and a last ``GLOBAL`` row.
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``term, statistic, dof, p_value``: one row per covariate (in model order) and a last
-        ``GLOBAL`` row.
-
-    Example
-    -------
     >>> rng = np.random.default_rng(2)
-    >>> d = pd.DataFrame({"t": rng.exponential(5, 150), "e": rng.integers(0, 2, 150),
-    ...                   "x": rng.normal(size=150)})
+    >>> d = pd.DataFrame({"t": rng.exponential(5, 150), "e": rng.integers(0, 2, 150), "x": rng.normal(size=150)})
     >>> test_proportional_hazards(fit_cox(d, "t", "e", ["x"]), "km")["term"].tolist()
     ['x', 'GLOBAL']
     """
@@ -1229,39 +1080,13 @@ def _zph_table(result: CoxResult, fitted: np.ndarray, g: np.ndarray, t: np.ndarr
 test_proportional_hazards.__test__ = False  # type: ignore[attr-defined]
 
 
-def continuous_vs_dichotomy(
-    data: pd.DataFrame, time: str, event: str, column: str, cutoff: float
-) -> pd.DataFrame:
+def continuous_vs_dichotomy(data: pd.DataFrame, time: str, event: str, column: str, cutoff: float) -> pd.DataFrame:
     """Cox models of one continuous variable: the dichotomy at ``cutoff`` against smooth forms.
 
-    Fits four one-variable Cox models (Breslow ties): the indicator ``column >= cutoff``, the
-    variable itself, ``log(1 + column)`` and a cubic B-spline of ``log(1 + column)`` with 3
-    degrees of freedom (patsy ``bs``). A lower AIC is the better fit; with a continuous effect,
-    the dichotomy throws information away.
+    Four one-variable Cox fits (Breslow ties): ``column >= cutoff``, ``column``, ``log(1 + column)``
+    and a cubic B-spline of ``log(1 + column)`` (3 df, patsy ``bs``). Returns ``form, dof,
+    lr_statistic, aic``; a lower AIC fits better. ``column`` must be present and >= 0 (rows named).
 
-    Parameters
-    ----------
-    data
-        Patients with ``time``, ``event`` and ``column`` (no missing values in them).
-    time, event
-        Survival columns.
-    column
-        The continuous variable (non-negative).
-    cutoff
-        The dichotomy's cut-off.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``form, dof, lr_statistic, aic`` (rows ``dichotomy``, ``linear``, ``log``, ``spline``).
-
-    Raises
-    ------
-    ValueError
-        When a column is missing or ``column`` has negative or missing values (rows named).
-
-    Example
-    -------
     >>> rng = np.random.default_rng(0)
     >>> d = pd.DataFrame({"t": rng.exponential(20, 200), "e": rng.integers(0, 2, 200), "x": rng.gamma(2, 6, 200)})
     >>> continuous_vs_dichotomy(d, "t", "e", "x", 12)["form"].tolist()
@@ -1289,25 +1114,8 @@ def continuous_vs_dichotomy(
 
 
 def dichotomy_verdict(fits: pd.DataFrame, cutoff: float, unit: str, variable: str = "") -> str:
-    """What a split costs, in words, from a :func:`continuous_vs_dichotomy` table.
+    """What a split at ``cutoff`` ``unit`` costs, in words, from a :func:`continuous_vs_dichotomy` table.
 
-    Parameters
-    ----------
-    fits
-        ``form, dof, lr_statistic, aic`` of one variable (rows ``dichotomy`` and continuous forms).
-    cutoff, unit
-        The split, e.g. ``12`` and ``"months"``.
-    variable
-        Name to lead the sentence with ("" for none).
-
-    Returns
-    -------
-    str
-        E.g. "dfi_months: the spline form fits best among the continuous ones, and the split at
-        12 months is 3.8 AIC points worse".
-
-    Example
-    -------
     >>> fits = pd.DataFrame({"form": ["dichotomy", "linear"], "aic": [103.0, 100.5]})
     >>> dichotomy_verdict(fits, 12, "months", "dfi_months")
     'dfi_months: the linear form fits best among the continuous ones, and the split at 12 months is 2.5 AIC points worse'
@@ -1323,19 +1131,8 @@ def dichotomy_verdict(fits: pd.DataFrame, cutoff: float, unit: str, variable: st
 def ph_verdict(ph_test: pd.DataFrame, alpha: float = 0.05) -> str:
     """The proportional-hazards conclusion in words, from a :func:`test_proportional_hazards` table.
 
-    Parameters
-    ----------
-    ph_test
-        ``term, statistic, dof, p_value`` with a ``GLOBAL`` row.
-    alpha
-        Significance level of the test.
-
-    Returns
-    -------
-    str
-        "no evidence against proportional hazards ..." when the GLOBAL test and every term have
-        ``p >= alpha``; otherwise "proportional hazards are rejected ..." naming the terms whose
-        ``p < alpha``.
+    "no evidence against proportional hazards ..." when GLOBAL and every term have ``p >= alpha``;
+    otherwise "proportional hazards are rejected ...", naming the terms with ``p < alpha``.
     """
     _check_alpha(alpha)
     terms = ph_test[ph_test["term"] != "GLOBAL"]
