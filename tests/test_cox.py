@@ -301,6 +301,9 @@ def test_few_events_per_parameter_warns_and_is_recorded() -> None:
     assert res.events_per_parameter < 10
     assert any("events per parameter" in w for w in res.warnings)
     assert any("events per parameter" in w for w in res.table.attrs["warnings"])
+    # Peduzzi et al. found bias in both directions and poor coverage, not a pull away from 1.
+    message = next(w for w in res.warnings if "events per parameter" in w)
+    assert "either direction" in message and "Riley" in message and "away from 1" not in message
 
 
 def test_enough_events_gives_no_warning() -> None:
