@@ -1,31 +1,16 @@
 """Stage 4: Kaplan-Meier estimates, the log-rank test and the univariate screen (Table 2).
 
-Every number here is checked against R's ``survival`` package (``survfit``, ``summary.survfit``,
-``print.survfit``'s median and ``survdiff``) by the fixtures in ``tests/r_reference/``.
+Every number is checked against R's ``survival`` (``survfit``, ``summary.survfit``, the median of
+``print.survfit``, ``survdiff``) by the fixtures in ``tests/r_reference/``. Hand-written in numpy
+because lifelines, which gives the same curve, has neither R's median rule nor the ``"log"`` and
+``"plain"`` bands with their median CIs, nor the SPSS median SE, and one fitter per level is far
+too slow for a large registry: one sort shared by all factors, then ``bincount`` and cumsums.
 
-Why the estimator is hand-written (vectorised numpy) rather than lifelines'
-``KaplanMeierFitter``: lifelines gives the same survival curve (the tests check that), but it
-does not give R's median rule (the midpoint of a flat stretch at exactly 0.5), the ``"log"`` and
-``"plain"`` pointwise bands, the median's confidence interval for those bands, the SPSS-style
-standard error of the median, or numbers at risk at arbitrary landmarks in R's convention; and
-fitting one ``KaplanMeierFitter`` plus one ``logrank_test`` per factor level is far too slow for a
-registry of a million patients and twenty factors. One sorted pass over the data, shared by all
-factors, computes everything with ``numpy.bincount`` and cumulative sums.
-
-Conventions (all as R ``survival`` 3.x):
-
-- Survival is right-continuous: events at time ``t`` are included in S(t).
-- The number at risk at time ``t`` counts patients whose observed time is >= ``t``.
-- The Greenwood sum is ``sum d / (n (n - d))`` over event times up to ``t``; the standard error
-  of S(t) is ``S(t) * sqrt(Greenwood sum)``.
-- Beyond the last observed time the curve is undefined unless it has already reached 0; such a
-  landmark gives NaN and is flagged, rather than carrying the last value forward silently.
-- Pointwise bands follow R ``survfit_confint``: the ``"log-log"`` band is undefined (NaN) where
-  S = 1 and every band is NaN where S = 0. At a landmark before the curve's first observation
-  the band is (1, 1), as R's ``summary.survfit(times=)`` prints it; from the first observation
-  until the first event the ``"log-log"`` band is NaN/NaN (R's NA), ``"log"`` and ``"plain"`` (1, 1).
-- Times closer than a relative tolerance of ``sqrt(machine eps)`` are merged first (R's default
-  ``timefix=TRUE``, ``aeqSurv``); every public function takes ``timefix=False`` to turn it off.
+Conventions (R ``survival`` 3.x): S(t) is right-continuous; at risk at ``t`` means observed time
+>= ``t``; Greenwood's sum is ``sum d / (n (n - d))`` and SE(S) = S sqrt(sum); beyond the last
+observation a landmark is NaN (flagged) unless the curve reached 0; bands follow
+``survfit_confint`` (log-log is NaN where S = 1; all are NaN where S = 0; (1, 1) before the first
+observation); near-equal times are merged first (``timefix=TRUE``; ``timefix=False`` turns it off).
 """
 
 from __future__ import annotations
@@ -79,14 +64,10 @@ def _require_columns(df: pd.DataFrame, columns: Iterable[str]) -> None:
         raise TypeError(f"expected a pandas DataFrame, found {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"column(s) {missing} not found in the data; available columns: {list(df.columns)}"
-        )
+        raise ValueError(f"column(s) {missing} not found in the data; available columns: {list(df.columns)}")
 
 
-def _validate_time_event(
-    df: pd.DataFrame, time: str, event: str, id_column: str | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _validate_time_event(df: pd.DataFrame, time: str, event: str, id_column: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Return float times and 0/1 int8 events, or raise ValueError naming column and rows."""
     cols = [time, event] + ([id_column] if id_column else [])
     _require_columns(df, cols)
@@ -95,44 +76,31 @@ def _validate_time_event(
     t_raw = pd.to_numeric(df[time], errors="coerce")
     bad_type = t_raw.isna().to_numpy() & df[time].notna().to_numpy()
     if bad_type.any():
-        raise ValueError(
-            f"column {time!r} must be numeric survival times; non-numeric values in "
-            f"{_row_labels(df, bad_type, id_column)}: {df[time].to_numpy()[bad_type][:10].tolist()}"
-        )
+        raise ValueError(f"column {time!r} must be numeric survival times; non-numeric values in "
+                         f"{_row_labels(df, bad_type, id_column)}: {df[time].to_numpy()[bad_type][:10].tolist()}")
     t = t_raw.to_numpy(dtype=float)
     if np.isnan(t).any():
         mask = np.isnan(t)
-        raise ValueError(
-            f"column {time!r} has missing values in {_row_labels(df, mask, id_column)}; "
-            "expected a time for every patient (drop or impute them explicitly first)"
-        )
+        raise ValueError(f"column {time!r} has missing values in {_row_labels(df, mask, id_column)}; "
+                         "expected a time for every patient (drop or impute them explicitly first)")
     if not np.isfinite(t).all():
         mask = ~np.isfinite(t)
-        raise ValueError(
-            f"column {time!r} has infinite values in {_row_labels(df, mask, id_column)}"
-        )
+        raise ValueError(f"column {time!r} has infinite values in {_row_labels(df, mask, id_column)}")
     if (t < 0).any():
         mask = t < 0
-        raise ValueError(
-            f"column {time!r} must be >= 0; negative times in {_row_labels(df, mask, id_column)}: "
-            f"{t[mask][:10].tolist()}"
-        )
+        raise ValueError(f"column {time!r} must be >= 0; negative times in {_row_labels(df, mask, id_column)}: "
+                         f"{t[mask][:10].tolist()}")
     e_col = df[event]
     if e_col.isna().any():
         mask = e_col.isna().to_numpy()
-        raise ValueError(
-            f"column {event!r} has missing values in {_row_labels(df, mask, id_column)}; "
-            "expected 1 (event) or 0 (censored) for every patient"
-        )
+        raise ValueError(f"column {event!r} has missing values in {_row_labels(df, mask, id_column)}; "
+                         "expected 1 (event) or 0 (censored) for every patient")
     e_num = pd.to_numeric(e_col.astype(object) if e_col.dtype == bool else e_col, errors="coerce")
     e_arr = e_num.to_numpy(dtype=float)
     bad = ~np.isin(e_arr, (0.0, 1.0))
     if bad.any():
-        raise ValueError(
-            f"column {event!r} must be coded 1 = event, 0 = censored; found "
-            f"{sorted(set(map(str, e_col.to_numpy()[bad].tolist())))} in "
-            f"{_row_labels(df, bad, id_column)}"
-        )
+        raise ValueError(f"column {event!r} must be coded 1 = event, 0 = censored; found "
+                         f"{sorted(set(map(str, e_col.to_numpy()[bad].tolist())))} in {_row_labels(df, bad, id_column)}")
     return t, e_arr.astype(np.int8)
 
 
@@ -184,24 +152,13 @@ def _km_from_counts(n_risk: np.ndarray, n_event: np.ndarray) -> tuple[np.ndarray
         q = np.where(n_risk > 0, n_event / np.where(n_risk > 0, n_risk, 1), 0.0)
         surv = np.cumprod(1.0 - q, axis=-1)
         surviving = n_risk - n_event
-        term = np.where(
-            n_event > 0,
-            np.where(
-                surviving > 0, n_event / (n_risk * np.where(surviving > 0, surviving, 1)), np.inf
-            ),
-            0.0,
-        )
+        term = np.where(n_event > 0,
+                        np.where(surviving > 0, n_event / (n_risk * np.where(surviving > 0, surviving, 1)), np.inf), 0.0)
     return surv, np.cumsum(term, axis=-1)
 
 
-def _bands(
-    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise band exactly as R's ``survfit_confint`` (``logse=TRUE``, ``ulimit=TRUE``).
-
-    Under ``"log-log"`` R's curve has NA where S = 1 (log(-log 1) is undefined); see
-    :func:`_landmark_bands` for the landmark convention.
-    """
+def _bands(surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise band exactly as R's ``survfit_confint`` (``logse=TRUE``, ``ulimit=TRUE``)."""
     se = np.sqrt(gw)  # standard error of log S (R's ``std.err``)
     with np.errstate(divide="ignore", invalid="ignore"):
         if conf_type == "plain":
@@ -218,16 +175,9 @@ def _bands(
         return lower, upper
 
 
-def _landmark_bands(
-    surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float, before_first: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Band at landmarks, as R ``summary.survfit(times=)``.
-
-    Before a curve's first observation R reports (1, 1) for every ``conf.type``; from the first
-    observation on, the band is the curve's (:func:`_bands`), so a landmark after some
-    censorings but before the first event has NA/NA under ``"log-log"`` (log(-log 1) is
-    undefined) and (1, 1) under ``"log"`` and ``"plain"``.
-    """
+def _landmark_bands(surv: np.ndarray, gw: np.ndarray, conf_type: str, z: float,
+                    before_first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Band at landmarks as R ``summary.survfit(times=)``: (1, 1) before the first observation."""
     lo, hi = _bands(surv, gw, conf_type, z)
     return np.where(before_first, 1.0, lo), np.where(before_first, 1.0, hi)
 
@@ -274,12 +224,9 @@ def _step_at(grid: np.ndarray, values: np.ndarray, at: np.ndarray, before: float
 def _collett_median_se(c: _Curve, median: float) -> float:
     """SPSS-style standard error of the median: ``SE(S(t_med)) / f(t_med)``.
 
-    ``SE(S)`` is Greenwood's; ``f = (S(u) - S(l)) / (l - u)`` a finite-difference density, ``u``
-    the latest event time with S >= 0.55 (time 0, S = 1 if none), ``l`` the earliest with
-    S <= 0.45 (NaN if none). Collett, *Modelling Survival Data in Medical Research*, 3rd ed.,
-    2015, §2.4.2; the SPSS standard error of percentiles per Marques de Sa, *Applied Statistics
-    Using SPSS...*, 2nd ed., 2007, eqs. 9.17-9.18. The paper's "48 (95% CI 29.4-66.6)" is of
-    this kind (SE ~ 9.49); IBM's algorithm note was not available to confirm the epsilon.
+    ``f = (S(u) - S(l)) / (l - u)``: ``u`` the latest event time with S >= 0.55 (0 if none), ``l``
+    the earliest with S <= 0.45 (Collett 2015, section 2.4.2; Marques de Sa 2007, eqs. 9.17-9.18).
+    The paper's "48 (95% CI 29.4-66.6)" is of this kind (SE ~ 9.49).
     """
     if np.isnan(median):
         return float("nan")
@@ -305,28 +252,12 @@ def _collett_median_se(c: _Curve, median: float) -> float:
 
 @dataclass(frozen=True)
 class KMSummary:
-    """Summary of one Kaplan-Meier curve (see :func:`kaplan_meier`).
+    """Summary of one Kaplan-Meier curve (see :func:`kaplan_meier`); NaN where not reached.
 
-    Attributes
-    ----------
-    n, events
-        Patients and events.
-    conf_type, alpha
-        The pointwise band (``"log"``, ``"log-log"``, ``"plain"``) and 1 - confidence level.
-    median, median_ci_low, median_ci_high
-        Median survival by R's rule and its CI where the pointwise band crosses 0.5 (R
-        ``survfit``, Brookmeyer-Crowley style). NaN when not reached.
-    median_se, median_ci_symmetric_low, median_ci_symmetric_high
-        SPSS-style standard error of the median and ``median +/- z * median_se``.
-    landmarks
-        ``time, n_at_risk, survival, se, ci_low, ci_high`` (survival as a proportion).
-    median_followup_observed, median_followup_reverse_km
-        Median follow-up two ways; ``followup`` holds both with their labels.
-    followup
-        DataFrame ``method, months, label`` (methods ``observed`` and ``reverse_km``), plus
-        ``min_observed``/``max_observed`` rows with the range of observed times.
-    table
-        The full curve: ``time, n_at_risk, n_events, n_censored, survival, se, ci_low, ci_high``.
+    ``median_ci_low/high``: where the ``conf_type`` band crosses 0.5 (R ``survfit``);
+    ``median_se`` and ``median_ci_symmetric_*``: the SPSS-style SE and median -/+ z SE.
+    ``landmarks``: ``time, n_at_risk, survival, se, ci_low, ci_high`` (proportions). ``followup``:
+    ``method, months, label`` (observed, reverse KM, min and max observed). ``table``: the curve.
     """
 
     n: int
@@ -345,35 +276,13 @@ class KMSummary:
     followup: pd.DataFrame
     table: pd.DataFrame
 
-    def overall_row(
-        self,
-        *,
-        median_ci: str = "symmetric",
-        landmark: float = 60,
-        followup: str = "observed",
-    ) -> pd.DataFrame:
-        """The one-row ``km_overall`` table of the output contract.
+    def overall_row(self, *, median_ci: str = "symmetric", landmark: float = 60,
+                    followup: str = "observed") -> pd.DataFrame:
+        """The one-row ``km_overall`` table of the output contract (survival in percent).
 
-        Parameters
-        ----------
-        median_ci
-            ``"symmetric"`` (SPSS, the paper) or this summary's ``conf_type``; another band
-            needs another :func:`kaplan_meier` call and raises ValueError here.
-        landmark
-            A time present in ``landmarks`` (the 5-year rate: 60 months).
-        followup
-            ``"observed"`` or ``"reverse_km"``.
+        ``median_ci``: ``"symmetric"`` (SPSS, the paper) or this summary's ``conf_type``;
+        ``landmark``: a time in ``landmarks``; ``followup``: ``"observed"`` or ``"reverse_km"``.
 
-        Returns
-        -------
-        pandas.DataFrame
-            Columns ``n, events, median_months, median_ci_low, median_ci_high,
-            median_ci_method, survival_5y_pct, survival_5y_ci_low, survival_5y_ci_high,
-            survival_ci_method, landmark_months, median_followup_months,
-            median_followup_method`` (survival in percent).
-
-        Example
-        -------
         >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 0, 1, 1, 0, 1]})
         >>> row = kaplan_meier(df, "t", "d", landmarks=(3,)).overall_row(landmark=3)
         >>> row[["n", "events", "median_months"]].values.tolist()
@@ -384,47 +293,24 @@ class KMSummary:
         elif median_ci == self.conf_type:
             lo, hi = self.median_ci_low, self.median_ci_high
         else:
-            raise ValueError(
-                f"median_ci must be 'symmetric' or this summary's conf_type {self.conf_type!r}, "
-                f"got {median_ci!r}"
-            )
+            raise ValueError(f"median_ci must be 'symmetric' or this summary's conf_type {self.conf_type!r}, "
+                             f"got {median_ci!r}")
         if followup not in ("observed", "reverse_km"):
             raise ValueError(f"followup must be 'observed' or 'reverse_km', got {followup!r}")
         hit = self.landmarks[np.isclose(self.landmarks["time"], landmark)]
         if hit.empty:
-            raise ValueError(
-                f"landmark {landmark} not in this summary's landmarks {self.landmarks['time'].tolist()}"
-            )
+            raise ValueError(f"landmark {landmark} not in this summary's landmarks {self.landmarks['time'].tolist()}")
         lm = hit.iloc[0]
-        fu = (
-            self.median_followup_observed
-            if followup == "observed"
-            else self.median_followup_reverse_km
-        )
-        return pd.DataFrame(
-            [
-                {
-                    "n": self.n,
-                    "events": self.events,
-                    "median_months": self.median,
-                    "median_ci_low": lo,
-                    "median_ci_high": hi,
-                    "median_ci_method": median_ci,
-                    "survival_5y_pct": 100 * lm["survival"],
-                    "survival_5y_ci_low": 100 * lm["ci_low"],
-                    "survival_5y_ci_high": 100 * lm["ci_high"],
-                    "survival_ci_method": self.conf_type,
-                    "landmark_months": float(landmark),
-                    "median_followup_months": fu,
-                    "median_followup_method": followup,
-                }
-            ]
-        )
+        fu = self.median_followup_observed if followup == "observed" else self.median_followup_reverse_km
+        return pd.DataFrame([{
+            "n": self.n, "events": self.events, "median_months": self.median, "median_ci_low": lo,
+            "median_ci_high": hi, "median_ci_method": median_ci, "survival_5y_pct": 100 * lm["survival"],
+            "survival_5y_ci_low": 100 * lm["ci_low"], "survival_5y_ci_high": 100 * lm["ci_high"],
+            "survival_ci_method": self.conf_type, "landmark_months": float(landmark),
+            "median_followup_months": fu, "median_followup_method": followup}])
 
 
-def _landmark_frame(
-    c: _Curve, t: np.ndarray, times: np.ndarray, conf_type: str, z: float
-) -> pd.DataFrame:
+def _landmark_frame(c: _Curve, t: np.ndarray, times: np.ndarray, conf_type: str, z: float) -> pd.DataFrame:
     times = np.asarray(times, dtype=float)
     t_sorted = np.sort(t)
     n_at_risk = t.size - np.searchsorted(t_sorted, times, side="left")
@@ -435,42 +321,24 @@ def _landmark_frame(
     with np.errstate(invalid="ignore"):
         se = np.where(surv == 0, np.nan, surv * np.sqrt(gw))
     lo, hi = _landmark_bands(surv, gw, conf_type, z, times < c.time[0])
-    return pd.DataFrame(
-        {
-            "time": times,
-            "n_at_risk": n_at_risk.astype(int),
-            "survival": surv,
-            "se": se,
-            "ci_low": lo,
-            "ci_high": hi,
-        }
-    )
+    return pd.DataFrame({"time": times, "n_at_risk": n_at_risk.astype(int), "survival": surv, "se": se,
+                         "ci_low": lo, "ci_high": hi})
 
 
 def kaplan_meier(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    *,
-    conf_type: str = "log-log",
-    landmarks: Sequence[float] = (60,),
-    alpha: float = 0.05,
-    id_column: str | None = None,
-    timefix: bool = True,
+    df: pd.DataFrame, time: str, event: str, *, conf_type: str = "log-log", landmarks: Sequence[float] = (60,),
+    alpha: float = 0.05, id_column: str | None = None, timefix: bool = True,
 ) -> KMSummary:
     """Kaplan-Meier estimate with R's median rule, its CIs and the SPSS-style median SE.
 
-    Hand-written in numpy: lifelines gives the same curve but has neither R's midpoint median
-    rule, nor the ``"log"``/``"plain"`` bands and their median CI, nor the SPSS median SE.
-    **Median**: the first time with S(t) <= 0.5, or, where S(t) = 0.5 exactly on a flat
-    stretch, the midpoint to the next event time (R ``print.survfit``); its CI: the first times
-    at which the pointwise bands fall to 0.5. ``median_se`` is the SPSS-style SE
-    (:func:`_collett_median_se`); ``median_ci_symmetric_low/high`` = median -/+ z SE.
+    Median: the first time with S(t) <= 0.5, or the midpoint of a flat stretch at exactly 0.5 (R
+    ``print.survfit``); its CI: where the pointwise band falls to 0.5. Also the median follow-up,
+    observed and by reverse Kaplan-Meier.
 
     Parameters
     ----------
     time, event
-        Columns: time >= 0 and event 1 = event, 0 = censored.
+        Time >= 0 and event (1 = event, 0 = censored) columns.
     conf_type
         Pointwise band as R's ``conf.type``: ``"log-log"`` (lifelines'), ``"log"`` (R's), ``"plain"``.
     landmarks
@@ -478,17 +346,11 @@ def kaplan_meier(
     id_column
         Patient ids to name rows in error messages (index labels otherwise).
     timefix
-        Merge times equal within a relative ``sqrt(machine eps)``, as R's ``timefix=TRUE``
-        (``0.1 + 0.2`` and ``0.3`` are one time).
+        Merge times equal within ``sqrt(machine eps)`` (``0.1 + 0.2`` and ``0.3``), as R does.
 
-    Returns
-    -------
-    KMSummary
-        Also the median follow-up, observed and by reverse Kaplan-Meier. ``ValueError`` for
-        missing, negative or non-numeric times, events not 0/1, no rows or unknown columns.
+    Raises ``ValueError`` naming the rows for missing, negative or non-numeric times, events not
+    0/1, no rows or unknown columns.
 
-    Example
-    -------
     >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 0, 1, 1, 0, 1]})
     >>> kaplan_meier(df, "t", "d", landmarks=(3,)).median
     4.0
@@ -524,54 +386,25 @@ def kaplan_meier(
     )
 
 
-def median_ci_table(
-    df: pd.DataFrame, time: str, event: str, *, alpha: float = 0.05, id_column: str | None = None
-) -> pd.DataFrame:
-    """The median with its CI under every convention, side by side.
+def median_ci_table(df: pd.DataFrame, time: str, event: str, *, alpha: float = 0.05,
+                    id_column: str | None = None) -> pd.DataFrame:
+    """The median with its CI under every convention of :data:`MEDIAN_CI_METHODS`, side by side.
 
-    Parameters
-    ----------
-    df, time, event, alpha, id_column
-        As :func:`kaplan_meier`.
+    Columns ``method, median, ci_low, ci_high, se, label`` (``se`` only for ``symmetric``).
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per method in :data:`MEDIAN_CI_METHODS`: ``method, median, ci_low, ci_high,
-        se, label`` (``se`` only for ``symmetric``).
-
-    Example
-    -------
     >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 0, 1, 1, 0, 1]})
     >>> median_ci_table(df, "t", "d")["method"].tolist()
     ['symmetric', 'log', 'log-log', 'plain']
     """
     rows = []
     for ct in CONF_TYPES:
-        km = kaplan_meier(
-            df, time, event, conf_type=ct, landmarks=(), alpha=alpha, id_column=id_column
-        )
+        km = kaplan_meier(df, time, event, conf_type=ct, landmarks=(), alpha=alpha, id_column=id_column)
         if not rows:
-            rows.append(
-                {
-                    "method": "symmetric",
-                    "median": km.median,
-                    "ci_low": km.median_ci_symmetric_low,
-                    "ci_high": km.median_ci_symmetric_high,
-                    "se": km.median_se,
-                    "label": MEDIAN_CI_LABELS["symmetric"],
-                }
-            )
-        rows.append(
-            {
-                "method": ct,
-                "median": km.median,
-                "ci_low": km.median_ci_low,
-                "ci_high": km.median_ci_high,
-                "se": np.nan,
-                "label": MEDIAN_CI_LABELS[ct],
-            }
-        )
+            rows.append({"method": "symmetric", "median": km.median, "ci_low": km.median_ci_symmetric_low,
+                         "ci_high": km.median_ci_symmetric_high, "se": km.median_se,
+                         "label": MEDIAN_CI_LABELS["symmetric"]})
+        rows.append({"method": ct, "median": km.median, "ci_low": km.median_ci_low, "ci_high": km.median_ci_high,
+                     "se": np.nan, "label": MEDIAN_CI_LABELS[ct]})
     return pd.DataFrame(rows)
 
 
@@ -580,18 +413,10 @@ def median_ci_table(
 
 @dataclass(frozen=True)
 class LogRankResult:
-    """Result of :func:`logrank` (R ``survdiff`` with ``rho = 0``).
+    """Result of :func:`logrank` (R ``survdiff``, ``rho = 0``).
 
-    Attributes
-    ----------
-    statistic, dof, p_value
-        Chi-square statistic, its degrees of freedom (groups with expected > 0, minus one) and
-        the upper-tail p-value.
-    table
-        One row per group: ``group, n, observed, expected, o_minus_e, variance`` (the diagonal
-        of the variance matrix).
-    variance
-        The full group-by-group variance matrix of O - E.
+    ``dof``: groups with expected > 0, minus one. ``table``: per group ``group, n, observed,
+    expected, o_minus_e, variance``; ``variance``: the full variance matrix of O - E.
     """
 
     statistic: float
@@ -604,11 +429,8 @@ class LogRankResult:
 def factor_codes(col: pd.Series) -> tuple[np.ndarray, list]:
     """Integer codes (-1 = missing) and the level order: Categorical order, else sorted.
 
-    The same as ``pd.factorize(sort=True)``, but integer and boolean columns with a small range
-    take an O(n) ``bincount`` path instead of a sort (the benchmark's 0/1 factors).
+    As ``pd.factorize(sort=True)``, with an O(n) ``bincount`` path for small-range integers.
 
-    Example
-    -------
     >>> codes, levels = factor_codes(pd.Series(["b", "a", None, "b"]))
     >>> codes.tolist(), levels
     ([1, 0, -1, 1], ['a', 'b'])
@@ -704,9 +526,7 @@ def _small_codes(codes: np.ndarray, n_levels: int) -> np.ndarray:
     return codes.astype(np.int64, copy=False)
 
 
-def _per_level_counts(
-    codes: np.ndarray, grid: _Grid, n_levels: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _per_level_counts(codes: np.ndarray, grid: _Grid, n_levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-level observations, events and numbers at risk on the shared time grid, (L, m)."""
     m = grid.uniq.size
     size = n_levels * m
@@ -723,51 +543,18 @@ def _per_level_counts(
     return n_obs, n_ev, n_risk
 
 
-def logrank(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    group: str,
-    *,
-    id_column: str | None = None,
-    timefix: bool = True,
-) -> LogRankResult:
+def logrank(df: pd.DataFrame, time: str, event: str, group: str, *, id_column: str | None = None,
+            timefix: bool = True) -> LogRankResult:
     """Log-rank test of equal survival across the levels of ``group`` (2 or k groups).
 
     Equals R ``survdiff(Surv(time, event) ~ group)``: observed minus expected deaths per group
-    with the hypergeometric variance; groups whose expected count is 0 are dropped (as R does).
-    Written in numpy (one sort, ``bincount``) so that :func:`screen_factors` can share the work.
+    with the hypergeometric variance; groups expected to have no deaths are dropped, as R does.
+    It is an asymptotic (chi-square) test: with very few expected deaths in a group its p-value
+    can be far too small. Level order: Categorical order, else sorted. ``id_column`` and
+    ``timefix`` as :func:`kaplan_meier`. Raises ``ValueError`` for bad times or events, missing
+    groups (rows named) or fewer than two groups with patients.
 
-    Parameters
-    ----------
-    df
-        One row per patient.
-    time, event
-        Time (>= 0) and event (1 = event, 0 = censored) columns.
-    group
-        Grouping column; level order is its Categorical order, else sorted values.
-    id_column
-        Column with patient ids used in error messages.
-    timefix
-        Merge times closer than a relative tolerance of ``sqrt(machine eps)`` (about 1.5e-8)
-        before estimating, as R's default ``timefix=TRUE`` (``aeqSurv``) does, so that times
-        equal in decimal but not in binary (``0.1 + 0.2`` against ``0.3``) are one time.
-        ``False`` keeps every distinct float as its own time.
-
-    Returns
-    -------
-    LogRankResult
-
-    Raises
-    ------
-    ValueError
-        Bad time/event values, missing values in ``group`` (rows named), or fewer than two
-        groups with patients.
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1],
-    ...                    "g": ["a", "a", "a", "b", "b", "b"]})
+    >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1], "g": ["a", "a", "a", "b", "b", "b"]})
     >>> round(logrank(df, "t", "d", "g").p_value, 4)
     0.1161
     """
@@ -775,57 +562,30 @@ def logrank(
     _require_columns(df, [group])
     codes, levels = factor_codes(df[group])
     if (codes < 0).any():
-        raise ValueError(
-            f"column {group!r} has missing values in {_row_labels(df, codes < 0, id_column)}; "
-            "the log-rank test needs a group for every patient (drop them explicitly first)"
-        )
+        raise ValueError(f"column {group!r} has missing values in {_row_labels(df, codes < 0, id_column)}; "
+                         "the log-rank test needs a group for every patient (drop them explicitly first)")
     present = np.bincount(codes, minlength=len(levels)) > 0
     if present.sum() < 2:
-        raise ValueError(
-            f"column {group!r} has only {int(present.sum())} group with patients "
-            f"({[lv for lv, p in zip(levels, present, strict=True) if p]}); the log-rank test "
-            "compares at least two groups"
-        )
+        raise ValueError(f"column {group!r} has only {int(present.sum())} group with patients "
+                         f"({[lv for lv, p in zip(levels, present, strict=True) if p]}); the log-rank test "
+                         "compares at least two groups")
     n_obs, n_ev, n_risk = _per_level_counts(codes, _grid(t, e, timefix), len(levels))
     keep = present
     observed, expected, variance = _logrank_counts(n_ev[keep], n_risk[keep])
     chi, dof = _chisq(observed, expected, variance)
     p = float(stats.chi2.sf(chi, dof)) if dof > 0 else float("nan")
     lv = [lvl for lvl, k in zip(levels, keep, strict=True) if k]
-    table = pd.DataFrame(
-        {
-            "group": lv,
-            "n": n_obs[keep].sum(axis=1).astype(int),
-            "observed": observed,
-            "expected": expected,
-            "o_minus_e": observed - expected,
-            "variance": np.diag(variance),
-        }
-    )
+    table = pd.DataFrame({"group": lv, "n": n_obs[keep].sum(axis=1).astype(int), "observed": observed,
+                          "expected": expected, "o_minus_e": observed - expected, "variance": np.diag(variance)})
     return LogRankResult(statistic=chi, dof=dof, p_value=p, table=table, variance=variance)
 
 
 # ---- public API: screen_factors (Table 2) ------------------------------------------------------------
 
 SCREEN_COLUMNS: tuple[str, ...] = (
-    "variable",
-    "level",
-    "n",
-    "events",
-    "survival_pct",
-    "survival_ci_low",
-    "survival_ci_high",
-    "median",
-    "p_value",
-    "chisq",
-    "dof",
-    "n_at_risk_landmark",
-    "last_followup",
-    "n_missing",
-    "flag_few_events",
-    "flag_zero_events",
-    "flag_landmark_beyond_followup",
-    "flag_few_at_risk",
+    "variable", "level", "n", "events", "survival_pct", "survival_ci_low", "survival_ci_high", "median",
+    "p_value", "chisq", "dof", "n_at_risk_landmark", "last_followup", "n_missing", "flag_few_events",
+    "flag_zero_events", "flag_landmark_beyond_followup", "flag_few_at_risk",
 )
 
 
@@ -895,9 +655,8 @@ def _logrank_many(n_ev: np.ndarray, n_risk: np.ndarray, sizes: np.ndarray) -> tu
     return chi, dof
 
 
-def _screen_many(
-    codes: np.ndarray, sizes: np.ndarray, grid: _Grid, landmark: float, conf_type: str, z: float
-) -> dict[str, Any]:
+def _screen_many(codes: np.ndarray, sizes: np.ndarray, grid: _Grid, landmark: float, conf_type: str,
+                 z: float) -> dict[str, Any]:
     """Table 2 columns (all but ``variable, level, n_missing``) of several factors on a shared grid.
 
     ``codes`` is (rows, factors) as :func:`_counts_many` takes it; per-level columns run over the
@@ -939,9 +698,7 @@ def _screen_many(
     }
 
 
-def _screen_one(
-    codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float
-) -> dict[str, Any]:
+def _screen_one(codes: np.ndarray, n_lv: int, grid: _Grid, landmark: float, conf_type: str, z: float) -> dict[str, Any]:
     """One factor's columns from :func:`_screen_many` (``p_value, chisq, dof`` as scalars)."""
     cols = _screen_many(codes[:, None], np.array([n_lv]), grid, landmark, conf_type, z)
     cols["p_value"], cols["chisq"], cols["dof"] = float(cols["p_value"][0]), float(cols["chisq"][0]), int(cols["dof"][0])
@@ -949,42 +706,23 @@ def _screen_one(
 
 
 def screen_factors(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    factors: Sequence[str],
-    *,
-    landmark: float = 60,
-    alpha: float = 0.05,
-    conf_type: str = "log-log",
-    missing: str = "report",
-    id_column: str | None = None,
-    timefix: bool = True,
+    df: pd.DataFrame, time: str, event: str, factors: Sequence[str], *, landmark: float = 60, alpha: float = 0.05,
+    conf_type: str = "log-log", missing: str = "report", id_column: str | None = None, timefix: bool = True,
 ) -> pd.DataFrame:
     """Univariate log-rank screen in the layout of the paper's Table 2.
 
     Per factor level: patients, events, Kaplan-Meier survival at ``landmark`` (percent) with its
-    pointwise CI, median survival (R's rule) and the factor's log-rank p (on every row of the
-    factor; each equals :func:`logrank` and R ``survdiff`` on that factor alone). One sort is
-    shared by all factors, so a million patients by twenty factors take about a second
-    (``benchmarks/bench_screen.py``). Level order: the Categorical order, else sorted values;
-    unused categories give rows with ``n = 0``. A missing factor value is never dropped
-    silently: ``missing="report"`` leaves the patient out of that factor only and counts it in
-    ``n_missing``; ``"raise"`` names the rows. Missing times or events always raise.
-    ``landmark``, ``alpha``, ``conf_type``, ``id_column`` and ``timefix`` as :func:`kaplan_meier`.
+    pointwise CI, median (R's rule), and the factor's log-rank p on every row (each equal to
+    :func:`logrank` and R ``survdiff`` on that factor alone). One sort is shared by all factors
+    (``benchmarks/bench_screen.py``: 10^6 patients x 20 factors in about a second). Unused
+    categories give rows with ``n = 0``. A missing factor value is never dropped silently:
+    ``missing="report"`` leaves the patient out of that factor only, counted in ``n_missing``;
+    ``"raise"`` names the rows. Other arguments as :func:`kaplan_meier`.
 
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`SCREEN_COLUMNS`: ``variable, level, n, events, survival_pct, survival_ci_low,
-        survival_ci_high, median, p_value, chisq, dof, n_at_risk_landmark, last_followup,
-        n_missing`` and the flags ``flag_few_events`` (< 5 events), ``flag_zero_events``,
-        ``flag_landmark_beyond_followup`` (survival then NaN unless the curve reached 0) and
-        ``flag_few_at_risk`` (< 10 at risk at the landmark). ``p_value`` is NaN with fewer than
-        two non-empty levels.
+    Returns :data:`SCREEN_COLUMNS`, with the flags ``flag_few_events`` (< 5), ``flag_zero_events``,
+    ``flag_landmark_beyond_followup`` (survival then NaN unless the curve reached 0) and
+    ``flag_few_at_risk`` (< 10 at risk at the landmark); ``p_value`` NaN with fewer than two levels.
 
-    Example
-    -------
     >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1], "g": list("aabbab")})
     >>> screen_factors(df, "t", "d", ["g"], landmark=3)[["level", "n", "events"]].values.tolist()
     [['a', 3, 2], ['b', 3, 2]]
@@ -1005,10 +743,8 @@ def screen_factors(
         codes = _small_codes(codes, n_lv)
         n_missing = int((codes < 0).sum())
         if n_missing and missing == "raise":
-            raise ValueError(
-                f"column {f!r} has missing values in {_row_labels(df, codes < 0, id_column)}; "
-                "expected a level for every patient"
-            )
+            raise ValueError(f"column {f!r} has missing values in {_row_labels(df, codes < 0, id_column)}; "
+                             "expected a level for every patient")
         if n_lv == 0:
             continue
         cols = _screen_one(codes, n_lv, grid, landmark, conf_type, z)
@@ -1020,33 +756,17 @@ def screen_factors(
 
 
 def cutoff_sweep(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    column: str,
-    cutoffs: Sequence[float],
-    *,
-    landmark: float = 60,
-    alpha: float = 0.05,
-    conf_type: str = "log-log",
-    id_column: str | None = None,
+    df: pd.DataFrame, time: str, event: str, column: str, cutoffs: Sequence[float], *, landmark: float = 60,
+    alpha: float = 0.05, conf_type: str = "log-log", id_column: str | None = None,
 ) -> pd.DataFrame:
     """Dichotomise a numeric column at several cut-offs and log-rank test each split.
 
-    Shows what dichotomising costs: p and group survival depend on where the line is drawn, and
-    the smallest p over many cut-offs is optimistic (not a valid p for "the best cut-off"). Each
-    split is ``value < cut-off`` versus ``>=``, as ``helpers.cohort.derive_factors`` does;
-    missing values are left out of every split and counted in ``n_missing``. Other arguments as
-    :func:`screen_factors`.
+    Shows what dichotomising costs: p and survival depend on where the line is drawn, and the
+    smallest p over many cut-offs is optimistic (not a valid p for "the best cut-off"). Splits are
+    ``value < cut-off`` versus ``>=``, as ``derive_factors`` does; missing values are counted in
+    ``n_missing``. Returns per cut-off: ``cutoff, n_below, n_at_or_above, events_below,
+    events_at_or_above, survival_below_pct, survival_at_or_above_pct, p_value, n_missing``.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per cut-off: ``cutoff, n_below, n_at_or_above, events_below,
-        events_at_or_above, survival_below_pct, survival_at_or_above_pct, p_value, n_missing``.
-
-    Example
-    -------
     >>> df = pd.DataFrame({"t": [1, 2, 3, 4, 5, 6], "d": [1, 1, 0, 1, 0, 1], "x": [1, 5, 9, 2, 7, 3]})
     >>> cutoff_sweep(df, "t", "d", "x", [3, 6])[["cutoff", "n_below", "n_at_or_above"]].values.tolist()
     [[3.0, 2.0, 4.0], [6.0, 4.0, 2.0]]
