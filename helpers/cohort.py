@@ -1,15 +1,10 @@
 """Stage 2: the study cohort (eligibility, exclusion ledger, flow table) and the derived factors.
 
 :func:`assemble_cohort` applies the paper's two eligibility criteria in order and accounts for
-every screened patient: each one is either in the analysed cohort or in the exclusion ledger,
-exactly once, and the flow table's counts are reconciled in code.
-
-:func:`derive_factors` turns the analysed cohort into the paper's 17 dichotomised factors
-(Table 2), each an ordered categorical column whose level keys carry the cut-off in use.
-
-Both are written with pandas rather than a library: no well-kept package builds a CONSORT-style
-exclusion ledger, and the dichotomies are one-line comparisons whose only subtlety (strict ``<``,
-the level keys and labels) is the study's own convention.
+every screened patient exactly once (analysed or in the ledger), reconciled in code.
+:func:`derive_factors` turns the analysed cohort into the paper's 17 dichotomised factors, driven
+by one table (:data:`FACTOR_SPECS`); :func:`prepare` runs the whole chain from a registry file.
+Plain pandas: no well-kept library builds a CONSORT-style ledger.
 """
 
 from __future__ import annotations
@@ -66,37 +61,17 @@ def _ids_text(ids: Iterable[object], limit: int = 20) -> str:
 def _require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise CohortError(
-            f"{what}: column(s) {missing} expected but not found; the frame has "
-            f"{list(frame.columns)}"
-        )
+        raise CohortError(f"{what}: column(s) {missing} expected but not found; the frame has {list(frame.columns)}")
 
 
 @dataclass(frozen=True)
 class CohortResult:
     """The analysed cohort, the exclusion ledger and the flow table of one registry.
 
-    Constructing a ``CohortResult`` checks that the parts reconcile (see :meth:`reconcile`);
-    inconsistent parts raise :class:`CohortError`.
-
-    Attributes
-    ----------
-    screened
-        Number of patients screened (rows of the registry).
-    analysed
-        The eligible patients, all registry columns kept, in registry order.
-    ledger
-        One row per excluded patient: ``patient_id``, ``step`` (1 primary site, 2 first PM
-        elsewhere) and ``reason`` (a key of ``published_targets.json`` ``cohort_flow``).
-    flow
-        Columns ``step, reason, n_excluded, n_remaining``: a first row ``step 0 / screened``
-        (0 excluded, all screened remaining), one row per exclusion reason in the order the
-        criteria are applied (reasons with no patient are kept with 0), and a last row
-        ``step 3 / analysed`` (0 excluded, the analysed n remaining). ``n_excluded`` sums to the
-        number excluded, and ``n_remaining`` of each row is the previous row's minus this row's
-        ``n_excluded``.
-    id_column
-        Name of the patient-id column of ``analysed``.
+    ``analysed``: the eligible patients (registry order, all columns). ``ledger``: one row per
+    excluded patient, ``patient_id, step, reason`` (step 1 primary site, 2 first PM elsewhere).
+    ``flow``: ``step, reason, n_excluded, n_remaining`` from a ``screened`` row through one row per
+    reason (0 kept) to an ``analysed`` row. Construction reconciles the parts (:meth:`reconcile`).
     """
 
     screened: int
@@ -121,13 +96,9 @@ class CohortResult:
     def reconcile(self, screened_ids: Sequence[object] | None = None) -> None:
         """Check that every count agrees; raise :class:`CohortError` naming what disagrees.
 
-        Checks: screened = analysed + excluded; no patient id is twice in the analysed cohort
-        or the ledger, nor in both; the flow's ``n_excluded`` per reason equals the ledger's
-        count; ``n_remaining`` steps down by ``n_excluded`` from ``screened`` to the analysed n;
-        and, when ``screened_ids`` is given, the analysed and excluded ids are exactly those.
+        screened = analysed + excluded; no id twice; the flow's counts equal the ledger's and step
+        down to the analysed n; with ``screened_ids``, the ids are exactly those.
 
-        Example
-        -------
         >>> reg = pd.DataFrame({"patient_id": ["a", "b"], "primary_site": ["trunk_wall", "mediastinum"],
         ...                     "first_pm_elsewhere": ["no", "no"]})
         >>> assemble_cohort(reg).reconcile(["a", "b", "c"])
@@ -139,29 +110,20 @@ class CohortResult:
         analysed_ids = list(self.analysed[self.id_column])
         ledger_ids = list(self.ledger["patient_id"])
         if self.screened != len(analysed_ids) + len(ledger_ids):
-            problems.append(
-                f"screened ({self.screened}) != analysed ({len(analysed_ids)}) + excluded "
-                f"({len(ledger_ids)})"
-            )
+            problems.append(f"screened ({self.screened}) != analysed ({len(analysed_ids)}) + excluded ({len(ledger_ids)})")
         all_ids = pd.Series(analysed_ids + ledger_ids, dtype=object)
         twice = all_ids[all_ids.duplicated()].unique()
         if len(twice):
-            problems.append(
-                f"patient id(s) counted more than once (analysed and/or ledger): {_ids_text(twice)}"
-            )
+            problems.append(f"patient id(s) counted more than once (analysed and/or ledger): {_ids_text(twice)}")
         if screened_ids is not None:
             expected = set(screened_ids)
             found = set(all_ids)
             if expected - found:
-                problems.append(
-                    f"screened patient id(s) neither analysed nor excluded: "
-                    f"{_ids_text(sorted(map(str, expected - found)))}"
-                )
+                problems.append(f"screened patient id(s) neither analysed nor excluded: "
+                                f"{_ids_text(sorted(map(str, expected - found)))}")
             if found - expected:
-                problems.append(
-                    f"patient id(s) analysed or excluded but not screened: "
-                    f"{_ids_text(sorted(map(str, found - expected)))}"
-                )
+                problems.append(f"patient id(s) analysed or excluded but not screened: "
+                                f"{_ids_text(sorted(map(str, found - expected)))}")
         flow = self.flow
         if list(flow.columns[:4]) != list(FLOW_COLUMNS):
             problems.append(f"flow columns expected {list(FLOW_COLUMNS)}, found {list(flow.columns)}")
@@ -170,26 +132,19 @@ class CohortResult:
             ledger_counts = self.ledger["reason"].value_counts()
             for reason, n in zip(exclusions["reason"], exclusions["n_excluded"], strict=True):
                 if int(ledger_counts.get(reason, 0)) != int(n):
-                    problems.append(
-                        f"flow says {int(n)} excluded for {reason!r}, the ledger has "
-                        f"{int(ledger_counts.get(reason, 0))}"
-                    )
+                    problems.append(f"flow says {int(n)} excluded for {reason!r}, the ledger has "
+                                    f"{int(ledger_counts.get(reason, 0))}")
             not_in_flow = sorted(set(ledger_counts.index) - set(exclusions["reason"]))
             if not_in_flow:
                 problems.append(f"ledger reason(s) missing from the flow table: {not_in_flow}")
             remaining = self.screened - flow["n_excluded"].cumsum()
-            if not remaining.reset_index(drop=True).equals(
-                flow["n_remaining"].reset_index(drop=True).astype(remaining.dtype)
-            ):
-                problems.append(
-                    "flow n_remaining does not step down by n_excluded from screened: "
-                    f"expected {remaining.tolist()}, found {flow['n_remaining'].tolist()}"
-                )
+            if not remaining.reset_index(drop=True).equals(flow["n_remaining"].reset_index(drop=True)
+                                                           .astype(remaining.dtype)):
+                problems.append("flow n_remaining does not step down by n_excluded from screened: "
+                                f"expected {remaining.tolist()}, found {flow['n_remaining'].tolist()}")
             if len(flow) and int(flow["n_remaining"].iloc[-1]) != len(analysed_ids):
-                problems.append(
-                    f"flow ends with {int(flow['n_remaining'].iloc[-1])} remaining, the analysed "
-                    f"cohort has {len(analysed_ids)}"
-                )
+                problems.append(f"flow ends with {int(flow['n_remaining'].iloc[-1])} remaining, the analysed "
+                                f"cohort has {len(analysed_ids)}")
         if problems:
             raise CohortError("cohort counts do not reconcile: " + "; ".join(problems))
 
@@ -200,10 +155,8 @@ def _yes_no(values: pd.Series, column: str, ids: pd.Series) -> pd.Series:
     bad = mapped.isna()
     if bad.any():
         found = sorted({str(v) for v in values[bad]})
-        raise CohortError(
-            f"column {column!r}: expected 'yes' or 'no', found {found} for patient id(s) "
-            f"{_ids_text(ids[bad])}"
-        )
+        raise CohortError(f"column {column!r}: expected 'yes' or 'no', found {found} for patient id(s) "
+                          f"{_ids_text(ids[bad])}")
     return mapped.astype(bool)
 
 
@@ -226,12 +179,8 @@ def _check_ids_and_sites(registry: pd.DataFrame, id_column: str, site_column: st
 
 
 def assemble_cohort(
-    registry: pd.DataFrame,
-    *,
-    id_column: str = "patient_id",
-    eligible_sites: Sequence[str] = ("trunk_wall", "extremities"),
-    site_column: str = "primary_site",
-    elsewhere_column: str = "first_pm_elsewhere",
+    registry: pd.DataFrame, *, id_column: str = "patient_id", eligible_sites: Sequence[str] = ("trunk_wall", "extremities"),
+    site_column: str = "primary_site", elsewhere_column: str = "first_pm_elsewhere",
 ) -> CohortResult:
     """Apply the study's eligibility criteria in order and account for every patient.
 
@@ -240,20 +189,9 @@ def assemble_cohort(
     another hospital (``elsewhere_column``, yes/no). A patient failing both is counted once, at
     step 1. The counts are reconciled before returning (screened = analysed + excluded).
 
-    Parameters
-    ----------
-    eligible_sites
-        Primary sites kept; listing one of the four excluded sites keeps it (its flow row shows
-        0). A site that is neither eligible nor a known exclusion raises: nothing is dropped
-        silently.
-
-    Returns
-    -------
-    CohortResult
-        ``.screened``, ``.analysed`` (registry order, all columns), ``.ledger`` (``patient_id,
-        step, reason``) and ``.flow`` (``step, reason, n_excluded, n_remaining``, from
-        ``screened`` to ``analysed``). :class:`CohortError` names the ids of a missing,
-        duplicated or unknown value, or a missing column.
+    ``eligible_sites``: listing one of the four excluded sites keeps it (its flow row shows 0); a
+    site neither eligible nor a known exclusion raises. :class:`CohortError` names the ids of a
+    missing, duplicated or unknown value, or a missing column: nothing is dropped silently.
 
     Example
     -------
@@ -296,40 +234,21 @@ def assemble_cohort(
 # ---- derived factors ---------------------------------------------------------------------------------
 
 #: The three liposarcoma subtypes forming the paper's "Liposarcoma" group.
-LIPOSARCOMA_SUBTYPES: tuple[str, ...] = (
-    "dedifferentiated_liposarcoma",
-    "pleomorphic_liposarcoma",
-    "myxoid_liposarcoma",
-)
+LIPOSARCOMA_SUBTYPES: tuple[str, ...] = ("dedifferentiated_liposarcoma", "pleomorphic_liposarcoma", "myxoid_liposarcoma")
 #: Rules a :class:`FactorSpec` may use.
 FACTOR_RULES: tuple[str, ...] = ("cutoff", "codes", "members", "count")
 
 
 @dataclass(frozen=True)
 class FactorSpec:
-    """How one dichotomised factor of Table 2 is derived from one registry column.
+    """How one dichotomised factor of Table 2 is derived from one registry column (``source``).
 
-    Attributes
-    ----------
-    name, label
-        Factor key (the column of ``DerivedFactors.data``) and its printed label.
-    source
-        The data-dictionary column read (``"dfi_months"``: the derived disease-free interval).
-    rule
-        ``"cutoff"``: ``value < cut-off`` gives the first level (``lt_<c>_<unit>``, ``"<c unit"``),
-        else the second (``ge_...``, ``"≥c unit"``); ``"codes"``: ``codes`` maps each allowed
-        value to a level key; ``"members"``: a value in ``codes`` gives the first level, any other
-        text the second; ``"count"``: a whole number >= 1, 1 gives the first level.
-    levels
-        ``(key, label)`` of the two levels, the paper's first row first (empty for ``"cutoff"``:
-        built from the cut-off and ``unit``).
-    reference, reference_source
-        The reference level key (``"lt"``/``"ge"`` for a cut-off) and where it comes from:
-        ``"table3"`` (the paper's Table 3) or ``"convention"``.
-    cutoff, unit
-        For ``"cutoff"``: the key of ``DerivedFactors.cutoffs`` and the unit (``""`` for none).
-    codes
-        For ``"codes"``: value -> level key; for ``"members"``: the values of the first level.
+    ``rule``: ``"cutoff"`` (``value < cut-off`` is the first level, ``lt_<c>_<unit>``; the
+    cut-off is ``DerivedFactors.cutoffs[cutoff]``); ``"codes"`` (``codes`` maps each allowed value
+    to a level key); ``"members"`` (a value in ``codes`` is the first level, other text the
+    second); ``"count"`` (a whole number >= 1; 1 is the first level). ``levels``: ``(key, label)``,
+    the paper's first row first (built from the cut-off for ``"cutoff"``). ``reference``: the
+    reference key (``"lt"``/``"ge"`` for a cut-off), from ``"table3"`` (the paper) or ``"convention"``.
     """
 
     name: str
@@ -401,21 +320,8 @@ FACTOR_INPUT_COLUMNS: tuple[str, ...] = tuple(
 
 
 def format_cutoff(value: float) -> str:
-    """Cut-off as it appears in a level key: no trailing ``.0``, a decimal point becomes ``p``.
+    """Cut-off as it appears in a level key: no trailing ``.0``, ``p`` for a decimal point.
 
-    Parameters
-    ----------
-    value
-        A finite cut-off.
-
-    Returns
-    -------
-    str
-        ``12 -> "12"``, ``12.0 -> "12"``, ``12.5 -> "12p5"``, ``0.25 -> "0p25"`` (so level keys
-        stay valid identifiers, e.g. ``lt_12p5_months``).
-
-    Example
-    -------
     >>> format_cutoff(12.0), format_cutoff(12.5)
     ('12', '12p5')
     """
@@ -432,26 +338,11 @@ def _number_text(value: float) -> str:
 class DerivedFactors:
     """The analysed cohort with the paper's dichotomised factors, and their description.
 
-    Attributes
-    ----------
-    data
-        The input cohort plus one column per factor key: an ordered pandas ``Categorical`` of
-        level keys, the paper's first row first. Where a factor key equals a registry column
-        (``sex``, ``primary_site``, ``lung_metastasis_distribution``) the column is replaced by
-        the categorical of the same values.
-    spec
-        One row per (factor, level): ``variable, variable_label, level, level_label, position``
-        (1 = the paper's first row) ``, is_reference, reference_source``. Exactly one level per
-        factor has ``is_reference``: for the five Table 3 factors the paper's reference
-        (``reference_source == "table3"``: ``ge_<dfi>_months``, ``non_ups``, ``solitary``,
-        ``lt_<lesion>_mm``, curative ``yes``); for the others a stated convention
-        (``"convention"``: the younger, male, non-<histology>, trunk wall, smaller, unilateral,
-        partial, no chemotherapy level).
-    cutoffs
-        The cut-offs in use: ``age_years``, ``dfi_months``, ``primary_size_cm``,
-        ``lesion_size_mm``.
-    factors
-        The 17 factor keys in the paper's Table 2 order.
+    ``data``: the cohort plus one ordered ``Categorical`` of level keys per factor (replacing a
+    registry column of the same name). ``spec``: one row per (factor, level): ``variable,
+    variable_label, level, level_label, position, is_reference, reference_source``; the reference
+    is the paper's for the five Table 3 factors (``"table3"``), a stated convention otherwise.
+    ``cutoffs``: the cut-offs in use. ``factors``: the factor keys in Table 2 order.
     """
 
     data: pd.DataFrame
@@ -462,8 +353,6 @@ class DerivedFactors:
     def levels(self, factor: str) -> list[str]:
         """Level keys of ``factor`` in the paper's row order.
 
-        Example
-        -------
         >>> prepare("").factors.levels("disease_free_interval")
         ['lt_12_months', 'ge_12_months']
         """
@@ -474,8 +363,6 @@ class DerivedFactors:
     def reference(self, factor: str) -> str:
         """Reference level key of ``factor`` (see ``spec.is_reference``).
 
-        Example
-        -------
         >>> prepare("").factors.reference("curative_resection")
         'yes'
         """
@@ -495,30 +382,12 @@ def _check_cutoff(name: str, value: float) -> float:
     return value
 
 
-def resolve_input_columns(
-    keys: Sequence[str], columns: Mapping[str, str] | None, *, dfi_column: str
-) -> dict[str, str]:
+def resolve_input_columns(keys: Sequence[str], columns: Mapping[str, str] | None, *, dfi_column: str) -> dict[str, str]:
     """Map each input key to the frame's column name: the key itself unless ``columns`` renames it.
 
-    Shared by :func:`derive_factors` and ``helpers.describe.make_table1``, which both let a
-    registry with other column names be used without renaming it first.
+    ``columns`` overrides ``{key: column}`` (an unknown key is an error); ``dfi_column`` is added
+    under ``"dfi_months"``. Shared by :func:`derive_factors` and ``describe.make_table1``.
 
-    Parameters
-    ----------
-    keys
-        The data-dictionary names the function reads.
-    columns
-        Optional ``{key: column in the frame}`` overrides; an unknown key is an error.
-    dfi_column
-        The frame's disease-free-interval column (in months), under the key ``"dfi_months"``.
-
-    Returns
-    -------
-    dict
-        ``{key: column}`` for every key plus ``"dfi_months"``.
-
-    Example
-    -------
     >>> resolve_input_columns(("sex",), {"sex": "gender"}, dfi_column="dfi_months")
     {'sex': 'gender', 'dfi_months': 'dfi_months'}
     """
@@ -533,45 +402,20 @@ def resolve_input_columns(
 
 
 def derive_factors(
-    cohort: pd.DataFrame,
-    *,
-    age_cutoff_years: float = 50,
-    dfi_cutoff_months: float = 12,
-    primary_size_cutoff_cm: float = 10,
-    lesion_size_cutoff_mm: float = 20,
-    dfi_column: str = "dfi_months",
-    id_column: str = "patient_id",
-    columns: Mapping[str, str] | None = None,
-    specs: Sequence[FactorSpec] = FACTOR_SPECS,
+    cohort: pd.DataFrame, *, age_cutoff_years: float = 50, dfi_cutoff_months: float = 12,
+    primary_size_cutoff_cm: float = 10, lesion_size_cutoff_mm: float = 20, dfi_column: str = "dfi_months",
+    id_column: str = "patient_id", columns: Mapping[str, str] | None = None, specs: Sequence[FactorSpec] = FACTOR_SPECS,
 ) -> DerivedFactors:
     """Dichotomise the analysed cohort into the paper's 17 factors (Table 2), one row of ``specs`` each.
 
     :data:`FACTOR_SPECS` is the derivation table: continuous factors split at ``value < cut-off``
-    versus ``value >= cut-off`` (the paper's "<12 months / ≥12 months"); each histology versus
-    the rest (liposarcoma = the three subtypes); wide wedge versus anatomical resection; R0
-    versus R1/R2; solitary versus multiple metastases; chemotherapy before / after PM.
+    versus ``>=`` (the paper's "<12 months / ≥12 months"); each histology versus the rest;
+    partial versus anatomical resection; R0 versus R1/R2; solitary versus multiple; chemotherapy.
+    Cut-offs must be finite and positive (keys: :func:`format_cutoff`). ``columns`` maps a
+    dictionary name to ``cohort``'s column; ``specs`` may be a subset or rows of your own.
+    :class:`CohortError` names the column, patient ids and what was expected for an absent
+    column or a missing or unexpected value.
 
-    Parameters
-    ----------
-    cohort
-        The analysed cohort with ``dfi_column`` (``helpers.schema.add_survival_columns``).
-    age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm
-        Finite positive cut-offs; keys show them without ``.0`` and with ``p`` for a decimal
-        point (:func:`format_cutoff`: ``lt_12p5_months``), labels as numbers (``"<12.5 months"``).
-    columns
-        Optional map from a dictionary column name (``FACTOR_INPUT_COLUMNS``) to ``cohort``'s.
-    specs
-        The derivation table (a subset of :data:`FACTOR_SPECS`, or rows of your own).
-
-    Returns
-    -------
-    DerivedFactors
-        ``.data`` (cohort + one ordered categorical per factor), ``.spec``, ``.cutoffs``,
-        ``.factors``. :class:`CohortError` names the column, patient ids and what was expected
-        for an absent column or a missing or unexpected value.
-
-    Example
-    -------
     >>> d = pd.DataFrame({"patient_id": ["a", "b"], "dfi_months": [6.0, 30.0], "sex": ["male", "female"]})
     >>> derived = derive_factors(d, dfi_cutoff_months=18, specs=FACTOR_SPECS[1:3])
     >>> derived.data["disease_free_interval"].tolist()
@@ -624,21 +468,10 @@ def _spec_table(specs: Sequence[FactorSpec], cut: Mapping[str, float]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def factor_spec(
-    *,
-    age_cutoff_years: float = 50,
-    dfi_cutoff_months: float = 12,
-    primary_size_cutoff_cm: float = 10,
-    lesion_size_cutoff_mm: float = 20,
-    specs: Sequence[FactorSpec] = FACTOR_SPECS,
-) -> pd.DataFrame:
-    """``DerivedFactors.spec`` without data: every factor's and level's key and printed label.
+def factor_spec(*, age_cutoff_years: float = 50, dfi_cutoff_months: float = 12, primary_size_cutoff_cm: float = 10,
+                lesion_size_cutoff_mm: float = 20, specs: Sequence[FactorSpec] = FACTOR_SPECS) -> pd.DataFrame:
+    """``DerivedFactors.spec`` without data: the keys and printed labels for a run's cut-offs.
 
-    For tables read back from a run folder (journal exports, display): the keys of
-    ``tables/table2.csv`` and ``table3.csv`` with the labels the paper prints, for the run's cut-offs.
-
-    Example
-    -------
     >>> spec = factor_spec(dfi_cutoff_months=18).set_index(["variable", "level"])
     >>> spec.loc[("disease_free_interval", "lt_18_months"), "level_label"]
     '<18 months'
@@ -693,22 +526,7 @@ def _apply_rule(f: FactorSpec, col: pd.Series, column: str, ids: pd.Series, cut:
 
 @dataclass(frozen=True)
 class PreparedData:
-    """What :func:`prepare` returns: every stage from the registry file to the derived factors.
-
-    Attributes
-    ----------
-    registry_path
-        The registry file read (absolute; see :func:`helpers.schema.resolve_registry_path`).
-    registry
-        The validated registry (every screened patient).
-    cohort
-        The eligibility step (:class:`CohortResult`: analysed cohort, ledger, flow).
-    factors
-        The analysed cohort with survival columns and the dichotomised factors
-        (:class:`DerivedFactors`).
-    endpoint
-        The endpoint of ``time_months`` and ``event``.
-    """
+    """What :func:`prepare` returns: the registry path and every stage up to the derived factors."""
 
     registry_path: Path
     registry: pd.DataFrame = field(repr=False)
@@ -723,37 +541,15 @@ class PreparedData:
 
 
 def prepare(
-    registry_path: str | Path = "",
-    *,
-    mapping: Any = None,
-    endpoint: str = "all_cause",
-    age_cutoff_years: float = 50,
-    dfi_cutoff_months: float = 12,
-    primary_size_cutoff_cm: float = 10,
-    lesion_size_cutoff_mm: float = 20,
+    registry_path: str | Path = "", *, mapping: Any = None, endpoint: str = "all_cause", age_cutoff_years: float = 50,
+    dfi_cutoff_months: float = 12, primary_size_cutoff_cm: float = 10, lesion_size_cutoff_mm: float = 20,
 ) -> PreparedData:
     """Registry file -> validated registry -> analysed cohort -> survival columns -> factors.
 
-    The chain every analysis notebook starts with, in one call: ``helpers.schema.load_registry``,
-    :func:`assemble_cohort`, ``helpers.schema.add_survival_columns`` and :func:`derive_factors`.
+    The chain every analysis notebook starts with: ``schema.load_registry`` (``""``: the shipped
+    registry; ``mapping``: a local export's registry mapping), :func:`assemble_cohort`,
+    ``schema.add_survival_columns`` (``endpoint``) and :func:`derive_factors` (the cut-offs).
 
-    Parameters
-    ----------
-    registry_path
-        ``""``: the shipped synthetic registry; a relative path starts from the working directory.
-    mapping
-        A registry mapping for a local export (``helpers.intake.mapping``); ``None`` or ``""`` for none.
-    endpoint
-        ``"all_cause"`` or ``"disease_specific"`` (see ``add_survival_columns``).
-    age_cutoff_years, dfi_cutoff_months, primary_size_cutoff_cm, lesion_size_cutoff_mm
-        The cut-offs of :func:`derive_factors`.
-
-    Returns
-    -------
-    PreparedData
-
-    Example
-    -------
     >>> prepared = prepare("", dfi_cutoff_months=18)
     >>> prepared.cohort.n_analysed, prepared.factors.levels("disease_free_interval")
     (66, ['lt_18_months', 'ge_18_months'])
