@@ -25,28 +25,15 @@ TABLE1_COLUMNS: tuple[str, ...] = ("variable", "level", "n", "percent", "median"
 
 #: Registry columns ``make_table1`` reads: those of ``derive_factors`` but the primary size,
 #: which Table 1 does not report.
-TABLE1_INPUT_COLUMNS: tuple[str, ...] = tuple(
-    c for c in FACTOR_INPUT_COLUMNS if c != "primary_tumor_size_cm"
-)
+TABLE1_INPUT_COLUMNS: tuple[str, ...] = tuple(c for c in FACTOR_INPUT_COLUMNS if c != "primary_tumor_size_cm")
 
 #: Histology rows in the paper's order; ``None`` marks the liposarcoma parent row.
 _LIPOSARCOMA = LIPOSARCOMA_SUBTYPES
 HISTOLOGY_ROWS: tuple[str, ...] = (
-    "synovial_sarcoma",
-    "undifferentiated_pleomorphic_sarcoma",
-    "liposarcoma",
-    *_LIPOSARCOMA,
-    "myxofibrosarcoma",
-    "leiomyosarcoma",
-    "dermatofibrosarcoma_protuberans",
-    "ewing_sarcoma",
-    "cic_rearranged_sarcoma",
-    "malignant_peripheral_nerve_sheath_tumor",
-    "sarcoma_with_bcor_genetic_alterations",
-    "epithelioid_sarcoma",
-    "extraskeletal_osteosarcoma",
-    "alveolar_soft_part_sarcoma",
-    "angiosarcoma",
+    "synovial_sarcoma", "undifferentiated_pleomorphic_sarcoma", "liposarcoma", *_LIPOSARCOMA, "myxofibrosarcoma",
+    "leiomyosarcoma", "dermatofibrosarcoma_protuberans", "ewing_sarcoma", "cic_rearranged_sarcoma",
+    "malignant_peripheral_nerve_sheath_tumor", "sarcoma_with_bcor_genetic_alterations", "epithelioid_sarcoma",
+    "extraskeletal_osteosarcoma", "alveolar_soft_part_sarcoma", "angiosarcoma",
 )
 #: Histologies of the data dictionary absent from the paper: shown only when present.
 HISTOLOGY_EXTRA_ROWS: tuple[str, ...] = ("solitary_fibrous_tumor", "other_sarcoma")
@@ -65,44 +52,17 @@ VARIABLE_LABELS: dict[str, str] = {
     "resection_status": "Curative resection",
     "chemotherapy": "Chemotherapy",
 }
-LEVEL_LABELS: dict[str, str] = {
-    "male": "Male",
-    "female": "Female",
-    "synovial_sarcoma": "Synovial sarcoma",
-    "undifferentiated_pleomorphic_sarcoma": "Undifferentiated pleomorphic sarcoma",
-    "liposarcoma": "Liposarcoma",
-    "dedifferentiated_liposarcoma": "Dedifferentiated liposarcoma",
-    "pleomorphic_liposarcoma": "Pleomorphic liposarcoma",
-    "myxoid_liposarcoma": "Myxoid liposarcoma",
-    "myxofibrosarcoma": "Myxofibrosarcoma",
-    "leiomyosarcoma": "Leiomyosarcoma",
-    "dermatofibrosarcoma_protuberans": "Dermatofibrosarcoma protuberans",
-    "ewing_sarcoma": "Ewing sarcoma",
+LEVEL_LABELS: dict[str, str] = {key: key.replace("_", " ").capitalize() for key in (
+    "male", "female", "synovial_sarcoma", "undifferentiated_pleomorphic_sarcoma", "liposarcoma",
+    "dedifferentiated_liposarcoma", "pleomorphic_liposarcoma", "myxoid_liposarcoma", "myxofibrosarcoma",
+    "leiomyosarcoma", "dermatofibrosarcoma_protuberans", "ewing_sarcoma",
+    "malignant_peripheral_nerve_sheath_tumor", "epithelioid_sarcoma", "extraskeletal_osteosarcoma",
+    "alveolar_soft_part_sarcoma", "angiosarcoma", "solitary_fibrous_tumor", "other_sarcoma", "trunk_wall",
+    "extremities", "unilateral", "bilateral", "solitary", "multiple", "wide_wedge_resection", "segmentectomy",
+    "lobectomy", "r0", "r1", "r2", "none", "preoperative", "postoperative", "both",
+)} | {
     "cic_rearranged_sarcoma": "CIC-rearranged sarcoma",
-    "malignant_peripheral_nerve_sheath_tumor": "Malignant peripheral nerve sheath tumor",
     "sarcoma_with_bcor_genetic_alterations": "Sarcoma with BCOR genetic alterations",
-    "epithelioid_sarcoma": "Epithelioid sarcoma",
-    "extraskeletal_osteosarcoma": "Extraskeletal osteosarcoma",
-    "alveolar_soft_part_sarcoma": "Alveolar soft part sarcoma",
-    "angiosarcoma": "Angiosarcoma",
-    "solitary_fibrous_tumor": "Solitary fibrous tumor",
-    "other_sarcoma": "Other sarcoma",
-    "trunk_wall": "Trunk wall",
-    "extremities": "Extremities",
-    "unilateral": "Unilateral",
-    "bilateral": "Bilateral",
-    "solitary": "Solitary",
-    "multiple": "Multiple",
-    "wide_wedge_resection": "Wide wedge resection",
-    "segmentectomy": "Segmentectomy",
-    "lobectomy": "Lobectomy",
-    "r0": "R0",
-    "r1": "R1",
-    "r2": "R2",
-    "none": "None",
-    "preoperative": "Preoperative",
-    "postoperative": "Postoperative",
-    "both": "Both",
 }
 
 
@@ -111,21 +71,8 @@ class Table1Error(ValueError):
 
 
 def round_half_up(value: float, decimals: int = 0) -> float:
-    """Round half away from zero (as SPSS and most tables print), not Python's half-to-even.
+    """Round half away from zero (as SPSS and most tables print), not Python's half-to-even; NaN passes.
 
-    Parameters
-    ----------
-    value
-        A number (NaN passes through).
-    decimals
-        Decimal places kept.
-
-    Returns
-    -------
-    float
-
-    Example
-    -------
     >>> round_half_up(62.5), round(62.5)
     (63.0, 62)
     """
@@ -136,19 +83,8 @@ def round_half_up(value: float, decimals: int = 0) -> float:
 
 
 def percent_half_up(n: int, total: int) -> int:
-    """``round(100 * n / total)`` with ties rounded up, in exact integer arithmetic.
+    """``round(100 * n / total)`` with ties rounded up, in exact integer arithmetic (``total > 0``).
 
-    Parameters
-    ----------
-    n, total
-        Count and denominator (``total > 0``, ``0 <= n``).
-
-    Returns
-    -------
-    int
-
-    Example
-    -------
     >>> percent_half_up(63, 66), percent_half_up(5, 8)
     (95, 63)
     """
@@ -199,14 +135,8 @@ class _Rows:
             self.count(variable, level, values.eq(level))
 
 
-def make_table1(
-    cohort: pd.DataFrame,
-    *,
-    dfi_column: str = "dfi_months",
-    id_column: str = "patient_id",
-    dfi_decimals: int | None = 0,
-    columns: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
+def make_table1(cohort: pd.DataFrame, *, dfi_column: str = "dfi_months", id_column: str = "patient_id",
+                dfi_decimals: int | None = 0, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Table 1 of the paper: counts with percentages, and medians with ranges.
 
     Rows in the paper's order, keyed as ``data/published_targets.json``. ``percent`` is
@@ -218,15 +148,10 @@ def make_table1(
     no parent or overlapping rows. ``columns`` maps a dictionary column name
     (``TABLE1_INPUT_COLUMNS``) to ``cohort``'s, where they differ.
 
-    Returns
-    -------
-    pandas.DataFrame
-        ``variable, level, n, percent, median, min, max``; ``n``/``percent`` nullable integers
-        (empty on median rows, whose ``level`` is ``""``). :class:`Table1Error` names the column
-        and patient ids of an absent column or a missing or unknown value.
+    Returns ``variable, level, n, percent, median, min, max`` (``n``/``percent`` nullable integers,
+    empty on median rows, whose ``level`` is ``""``). :class:`Table1Error` names the column and
+    patient ids of an absent column or a missing or unknown value.
 
-    Example
-    -------
     >>> from helpers import cohort, schema
     >>> t1 = make_table1(schema.add_survival_columns(cohort.prepare("").cohort.analysed))
     >>> t1.query("variable == 'sex'")[["level", "n", "percent"]].values.tolist()
@@ -285,22 +210,10 @@ def _number(value: float) -> str:
 def format_table1(table1: pd.DataFrame) -> pd.DataFrame:
     """The paper's printed layout of a tidy Table 1: ``"38 (58)"`` and ``"49 (17–82)"``.
 
-    Parameters
-    ----------
-    table1
-        A frame with the columns of :func:`make_table1`.
+    Returns ``variable, level, variable_label, level_label, value``: labels as the paper prints
+    them (liposarcoma subtypes indented; median rows carry the variable's label), ``value`` as
+    ``n (percent)`` or ``median (min–max)``.
 
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``variable, level, variable_label, level_label, value``: labels as the paper
-        prints them (the liposarcoma subtypes indented under "Liposarcoma"; median rows carry
-        the label of the variable and an empty ``level_label``), ``value`` the printed text:
-        ``n (percent)`` for counts, ``median (min–max)`` (en dash) for continuous variables.
-        Numbers are shown without a trailing ``.0``.
-
-    Example
-    -------
     >>> from helpers import cohort, schema
     >>> analysed = schema.add_survival_columns(cohort.prepare("").cohort.analysed)
     >>> format_table1(make_table1(analysed))["value"].head(2).tolist()
@@ -324,8 +237,6 @@ def format_table1(table1: pd.DataFrame) -> pd.DataFrame:
             level_label = LEVEL_LABELS.get(row.level, str(row.level))
             if row.level in _LIPOSARCOMA:
                 level_label = "    " + level_label
-        out.append({"variable": row.variable, "level": row.level,
-                    "variable_label": variable_label, "level_label": level_label,
-                    "value": value})
-    return pd.DataFrame(out, columns=["variable", "level", "variable_label", "level_label",
-                                      "value"])
+        out.append({"variable": row.variable, "level": row.level, "variable_label": variable_label,
+                    "level_label": level_label, "value": value})
+    return pd.DataFrame(out, columns=["variable", "level", "variable_label", "level_label", "value"])
