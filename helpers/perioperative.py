@@ -1,11 +1,8 @@
 """Surgical details and perioperative outcomes of the analysed cohort (the paper's section 3.2).
 
-The table has the same tidy shape as Table 1 (``variable, level, n, percent, median, min,
-max``) plus ``percent_1dp`` (the percentage to one decimal, as the paper prints lobectomy,
-7.6 %). Percentages use :func:`helpers.describe.percent_half_up` so they round as Table 1 does.
-The reason of each R2 resection (``r2_reason``) and the kind of each complication
-(``complication_kind``) are optional registry columns: without them their rows count the
-patients as ``not_recorded``.
+The table has Table 1's tidy shape plus ``percent_1dp`` (lobectomy's 7.6 % is printed to one
+decimal), rounded as Table 1. The optional columns ``r2_reason`` and ``complication_kind`` are
+counted as ``not_recorded`` when the registry lacks them.
 """
 
 from __future__ import annotations
@@ -53,9 +50,7 @@ def _check_codes(cohort: pd.DataFrame, id_column: str) -> None:
         unknown = set(cohort[column].dropna()) - set(codes)
         if unknown:
             ids = cohort.loc[cohort[column].isin(unknown), id_column].tolist()
-            raise PerioperativeError(
-                f"column {column!r} has unknown value(s) {sorted(unknown)} for patient(s) {ids}"
-            )
+            raise PerioperativeError(f"column {column!r} has unknown value(s) {sorted(unknown)} for patient(s) {ids}")
     _check_details_apply(cohort, id_column)
 
 
@@ -69,16 +64,13 @@ def _check_details_apply(cohort: pd.DataFrame, id_column: str) -> None:
             continue
         stray = cohort[column].notna() & ~when(cohort[other])
         if stray.any():
-            raise PerioperativeError(
-                f"column {column!r} is filled without {what} for patient(s) "
-                f"{cohort.loc[stray, id_column].tolist()}"
-            )
+            raise PerioperativeError(f"column {column!r} is filled without {what} for patient(s) "
+                                     f"{cohort.loc[stray, id_column].tolist()}")
 
 
 def _count(variable: str, level: str, mask: pd.Series) -> dict:
     n, total = int(mask.sum()), len(mask)
-    return {"variable": variable, "level": level, "n": n,
-            "percent": percent_half_up(n, total),
+    return {"variable": variable, "level": level, "n": n, "percent": percent_half_up(n, total),
             "percent_1dp": round_half_up(100 * n / total, 1)}
 
 
@@ -88,45 +80,22 @@ def _spread(variable: str, values: pd.Series) -> dict:
 
 
 def _detail_rows(cohort: pd.DataFrame, column: str, concerned: pd.Series) -> list[dict]:
-    """One count per code of an optional detail column among the concerned patients.
-
-    ``not_recorded`` counts concerned patients without a value (all of them when the registry
-    has no such column).
-    """
+    """One count per code of an optional detail column among the concerned patients, then ``not_recorded``."""
     values = cohort[column] if column in cohort.columns else pd.Series(pd.NA, index=cohort.index)
-    rows = [_count(column, code, concerned & values.eq(code).fillna(False))
-            for code in _detail_codes(column)]
+    rows = [_count(column, code, concerned & values.eq(code).fillna(False)) for code in _detail_codes(column)]
     return rows + [_count(column, "not_recorded", concerned & values.isna())]
 
 
 def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_id") -> pd.DataFrame:
     """Surgical and perioperative table of the analysed cohort, in the paper's section 3.2 order.
 
-    Parameters
-    ----------
-    cohort
-        The analysed cohort (``CohortResult.analysed``), data-dictionary column names.
-    id_column
-        Patient-id column (names patients in error messages).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``variable, level, n, percent, percent_1dp, median, min, max``. Count rows
-        (``n`` and percentages of the analysed n) and median/range rows (``level`` empty).
-        ``clavien_dindo_grade`` lists every grade, then ``any`` (grade >= I), ``grade_1_or_2``
-        (managed without surgical, endoscopic or radiological intervention: the Clavien-Dindo
-        definition of grades I-II) and ``grade_3_or_more``; ``r2_reason`` counts the R2
-        resections by reason and ``complication_kind`` the complicated patients by kind (each
-        code of the data dictionary, then ``not_recorded``); ``chemotherapy`` has
-        ``preoperative`` and ``postoperative`` (each including ``both``), ``both`` and
-        ``none``, as Table 1.
-
-    Raises
-    ------
-    PerioperativeError
-        A column is absent, a value is missing or a Clavien-Dindo grade is unknown (the message
-        names the column and the patient ids).
+    Returns ``variable, level, n, percent, percent_1dp, median, min, max``: count rows and
+    median/range rows (``level`` empty). ``clavien_dindo_grade`` lists every grade, then ``any``,
+    ``grade_1_or_2`` (managed without intervention: the Clavien-Dindo definition of I-II) and
+    ``grade_3_or_more``; ``r2_reason`` and ``complication_kind`` count by code, then
+    ``not_recorded``; ``chemotherapy`` as Table 1 (pre- and postoperative each include ``both``).
+    :class:`PerioperativeError` names the column and patients of an absent column, a missing
+    value or an unknown code.
     """
     if not isinstance(cohort, pd.DataFrame) or cohort.empty:
         raise PerioperativeError("cohort must be a non-empty pandas DataFrame")
@@ -143,8 +112,7 @@ def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_
     rows += [_count("resection_type", lvl, c["resection_type"].eq(lvl))
              for lvl in ("wide_wedge_resection", "segmentectomy", "lobectomy")]
     rows += [_count("two_stage_pm", "yes", c["two_stage_pm"].eq("yes"))]
-    rows += [_count("resection_status", lvl, c["resection_status"].eq(lvl))
-             for lvl in ("r0", "r1", "r2")]
+    rows += [_count("resection_status", lvl, c["resection_status"].eq(lvl)) for lvl in ("r0", "r1", "r2")]
     rows += _detail_rows(c, "r2_reason", c["resection_status"].eq("r2"))
     rows += [_count("clavien_dindo_grade", lvl, grade.eq(lvl)) for lvl in CLAVIEN_DINDO_ORDER]
     rows += [_count("clavien_dindo_grade", "any", grade.ne("none")),
@@ -152,44 +120,30 @@ def make_perioperative_table(cohort: pd.DataFrame, *, id_column: str = "patient_
              _count("clavien_dindo_grade", "grade_3_or_more", grade.isin(MAJOR_GRADES))]
     rows += _detail_rows(c, "complication_kind", grade.ne("none"))
     rows += [_spread("postoperative_stay_days", c["postoperative_stay_days"])]
-    rows += [_count("chemotherapy", "preoperative", before),
-             _count("chemotherapy", "postoperative", after),
-             _count("chemotherapy", "both", before & after),
-             _count("chemotherapy", "none", ~before & ~after)]
-    table = pd.DataFrame(rows, columns=["variable", "level", "n", "percent", "percent_1dp",
-                                        "median", "min", "max"])
+    rows += [_count("chemotherapy", "preoperative", before), _count("chemotherapy", "postoperative", after),
+             _count("chemotherapy", "both", before & after), _count("chemotherapy", "none", ~before & ~after)]
+    table = pd.DataFrame(rows, columns=["variable", "level", "n", "percent", "percent_1dp", "median", "min", "max"])
     table[["n", "percent"]] = table[["n", "percent"]].astype("Int64")
     return table
 
 
 def _listed(rows: pd.DataFrame) -> str:
     """"1 prolonged air leak, 1 bleeding" from count rows (levels with n > 0)."""
-    return ", ".join(f"{int(r.n)} {str(r.level).replace('_', ' ')}"
-                     for r in rows.itertuples() if r.n > 0)
+    return ", ".join(f"{int(r.n)} {str(r.level).replace('_', ' ')}" for r in rows.itertuples() if r.n > 0)
 
 
 def safety_sentence(table: pd.DataFrame) -> str:
     """The computed sentence behind the paper's safety statement, from a perioperative table.
 
-    Parameters
-    ----------
-    table
-        Output of :func:`make_perioperative_table`.
-
-    Returns
-    -------
-    str
-        E.g. "2 of 66 patients (3 %) had a perioperative complication (1 prolonged air leak,
-        1 bleeding), worst Clavien-Dindo grade II; none of grade III or more. Postoperative
-        stay: median 3 (2-13) days."
+    E.g. "2 of 66 patients (3 %) had a perioperative complication (1 prolonged air leak, 1
+    bleeding), worst Clavien-Dindo grade II; none of grade III or more. Postoperative stay: ..."
     """
     grades = table[table["variable"] == "clavien_dindo_grade"].set_index("level")
     n_total = int(grades.loc["none", "n"] + grades.loc["any", "n"])
     n_any, n_major = int(grades.loc["any", "n"]), int(grades.loc["grade_3_or_more", "n"])
     present = [g for g in CLAVIEN_DINDO_ORDER[1:] if grades.loc[g, "n"] > 0]
     worst = f"worst Clavien-Dindo grade {present[-1]}" if present else "no Clavien-Dindo grade"
-    major = ("none of grade III or more" if n_major == 0
-             else f"{n_major} of grade III or more")
+    major = "none of grade III or more" if n_major == 0 else f"{n_major} of grade III or more"
     kinds = _listed(table[table["variable"] == "complication_kind"])
     stay = table[table["variable"] == "postoperative_stay_days"].iloc[0]
     return (f"{n_any} of {n_total} patients ({int(grades.loc['any', 'percent'])} %) had a "
@@ -200,16 +154,7 @@ def safety_sentence(table: pd.DataFrame) -> str:
 def residual_tumour_sentence(table: pd.DataFrame) -> str:
     """The computed sentence on curative resection and the R2 cases, from a perioperative table.
 
-    Parameters
-    ----------
-    table
-        Output of :func:`make_perioperative_table`.
-
-    Returns
-    -------
-    str
-        E.g. "Curative (R0) resection in 63 of 66 patients (95 %); R1 in 0; R2 in 3 (3 pleural
-        dissemination)."
+    E.g. "Curative (R0) resection in 63 of 66 patients (95 %); R1 in 0; R2 in 3 (3 pleural dissemination)."
     """
     status = table[table["variable"] == "resection_status"].set_index("level")
     n_total = int(status["n"].sum())
@@ -223,26 +168,9 @@ def residual_tumour_sentence(table: pd.DataFrame) -> str:
 def complications_by_grade(cohort: pd.DataFrame, *, id_column: str = "patient_id") -> pd.DataFrame:
     """Complicated patients counted by Clavien-Dindo grade and kind of complication.
 
-    Parameters
-    ----------
-    cohort
-        The analysed cohort (``clavien_dindo_grade``; ``complication_kind`` when recorded).
-    id_column
-        Patient-id column (names patients in error messages).
+    Returns ``grade, kind, n`` per combination that occurs, grades in order (``kind``
+    ``not_recorded`` where the registry has none); errors as :func:`make_perioperative_table`.
 
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``grade, kind, n``, one row per combination that occurs, grades in
-        Clavien-Dindo order (``kind`` is ``not_recorded`` where the registry has none).
-
-    Raises
-    ------
-    PerioperativeError
-        As :func:`make_perioperative_table`.
-
-    Example
-    -------
     >>> frame = pd.DataFrame({"patient_id": ["A", "B"], "clavien_dindo_grade": ["II", "none"],
     ...                       "complication_kind": ["bleeding", None]})
     >>> complications_by_grade(frame).to_dict("records")
@@ -257,8 +185,7 @@ def complications_by_grade(cohort: pd.DataFrame, *, id_column: str = "patient_id
     _check_codes(cohort, id_column)
     done = cohort[cohort["clavien_dindo_grade"].ne("none")]
     kind = done.get("complication_kind", pd.Series(None, index=done.index, dtype=object))
-    frame = pd.DataFrame({"grade": pd.Categorical(done["clavien_dindo_grade"],
-                                                  categories=CLAVIEN_DINDO_ORDER[1:]),
+    frame = pd.DataFrame({"grade": pd.Categorical(done["clavien_dindo_grade"], categories=CLAVIEN_DINDO_ORDER[1:]),
                           "kind": kind.fillna("not_recorded").astype(str)})
     counts = frame.groupby(["grade", "kind"], observed=True).size().reset_index(name="n")
     counts["grade"] = counts["grade"].astype(str)
