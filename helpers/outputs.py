@@ -1,13 +1,10 @@
 """The run folder: where tables and figures go, and the privacy guard for patient-level rows.
 
-Every run of the collection writes into one output folder (CONTRIBUTING.md, "The run folder"):
-``tables/<name>.csv|.html`` (:func:`save_table`), ``figures/<name>.png|.svg`` (:func:`save_figure`),
-and, from the runner (``helpers.reproduction.runner``), ``manifest.json``, ``notebooks/`` and ``html/``.
-
-Privacy rule: only the shipped synthetic registry, recognised by the SHA-256 recorded in
-``data/registry_provenance.json``, may have patient-level rows shown. Notebooks call
-:func:`show_patient_rows`, which returns an aggregate without any patient value for every
-other registry.
+A run writes ``tables/<name>.csv|.html`` (:func:`save_table`), ``figures/<name>.png|.svg``
+(:func:`save_figure`) and, from the runner, ``manifest.json``, ``notebooks/`` and ``html/``
+(CONTRIBUTING.md, "The run folder"). Only the shipped synthetic registry, recognised by its
+SHA-256 in ``data/registry_provenance.json``, may have patient rows shown
+(:func:`show_patient_rows`); any other registry gets an aggregate.
 """
 
 from __future__ import annotations
@@ -41,28 +38,18 @@ FIGURE_DPI: int = 150
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 _HTML_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
-  body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em;
-         color: #222; }}
-  h1 {{ font-size: 1.3em; }}
-  p.note {{ color: #555; font-size: 0.9em; }}
-  table {{ border-collapse: collapse; font-size: 0.9em; }}
-  th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; }}
-  th {{ background: #f0f0f0; text-align: left; }}
-  td {{ text-align: right; font-variant-numeric: tabular-nums; }}
+  body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em; color: #222; }}
+  h1 {{ font-size: 1.3em; }} p.note {{ color: #555; font-size: 0.9em; }}
+  table {{ border-collapse: collapse; font-size: 0.9em; }} th, td {{ border: 1px solid #ccc; padding: 0.25em 0.6em; }}
+  th {{ background: #f0f0f0; text-align: left; }} td {{ text-align: right; font-variant-numeric: tabular-nums; }}
   tr:nth-child(even) td {{ background: #fafafa; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
+</style></head>
+<body><h1>{title}</h1>
 {note}
 {table}
-</body>
-</html>
+</body></html>
 """
 
 
@@ -81,13 +68,9 @@ class RunFolder:
 def run_folder(output_dir: str | Path, *, create: bool = False) -> RunFolder:
     """The layout of a run folder (``create``: make it and its sub-folders).
 
-    ``""`` (the notebooks' default) is the interactive run folder, ``outputs/interactive/`` of the
-    checkout (of the working folder when ``helpers`` is installed outside a checkout), so that an
-    ad-hoc run never writes into the folder of a ``make run``; a relative path starts from the
-    working folder.
+    ``""`` is ``outputs/interactive/`` of the checkout (of the working folder outside one), so an
+    ad-hoc run never writes into a ``make run`` folder; a relative path starts from the working folder.
 
-    Example
-    -------
     >>> run_folder("outputs").tables.as_posix()
     'outputs/tables'
     >>> run_folder("").root.parts[-2:]
@@ -120,13 +103,9 @@ class RunFolderError(RuntimeError):
 def check_run_folder(output_dir: str | Path) -> None:
     """Refuse to write into a folder that a ``make run`` (or another runner run) owns.
 
-    A run folder's ``manifest.json`` names its run (``run_id``); only kernels started by that run
-    (environment variable :data:`RUN_ID_VARIABLE`) may write there, so that an ad-hoc run cannot
-    leave Efron results beside a manifest that says Breslow. A folder without a manifest (the
-    interactive ``outputs/interactive/``, a test's folder) is anyone's.
+    A run folder's ``manifest.json`` names its run (``run_id``); only that run's kernels (environment
+    variable :data:`RUN_ID_VARIABLE`) may write there. A folder without a manifest is anyone's.
 
-    Example
-    -------
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
     >>> check_run_folder(folder)  # no manifest: free
@@ -157,25 +136,14 @@ def _check_name(name: str) -> None:
                          f"no folder and no extension), found {name!r}")
 
 
-def save_table(
-    df: pd.DataFrame,
-    output_dir: str | Path,
-    name: str,
-    *,
-    title: str | None = None,
-    note: str | None = None,
-    view: Any = None,
-) -> list[Path]:
-    """Write a table as ``<output_dir>/tables/<name>.csv`` and a readable ``.html`` page.
+def save_table(df: pd.DataFrame, output_dir: str | Path, name: str, *, title: str | None = None,
+               note: str | None = None, view: Any = None) -> list[Path]:
+    """Write a table as ``<output_dir>/tables/<name>.csv`` and a readable ``.html`` page; return both.
 
-    The CSV holds the frame as it is (no index, empty cells for missing values), for other
-    notebooks and outside checks; the HTML is a standalone page with ``title`` (default ``name``)
-    and an optional ``note`` under it (e.g. the conventions used), showing ``view`` when given
-    (a ``Styler`` from :mod:`helpers.display`: labels, not keys) and the frame otherwise.
-    Returns both paths.
+    The CSV holds the frame as it is (no index); the HTML page has ``title`` (default ``name``), an
+    optional ``note`` (e.g. the conventions used) and shows ``view`` (a ``Styler`` from
+    :mod:`helpers.display`: labels, not keys) when given, else the frame.
 
-    Example
-    -------
     >>> import tempfile
     >>> paths = save_table(pd.DataFrame({"a": [1]}), tempfile.mkdtemp(), "demo")
     >>> [p.name for p in paths]
@@ -201,16 +169,9 @@ def save_table(
     return [csv_path, html_path]
 
 
-def save_figure(
-    fig: Figure, output_dir: str | Path, name: str, *, dpi: int = FIGURE_DPI
-) -> list[Path]:
-    """Write a matplotlib figure as ``<output_dir>/figures/<name>.png`` and ``.svg``; return both.
+def save_figure(fig: Figure, output_dir: str | Path, name: str, *, dpi: int = FIGURE_DPI) -> list[Path]:
+    """Write a figure as ``<output_dir>/figures/<name>.png`` and ``.svg`` (text as text, no date); return both.
 
-    The SVG keeps text as text (``svg.fonttype = "none"``, for this call only) and no date is
-    embedded, so identical figures give identical files.
-
-    Example
-    -------
     >>> import tempfile
     >>> from matplotlib.figure import Figure
     >>> [p.name for p in save_figure(Figure(), tempfile.mkdtemp(), "demo")]
@@ -234,8 +195,6 @@ def save_figure(
 def registry_sha256(path: str | Path) -> str:
     """SHA-256 of a file's bytes, as 64 lower-case hex digits.
 
-    Example
-    -------
     >>> len(registry_sha256(DATA_DIR / "registry.csv"))
     64
     """
@@ -249,8 +208,6 @@ def registry_sha256(path: str | Path) -> str:
 def shipped_registry_sha256(provenance_path: str | Path = PROVENANCE_PATH) -> str | None:
     """The SHA-256 (lower case) the provenance record gives the shipped registry; ``None`` without one.
 
-    Example
-    -------
     >>> shipped_registry_sha256() == registry_sha256(DATA_DIR / "registry.csv")
     True
     """
@@ -267,17 +224,11 @@ def shipped_registry_sha256(provenance_path: str | Path = PROVENANCE_PATH) -> st
     return value.lower()
 
 
-def is_shipped_registry(
-    path: str | Path, *, provenance_path: str | Path = PROVENANCE_PATH
-) -> bool:
-    """Whether ``path`` is the shipped synthetic registry, byte for byte.
+def is_shipped_registry(path: str | Path, *, provenance_path: str | Path = PROVENANCE_PATH) -> bool:
+    """Whether ``path`` (as ``resolve_registry_path`` reads it) is the shipped synthetic registry, byte for byte.
 
-    ``path`` is read as :func:`helpers.schema.resolve_registry_path` reads it (``""``: the shipped
-    registry); its SHA-256 must equal the one in ``data/registry_provenance.json``. A missing file
-    or record, or any other content, gives ``False``: when in doubt, data are real patient data.
+    A missing file or record, or any other content, gives ``False``: when in doubt, data are real.
 
-    Example
-    -------
     >>> is_shipped_registry(""), is_shipped_registry(DATA_DIR / "data_dictionary.yaml")
     (True, False)
     """
@@ -291,21 +242,12 @@ def is_shipped_registry(
     return file.is_file() and registry_sha256(file) == expected
 
 
-def show_patient_rows(
-    df: pd.DataFrame,
-    registry_path: str | Path,
-    n: int = 5,
-    *,
-    provenance_path: str | Path = PROVENANCE_PATH,
-) -> pd.DataFrame:
-    """Rows to show in a notebook: patient rows for the shipped registry, an aggregate otherwise.
+def show_patient_rows(df: pd.DataFrame, registry_path: str | Path, n: int = 5, *,
+                      provenance_path: str | Path = PROVENANCE_PATH) -> pd.DataFrame:
+    """Rows to show: ``df.head(n)`` for the shipped registry, else ``column, dtype, n_rows, n_missing``.
 
-    For the shipped synthetic registry (``registry_path``, the file ``df`` came from) this is
-    ``df.head(n)``; for any other registry a description without any patient-level value:
-    ``column, dtype, n_rows, n_missing``, one row per column.
+    ``registry_path`` is the file ``df`` came from; any other registry shows no patient value.
 
-    Example
-    -------
     >>> show_patient_rows(pd.DataFrame({"age": [61, 47]}), "", n=1)
        age
     0   61
@@ -324,16 +266,12 @@ def show_patient_rows(
 
 
 def show_warnings_once() -> None:
-    """Show each warning once, as one formatted line, in place of Python's stderr block.
+    """Show each warning once, as one Markdown line, in place of Python's stderr block.
 
-    For a notebook's setup cell; like :func:`helpers.plots.set_style` it changes global state
-    (``warnings.showwarning``; the filters stay). Python's default shows the kernel's temporary
-    file name, the source line and, in a comprehension, the same caveat several times; here a
+    For a notebook's setup cell (it sets ``warnings.showwarning``; filters stay): a
     :class:`helpers.cox.CoxWarning` reads "**CoxWarning**: only 6.4 events per parameter ...",
-    once per message, as Markdown in the notebook (one line on stderr outside IPython).
+    without the kernel's temporary file name, once per message.
 
-    Example
-    -------
     >>> show_warnings_once()
     >>> isinstance(warnings.showwarning, _ShowOnce)
     True
