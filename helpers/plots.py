@@ -1,13 +1,9 @@
-"""Figures: cohort flow diagram, Kaplan-Meier curve with numbers at risk, stratified panel, forest
-plot.
+"""Figures: cohort flow diagram, Kaplan-Meier curve with numbers at risk, stratified panel, forest plot.
 
-Every function builds and returns a new :class:`matplotlib.figure.Figure` (object-oriented API,
-no ``pyplot`` state); saving is :func:`helpers.outputs.save_figure`'s job. :func:`set_style` is
-the only function here that changes global matplotlib settings, and nothing does at import.
-
-The curves and numbers at risk come from :mod:`helpers.survival`, so a figure shows exactly the
-numbers of the tables. Numbers at risk follow R (still under observation at the tick, time >= t),
-not lifelines' ``add_at_risk_counts`` default (end of the period): that is why they are drawn here.
+Every function returns a new :class:`matplotlib.figure.Figure` (no ``pyplot`` state); saving is
+:func:`helpers.outputs.save_figure`'s job; only :func:`set_style` changes global settings. Curves
+come from :mod:`helpers.survival`, so figures show the tables' numbers; numbers at risk follow R
+(time >= t at the tick), not lifelines' ``add_at_risk_counts`` default, hence drawn here.
 """
 
 from __future__ import annotations
@@ -35,12 +31,7 @@ _ARROW = {"arrowstyle": "-|>", "color": "0.2", "lw": 1.0}
 
 
 def set_style() -> None:
-    """Set the project's matplotlib style (the only function that changes global state).
-
-    Example
-    -------
-    >>> set_style()
-    """
+    """Set the project's matplotlib style (the only function here that changes global state)."""
     mpl.rcParams.update({
         "figure.dpi": 100, "savefig.dpi": 200, "savefig.bbox": "tight", "font.size": 10,
         "axes.titlesize": 11, "axes.labelsize": 10, "axes.spines.top": False, "axes.spines.right": False,
@@ -97,17 +88,9 @@ def _draw_km(ax: Axes, km: KMSummary, landmark: float, alpha: float, conf_type: 
 
 
 def plot_km(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    *,
-    landmark: float = 60,
-    conf_type: str = "log-log",
-    alpha: float = 0.05,
-    tick_every: float = 12,
-    time_label: str = "Months after first pulmonary metastasectomy",
-    title: str | None = "Survival after pulmonary metastasectomy",
-    show_ci: bool = True,
+    df: pd.DataFrame, time: str, event: str, *, landmark: float = 60, conf_type: str = "log-log", alpha: float = 0.05,
+    tick_every: float = 12, time_label: str = "Months after first pulmonary metastasectomy",
+    title: str | None = "Survival after pulmonary metastasectomy", show_ci: bool = True,
 ) -> Figure:
     """The paper's Figure 1: Kaplan-Meier curve with a number-at-risk row under it.
 
@@ -150,15 +133,8 @@ def plot_km(
 
 
 def plot_km_panel(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    factors: Sequence[str],
-    screen_table: pd.DataFrame,
-    *,
-    ncols: int = 3,
-    tick_every: float = 24,
-    labels: Mapping[str, str] | None = None,
+    df: pd.DataFrame, time: str, event: str, factors: Sequence[str], screen_table: pd.DataFrame, *, ncols: int = 3,
+    tick_every: float = 24, labels: Mapping[str, str] | None = None,
     level_labels: Mapping[tuple[str, str], str] | None = None,
 ) -> Figure:
     """Small multiples: Kaplan-Meier curves by level of each factor, with the log-rank p.
@@ -281,12 +257,7 @@ def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str) -> None:
     ax.text(x, y, text, ha="center", va="center", fontsize=9, wrap=True)
 
 
-def plot_cohort_flow(
-    flow: pd.DataFrame,
-    *,
-    screened: int,
-    labels: Mapping[str, str] | None = None,
-) -> Figure:
+def plot_cohort_flow(flow: pd.DataFrame, *, screened: int, labels: Mapping[str, str] | None = None) -> Figure:
     """CONSORT-style flow diagram: screened -> one side box per exclusion step -> analysed.
 
     ``flow`` is ``CohortResult.flow`` (``step, reason, n_excluded, n_remaining``): rows other
@@ -329,13 +300,9 @@ def plot_cohort_flow(
     return fig
 
 
-def plot_cutoff_distributions(
-    data: pd.DataFrame,
-    cutoffs: Mapping[str, float],
-    *,
-    specs: Sequence[FactorSpec] = FACTOR_SPECS,
-    columns: Mapping[str, str] | None = None,
-) -> Figure:
+def plot_cutoff_distributions(data: pd.DataFrame, cutoffs: Mapping[str, float], *,
+                              specs: Sequence[FactorSpec] = FACTOR_SPECS,
+                              columns: Mapping[str, str] | None = None) -> Figure:
     """Where each cut-off falls: a histogram (seaborn) of every dichotomised continuous factor.
 
     One panel per ``"cutoff"`` row of ``specs``, the cut-off (``DerivedFactors.cutoffs``) as a
