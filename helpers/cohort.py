@@ -193,8 +193,6 @@ def assemble_cohort(
     site neither eligible nor a known exclusion raises. :class:`CohortError` names the ids of a
     missing, duplicated or unknown value, or a missing column: nothing is dropped silently.
 
-    Example
-    -------
     >>> reg = pd.DataFrame({"patient_id": ["a", "b", "c"],
     ...                     "primary_site": ["trunk_wall", "mediastinum", "extremities"],
     ...                     "first_pm_elsewhere": ["no", "no", "yes"]})

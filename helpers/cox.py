@@ -2,8 +2,8 @@
 
 :func:`select_for_multivariable` applies the paper's entry rule (log-rank ``p < alpha``);
 :func:`fit_cox` fits the model with Efron (R's default) or Breslow (SPSS's, the paper's) ties;
-:func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` test, :func:`ph_verdict`
-says its result in words; :func:`continuous_vs_dichotomy` shows what a dichotomy costs.
+:func:`test_proportional_hazards` is R's (survival >= 3.0) ``cox.zph`` test; :func:`ph_verdict`
+says its result in words.
 
 Why by hand: lifelines' ``CoxPHFitter`` has Efron ties only; statsmodels' ``PHReg`` has both but
 is 15-20x slower here and exposes neither the risk-set sums ``cox.zph`` needs nor R's
@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import patsy
 from scipy import special, stats
 from scipy.linalg import lapack
 
@@ -366,14 +365,9 @@ def _build_design(
 class _RiskSets:
     """Sorted data and the risk-set bookkeeping shared by the fit and the zph test.
 
-    Covariates are centred as R's ``coxph`` centres them (``nocenter = c(-1, 0, 1)``: a column
-    holding only -1, 0 and 1 is left as it is, every other column is centred); every statistic is
-    invariant to the centring, but rounding, and so R's singularity decisions on nearly
-    singular information matrices, are not. Per Newton-Raphson step the work is a few
-    passes over the rows: the risk-set sums of ``exp(eta)`` and ``exp(eta) x`` come from one
-    ``numpy.add.reduceat`` and a cumulative sum over the distinct event times, and the
-    second-moment part of the information, ``sum_t c_t sum_{i in R(t)} exp(eta_i) x_i x_i'``, is a
-    single weighted ``X' W X`` product with ``W_i = exp(eta_i) sum_{t: i in R(t)} c_t``.
+    Covariates are centred as R centres them (a -1/0/1 column is not: ``nocenter``), so that
+    rounding, and R's singularity decisions, match. Risk-set sums come from one ``reduceat`` and a
+    reverse cumulative sum; the information's second moment is one weighted ``X' W X`` product.
     """
 
     def __init__(self, time: np.ndarray, event: np.ndarray, X: np.ndarray, ties: str) -> None:
@@ -960,8 +954,6 @@ def fit_cox(
     fewer than 10 events per parameter, no convergence in 20 iterations, a coefficient running off
     to infinity, a term not identifiable (NA and flagged, as R reports it).
 
-    Example
-    -------
     >>> rng = np.random.default_rng(1)
     >>> d = pd.DataFrame({"t": rng.exponential(10, 200), "e": rng.integers(0, 2, 200),
     ...                   "age": rng.normal(60, 10, 200), "arm": rng.choice(["a", "b"], 200)})
@@ -1078,54 +1070,6 @@ def _zph_table(result: CoxResult, fitted: np.ndarray, g: np.ndarray, t: np.ndarr
 
 # Not a pytest test, although its name starts with "test_" (it is the statistical test).
 test_proportional_hazards.__test__ = False  # type: ignore[attr-defined]
-
-
-def continuous_vs_dichotomy(data: pd.DataFrame, time: str, event: str, column: str, cutoff: float) -> pd.DataFrame:
-    """Cox models of one continuous variable: the dichotomy at ``cutoff`` against smooth forms.
-
-    Four one-variable Cox fits (Breslow ties): ``column >= cutoff``, ``column``, ``log(1 + column)``
-    and a cubic B-spline of ``log(1 + column)`` (3 df, patsy ``bs``). Returns ``form, dof,
-    lr_statistic, aic``; a lower AIC fits better. ``column`` must be present and >= 0 (rows named).
-
-    >>> rng = np.random.default_rng(0)
-    >>> d = pd.DataFrame({"t": rng.exponential(20, 200), "e": rng.integers(0, 2, 200), "x": rng.gamma(2, 6, 200)})
-    >>> continuous_vs_dichotomy(d, "t", "e", "x", 12)["form"].tolist()
-    ['dichotomy', 'linear', 'log', 'spline']
-    """
-    absent = [c for c in (time, event, column) if c not in data.columns]
-    if absent:
-        raise ValueError(f"continuous_vs_dichotomy: column(s) {absent} expected but not found")
-    x = data[column].to_numpy(float)
-    bad = np.flatnonzero(~(x >= 0))
-    if bad.size:
-        raise ValueError(f"{column} must be >= 0 and present; rows at fault: {data.index[bad[:10]].tolist()}")
-    basis = np.asarray(patsy.dmatrix("bs(np.log1p(x), df=3) - 1", {"x": x, "np": np}))
-    design = pd.DataFrame(basis, columns=["s1", "s2", "s3"], index=data.index).assign(
-        d=(x >= cutoff).astype(float), lin=x, log=np.log1p(x),
-        time=data[time].to_numpy(float), event=data[event].to_numpy(int),
-    )
-    rows = []
-    for form, cols in (("dichotomy", ["d"]), ("linear", ["lin"]), ("log", ["log"]), ("spline", ["s1", "s2", "s3"])):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CoxWarning)
-            fit = fit_cox(design, "time", "event", cols, ties="breslow")
-        rows.append((form, len(cols), fit.lr_test.statistic, -2.0 * fit.log_likelihood + 2.0 * len(cols)))
-    return pd.DataFrame(rows, columns=["form", "dof", "lr_statistic", "aic"])
-
-
-def dichotomy_verdict(fits: pd.DataFrame, cutoff: float, unit: str, variable: str = "") -> str:
-    """What a split at ``cutoff`` ``unit`` costs, in words, from a :func:`continuous_vs_dichotomy` table.
-
-    >>> fits = pd.DataFrame({"form": ["dichotomy", "linear"], "aic": [103.0, 100.5]})
-    >>> dichotomy_verdict(fits, 12, "months", "dfi_months")
-    'dfi_months: the linear form fits best among the continuous ones, and the split at 12 months is 2.5 AIC points worse'
-    """
-    aic = fits.set_index("form")["aic"]
-    best = aic.drop("dichotomy").idxmin()
-    gap = aic["dichotomy"] - aic[best]
-    lead = f"{variable}: " if variable else ""
-    return (f"{lead}the {best} form fits best among the continuous ones, and the split at {cutoff:g} {unit} is "
-            + (f"{gap:.1f} AIC points worse" if gap > 0 else f"{-gap:.1f} AIC points better"))
 
 
 def ph_verdict(ph_test: pd.DataFrame, alpha: float = 0.05) -> str:

@@ -1,13 +1,10 @@
 """Tables for people: labels instead of keys, grouped rows, numbers at the precision a journal prints.
 
-The CSV files of a run keep machine keys and full precision; what a reader sees goes through here.
-A *view* is a plain DataFrame of text (``label`` first, ``indent`` = 0 for a variable, 1 for its
-levels, 2 for liposarcoma's subtypes); :func:`styled` turns a view into a pandas ``Styler`` for a
-notebook or an HTML page, and the journal exports (``helpers.reproduction.exports``) lay the same
-views out in Word and LaTeX. pandas' Styler, not great_tables: it is already installed with
-pandas, renders in JupyterLab, nbconvert and ``to_html`` alike, and a view is still a DataFrame a
-test can compare. (``from helpers import display`` hides IPython's ``display()`` in a notebook;
-call ``IPython.display.display`` by its full name there if you need it.)
+A run's CSVs keep keys and full precision; what a reader sees goes through here. A *view* is a
+DataFrame of text (``label`` first, ``indent`` 0 for a variable, 1 for its levels, 2 for
+liposarcoma's subtypes); :func:`styled` makes it a pandas ``Styler`` (renders in JupyterLab,
+nbconvert and ``to_html`` alike), and the journal exports lay the same views out in Word and
+LaTeX. ``from helpers import display`` hides IPython's ``display()``; call it by its full name.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ NOT_REACHED = "not reached"
 def format_p(p: float) -> str:
     """A p-value as journals print it: ``<0.001``, else three decimals (``""`` when missing).
 
-    Example
-    -------
     >>> format_p(0.00056), format_p(0.0571), format_p(float("nan"))
     ('<0.001', '0.057', '')
     """
@@ -42,8 +37,6 @@ def format_p(p: float) -> str:
 def format_interval(value: float, low: float, high: float, decimals: int) -> str:
     """``value (low–high)``; the value alone without a finite interval; "not estimable" without a value.
 
-    Example
-    -------
     >>> format_interval(3.3596, 1.4255, 7.9183, 2), format_interval(0.0, math.nan, math.nan, 1)
     ('3.36 (1.43–7.92)', '0.0')
     """
@@ -62,8 +55,6 @@ def _label(spec: pd.DataFrame, variable: str, level: str, column: str) -> str:
 def table1_view(table1: pd.DataFrame) -> pd.DataFrame:
     """Table 1 as the paper prints it: ``label, value, indent`` (a variable, then its levels).
 
-    Example
-    -------
     >>> t1 = pd.DataFrame({"variable": ["age_years", "sex", "sex"], "level": ["", "male", "female"],
     ...                    "n": [None, 38, 28], "percent": [None, 58, 42], "median": [49, None, None],
     ...                    "min": [17, None, None], "max": [82, None, None]})
@@ -107,8 +98,6 @@ def table2_view(table2: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
 def contrast_label(name: str, level: str, reference: str | None = None) -> str:
     """"Variable: level vs reference", or the name alone when it already says so.
 
-    Example
-    -------
     >>> contrast_label("Curative resection", "No", "Yes"), contrast_label("Histology: UPS vs Non-UPS", "UPS", "Non-UPS")
     ('Curative resection: No vs Yes', 'Histology: UPS vs Non-UPS')
     """
@@ -119,8 +108,6 @@ def contrast_label(name: str, level: str, reference: str | None = None) -> str:
 def table3_view(table3: pd.DataFrame, spec: pd.DataFrame) -> pd.DataFrame:
     """The Cox model as Table 3: ``label`` ("Variable: level vs reference"), ``hr`` (CI), ``p``.
 
-    Example
-    -------
     >>> from helpers.cohort import factor_spec
     >>> t3 = pd.DataFrame({"variable": ["disease_free_interval"], "level": ["lt_12_months"], "hr": [3.36],
     ...                    "ci_low": [1.43], "ci_high": [7.92], "p_value": [0.0056], "reference": ["ge_12_months"]})
@@ -142,8 +129,6 @@ def styled(view: pd.DataFrame, *, caption: str | None = None, columns: dict[str,
 
     ``columns`` renames the headers (e.g. ``{"hr": "Hazard ratio (95% CI)"}``).
 
-    Example
-    -------
     >>> html = styled(pd.DataFrame({"label": ["Sex", "Male"], "n": ["", "38"], "indent": [0, 1]})).to_html()
     >>> "padding-left: 1.5em" in html and "indent" not in html
     True
@@ -170,8 +155,6 @@ def frame(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None, mi
     """Any result table at a readable precision: p-values as :func:`format_p`, other floats to
     ``decimals``, missing values as ``missing``, no index. The frame itself is unchanged.
 
-    Example
-    -------
     >>> html = frame(pd.DataFrame({"cutoff": [6.0], "p_value": [0.00012], "survival_pct": [float("nan")]})).to_html()
     >>> "&lt;0.001" in html and "6.00" in html and "–" in html
     True
@@ -188,8 +171,6 @@ def frame(df: pd.DataFrame, *, decimals: int = 2, caption: str | None = None, mi
 def record(row: pd.DataFrame | pd.Series, *, decimals: int = 2) -> Styler:
     """A one-row result (``km_overall``, a test's statistics) as a two-column list: name, value.
 
-    Example
-    -------
     >>> record(pd.Series({"chi_square": 13.0367, "dof": 1.0, "p_value": 0.000305})).to_html().count("<tr>")
     4
     """

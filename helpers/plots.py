@@ -13,13 +13,11 @@ from collections.abc import Mapping, Sequence
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from helpers.cohort import FACTOR_SPECS, FactorSpec
 from helpers.display import contrast_label
 from helpers.survival import KMSummary, factor_codes, kaplan_meier
 
@@ -98,8 +96,6 @@ def plot_km(
     survival at ``landmark``; ``conf_type`` and ``alpha`` set the band
     (:func:`helpers.survival.kaplan_meier`); x ticks and at-risk counts every ``tick_every``.
 
-    Example
-    -------
     >>> df = pd.DataFrame({"t": [5, 12, 20, 33, 40, 61], "d": [1, 0, 1, 1, 0, 0]})
     >>> len(plot_km(df, "t", "d").axes)
     2
@@ -143,8 +139,6 @@ def plot_km_panel(
     ``labels`` and ``level_labels`` (keyed by ``(factor, level)``, e.g. from ``DerivedFactors.spec``)
     optional display names. One panel per factor, one line per non-empty level.
 
-    Example
-    -------
     >>> from helpers.survival import screen_factors
     >>> df = pd.DataFrame({"t": [5, 12, 20, 33, 40, 61], "d": [1, 0, 1, 1, 0, 0], "g": list("ababab")})
     >>> len(plot_km_panel(df, "t", "d", ["g"], screen_factors(df, "t", "d", ["g"])).axes)
@@ -209,8 +203,6 @@ def plot_forest(
     ``(variable, level)``, e.g. from ``DerivedFactors.spec``) are display names. ``HR (CI), p``
     is written at the right; a row without a finite positive HR and CI says "not estimable".
 
-    Example
-    -------
     >>> t3 = pd.DataFrame({"variable": ["dfi"], "level": ["short"], "hr": [3.4], "ci_low": [1.4],
     ...                    "ci_high": [7.9], "p_value": [0.006], "reference": ["long"]})
     >>> plot_forest(t3).axes[0].get_yticklabels()[0].get_text()
@@ -264,8 +256,6 @@ def plot_cohort_flow(flow: pd.DataFrame, *, screened: int, labels: Mapping[str, 
     than ``screened`` and ``analysed`` are exclusion reasons, one side box per ``step``;
     ``labels`` optional display text per reason key (default: the key with spaces).
 
-    Example
-    -------
     >>> from helpers.cohort import prepare
     >>> result = prepare("").cohort
     >>> len(plot_cohort_flow(result.flow, screened=result.screened).axes[0].patches)
@@ -297,41 +287,4 @@ def plot_cohort_flow(flow: pd.DataFrame, *, screened: int, labels: Mapping[str, 
         _box(ax, 7.2, yy, 5.2, 0.3 + 0.22 * (len(lines) + 1), text)
         ax.annotate("", xy=(4.6, yy), xytext=(2.6, yy), arrowprops=_ARROW)
         ax.text(2.7, yy - 0.25, f"{int(rows['n_remaining'].iloc[-1])} remain", fontsize=8, color="0.3", va="top")
-    return fig
-
-
-def plot_cutoff_distributions(data: pd.DataFrame, cutoffs: Mapping[str, float], *,
-                              specs: Sequence[FactorSpec] = FACTOR_SPECS,
-                              columns: Mapping[str, str] | None = None) -> Figure:
-    """Where each cut-off falls: a histogram (seaborn) of every dichotomised continuous factor.
-
-    One panel per ``"cutoff"`` row of ``specs``, the cut-off (``DerivedFactors.cutoffs``) as a
-    vertical line and the patients below and at or above it in the title, so that a reader sees
-    how much of a continuous measurement a split throws away. ``columns`` maps a dictionary
-    column name to ``data``'s where they differ.
-
-    Example
-    -------
-    >>> from helpers.cohort import prepare
-    >>> derived = prepare("").factors
-    >>> len(plot_cutoff_distributions(derived.data, derived.cutoffs).axes)
-    4
-    """
-    cut_specs = [s for s in specs if s.rule == "cutoff"]
-    columns = dict(columns or {})
-    absent = [columns.get(s.source, s.source) for s in cut_specs if columns.get(s.source, s.source) not in data]
-    if absent:
-        raise ValueError(f"data lacks column(s) {absent} of the dichotomised continuous factors")
-    fig = Figure(figsize=(3.2 * len(cut_specs), 2.9), layout="constrained")
-    axes = fig.subplots(1, len(cut_specs), squeeze=False)[0]
-    for ax, spec in zip(axes, cut_specs, strict=True):
-        values = pd.to_numeric(data[columns.get(spec.source, spec.source)], errors="coerce").dropna()
-        cut = float(cutoffs[spec.cutoff])
-        sns.histplot(x=values, ax=ax, bins=20, color="C0", edgecolor="white")
-        ax.axvline(cut, color="C3", lw=1.5, ls="--")
-        below = int((values < cut).sum())
-        ax.set_title(f"{spec.label}\n<{cut:g}: {below}, ≥{cut:g}: {len(values) - below}", fontsize=9)
-        ax.set_xlabel(spec.unit, fontsize=8)
-        ax.set_ylabel("patients", fontsize=8)
-        ax.tick_params(labelsize=8)
     return fig

@@ -85,8 +85,6 @@ def add_survival_columns(
     unknown_cause_as_event
         With ``"disease_specific"``: count deaths of unknown cause as sarcoma deaths.
 
-    Example
-    -------
     >>> reg = load_registry("")
     >>> [int(add_survival_columns(reg, e)["event"].sum()) for e in ("all_cause", "disease_specific")]
     [49, 42]
@@ -249,8 +247,6 @@ def load_data_dictionary(path: str | Path = DATA_DICTIONARY_PATH) -> DataDiction
     minimum above its maximum, repeated column names, an unknown id column, or a month length
     other than ``DAYS_PER_MONTH``.
 
-    Example
-    -------
     >>> load_data_dictionary().column("sex").allowed
     ('male', 'female')
     """

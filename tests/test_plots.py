@@ -18,6 +18,7 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from helpers import plots, survival  # noqa: E402
 from helpers.reproduction import plots as reproduction_plots  # noqa: E402
+from helpers.teaching import dichotomy  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +238,7 @@ def test_plot_cutoff_distributions_marks_each_cutoff_and_counts_both_sides():
     from helpers.cohort import FACTOR_SPECS, prepare
 
     derived = prepare("", dfi_cutoff_months=18).factors
-    fig = plots.plot_cutoff_distributions(derived.data, derived.cutoffs)
+    fig = dichotomy.plot_cutoff_distributions(derived.data, derived.cutoffs)
     cut_specs = [s for s in FACTOR_SPECS if s.rule == "cutoff"]
     assert len(fig.axes) == len(cut_specs) == 4
     for ax, spec in zip(fig.axes, cut_specs, strict=True):
@@ -250,7 +251,7 @@ def test_plot_cutoff_distributions_marks_each_cutoff_and_counts_both_sides():
         # the split the title counts is the one derive_factors made
         assert below == int(derived.data[spec.name].astype(str).str.startswith("lt_").sum())
     with pytest.raises(ValueError, match="dfi_months"):
-        plots.plot_cutoff_distributions(derived.data.drop(columns="dfi_months"), derived.cutoffs)
+        dichotomy.plot_cutoff_distributions(derived.data.drop(columns="dfi_months"), derived.cutoffs)
 
 
 def test_plot_km_panel_uses_the_labels_of_the_factor_spec():

@@ -19,6 +19,7 @@ from scipy import stats
 
 from helpers import survival
 from helpers.survival import kaplan_meier, logrank, median_ci_table, screen_factors
+from helpers.teaching import dichotomy
 
 RTOL = 1e-6
 FIXTURE = Path(__file__).parent / "r_reference" / "survival_reference.json"
@@ -438,7 +439,7 @@ def test_factor_codes_equal_pandas_factorize(values):
 def test_cutoff_sweep_equals_logrank_per_cutoff():
     df = _data("veteran").assign(karno=pd.DataFrame(REF["data"]["veteran"])["time"] % 97)
     df.loc[3, "karno"] = np.nan
-    sweep = survival.cutoff_sweep(df, "time", "event", "karno", [20, 50], landmark=90)
+    sweep = dichotomy.cutoff_sweep(df, "time", "event", "karno", [20, 50], landmark=90)
     assert sweep["cutoff"].tolist() == [20.0, 50.0]
     assert (sweep["n_missing"] == 1).all()
     for row in sweep.itertuples():
@@ -447,6 +448,6 @@ def test_cutoff_sweep_equals_logrank_per_cutoff():
         assert row.n_below == int((sub["karno"] < row.cutoff).sum())
         assert row.n_below + row.n_at_or_above == len(df) - 1
     with pytest.raises(ValueError, match="cutoffs is empty"):
-        survival.cutoff_sweep(df, "time", "event", "karno", [])
+        dichotomy.cutoff_sweep(df, "time", "event", "karno", [])
     with pytest.raises(ValueError, match="'celltype' must be numeric"):
-        survival.cutoff_sweep(df, "time", "event", "celltype", [1])
+        dichotomy.cutoff_sweep(df, "time", "event", "celltype", [1])

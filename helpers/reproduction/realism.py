@@ -33,12 +33,10 @@ import pandas as pd
 from scipy import stats
 
 from helpers.cohort import _require_columns
-from helpers.cox import (  # the two dichotomy helpers moved to the core; kept importable here
-    CoxWarning,
+from helpers.cox import CoxWarning, fit_cox, test_proportional_hazards
+from helpers.teaching.dichotomy import (  # dichotomy_verdict re-exported
     continuous_vs_dichotomy,
-    dichotomy_verdict,  # noqa: F401  (re-exported)
-    fit_cox,
-    test_proportional_hazards,
+    dichotomy_verdict,  # noqa: F401
 )
 
 #: Histologies treated as higher-risk / chemotherapy-sensitive in practice.
