@@ -21,7 +21,7 @@ STRIP_KEYS := metadata.language_info.codemirror_mode metadata.language_info.file
 STRIP  := .venv/bin/python -m nbstripout --keep-id --extra-keys '$(STRIP_KEYS)'
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lab sweep registry template check bench clean clean-notebooks notebook-filter
+.PHONY: help setup run test lab student sweep registry template check bench clean clean-notebooks notebook-filter
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ setup: $(STAMP) notebook-filter ## create .venv, install helpers with its depend
 
 run: $(STAMP) ## execute every notebook (independent ones at once) into outputs/ [SWEEP=outputs/sweep-cutoffs for the report]
 	$(PY) -m helpers.reproduction.runner run --output $(OUTPUT) $(if $(SWEEP),--sweep "$(SWEEP)")
+
+student: $(STAMP) ## write the student edition (solution cells blanked) to student/
+	$(PY) -m helpers.teaching.student --notebooks notebooks --out student
 
 test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook, packaging tests and the docstring examples in helpers/)
 	$(PY) -m pytest -n 2 --dist loadfile
