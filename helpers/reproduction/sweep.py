@@ -461,6 +461,61 @@ def sweep_for_report(output_dir: str | Path, sweep_dir: str | Path | None = None
     return None
 
 
+#: The grid of ``sweeps/cutoffs.yaml``, for :func:`quick_sweep` (a test keeps the two equal).
+QUICK_GRID: dict[str, list] = {"dfi_cutoff_months": [6, 12, 18, 24], "lesion_size_cutoff_mm": [20, 30],
+                               "ties": ["breslow", "efron"]}
+
+
+def quick_sweep(registry_path: str | Path = "", grid: Mapping[str, Sequence] | None = None, *, alpha: float = 0.05,
+                landmark: float = 60, endpoint: str = "all_cause") -> pd.DataFrame:
+    """The screen -> selection -> Cox chain over a grid, in-process, in the layout of :func:`collate_sweep`.
+
+    A second or so where :func:`run_sweep` runs every notebook per combination: what a report
+    shows when no full sweep is named. ``grid`` maps ``dfi_cutoff_months``,
+    ``lesion_size_cutoff_mm``, ``age_cutoff_years``, ``primary_size_cutoff_cm`` and ``ties`` to
+    the values to try (default :data:`QUICK_GRID`).
+
+    >>> quick_sweep("", {"dfi_cutoff_months": [12, 18]})["run"].nunique()
+    2
+    """
+    import itertools
+    import warnings
+
+    from helpers import cohort, cox, survival
+
+    grid = dict(QUICK_GRID if grid is None else grid)
+    allowed = {"dfi_cutoff_months", "lesion_size_cutoff_mm", "age_cutoff_years", "primary_size_cutoff_cm", "ties"}
+    unknown = sorted(set(grid) - allowed)
+    if unknown:
+        raise ValueError(f"quick_sweep: unknown grid key(s) {unknown}; expected some of {sorted(allowed)}")
+    names, rows = list(grid), []
+    for values in itertools.product(*grid.values()):
+        combo = dict(zip(names, values, strict=True))
+        run = "-".join(f"{k}={v}" for k, v in combo.items())
+        base = {"run": run, "status": "ok", **combo}
+        cuts = {k: v for k, v in combo.items() if k != "ties"}
+        data = cohort.prepare(registry_path, endpoint=endpoint, **cuts)
+        frame, factors = data.data, data.factors.factors
+        screen = survival.screen_factors(frame, "time_months", "event", factors, landmark=landmark, alpha=alpha)
+        chosen = cox.select_for_multivariable(screen, alpha).query("selected")["variable"].tolist()
+        table = pd.DataFrame(columns=["variable"])
+        if chosen:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", cox.CoxWarning)
+                table = cox.fit_cox(frame, "time_months", "event", chosen, ties=combo.get("ties", "breslow"),
+                                    categorical={f: data.factors.reference(f) for f in chosen}, alpha=alpha).table
+        for variable, part in screen.groupby("variable", sort=False):
+            row = {**base, "variable": variable, "univariate_p": float(part["p_value"].iloc[0]), "in_model": False,
+                   "error": None}
+            model = table.loc[table["variable"] == variable]
+            if len(model):
+                m = model.iloc[0]
+                row.update(level=m["level"], in_model=True, hr=float(m["hr"]), ci_low=float(m["ci_low"]),
+                           ci_high=float(m["ci_high"]), multivariable_p=float(m["p_value"]))
+            rows.append(row)
+    return pd.DataFrame(rows).reindex(columns=["run", "status", *names, *SUMMARY_COLUMNS])
+
+
 def summarise_sweep(summary: pd.DataFrame, *, alpha: float = 0.05) -> pd.DataFrame:
     """How each factor's conclusion holds across the runs of a sweep.
 

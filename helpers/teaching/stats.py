@@ -21,7 +21,13 @@ import pandas as pd
 from scipy import stats
 
 from helpers.cox import CoxResult, _km_left
-from helpers.survival import _aeq_times, _require_columns, _row_labels, _validate_time_event, factor_codes
+from helpers.survival import (
+    _aeq_times,
+    _require_columns,
+    _row_labels,
+    _validate_time_event,
+    factor_codes,
+)
 
 #: Largest number of relabellings :func:`permutation_logrank` enumerates; beyond it, Monte Carlo.
 MAX_EXACT: int = 200_000
