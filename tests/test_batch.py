@@ -632,3 +632,26 @@ def test_a_kernel_that_never_answered_is_started_again() -> None:
     assert not runner._kernel_did_not_start(RuntimeError("a cell raised"))
     assert not runner._kernel_did_not_start(ValueError("Kernel didn't respond"))
     assert runner.START_RETRIES >= 1 and runner.KERNEL_START_TIMEOUT >= 60
+
+
+def test_quick_sweep_grid_is_the_make_sweep_grid() -> None:
+    """The report's quick sweep and `make sweep` vary the same parameters over the same values."""
+    import yaml
+
+    grid = yaml.safe_load((PROJECT_ROOT / "sweeps" / "cutoffs.yaml").read_text(encoding="utf-8"))
+    assert grid == sweep.QUICK_GRID
+
+
+def test_quick_sweep_has_the_collated_layout_and_agrees_with_the_core() -> None:
+    from helpers import cohort, survival
+
+    summary = sweep.quick_sweep("", {"dfi_cutoff_months": [12, 18], "ties": ["breslow"]})
+    assert list(summary.columns) == ["run", "status", "dfi_cutoff_months", "ties", *sweep.SUMMARY_COLUMNS]
+    assert summary["run"].nunique() == 2 and set(summary["status"]) == {"ok"}
+    prepared = cohort.prepare("", dfi_cutoff_months=18)
+    screen = survival.screen_factors(prepared.data, "time_months", "event", prepared.factors.factors)
+    p18 = screen.drop_duplicates("variable").set_index("variable")["p_value"]
+    rows = summary[summary["dfi_cutoff_months"] == 18].set_index("variable")
+    assert (rows["univariate_p"].reindex(p18.index) - p18).abs().max() < 1e-12
+    with pytest.raises(ValueError, match="unknown grid key"):
+        sweep.quick_sweep("", {"seed": [1]})

@@ -7,6 +7,7 @@ tests read for their default runs too. Asserts the run-folder contract (CONTRIBU
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 
 from helpers import DATA_DIR
 from helpers.outputs import registry_sha256
-from helpers.reproduction import runner
+from helpers.reproduction import runner, sweep
 
 REGISTRY_CSV = DATA_DIR / "registry.csv"
 
@@ -146,13 +147,23 @@ def test_report_runs_with_missing_tables_and_reads_the_named_sweep(tmp_path) -> 
     assert result.status == "ok", result.error
     executed = (out / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "missing: table1, km_overall, table2, table3" in executed
-    assert "No sweep named" in executed  # a sweep beside the run folder is not picked up
+    # a sweep beside the run folder is not picked up: the report computes its quick sweep instead
+    assert "quick in-process sweep" in executed
     assert "disease_free_interval: significant in the model in 1/2 runs" not in executed
     result = runner.run_collection({}, out, only=["04"], html=False, sweep=tmp_path / "sweep-x")
     executed = (out / "notebooks" / "04-reproduction-report.ipynb").read_text()
     assert "disease_free_interval: significant in the model in 1/2 runs" in executed
     assert json.loads((out / "manifest.json").read_text())["sweep"] == "../sweep-x"
     assert (out / "tables" / "fidelity_scorecard.csv").is_file()
+
+
+def test_default_report_shows_robustness_from_the_quick_sweep(run: SimpleNamespace) -> None:
+    """Without a named sweep, notebook 04 still says which conclusions survive other cut-offs."""
+    executed = (run.output_dir / "notebooks" / "04-reproduction-report.ipynb").read_text()
+    assert "quick in-process sweep" in executed
+    runs = len(sweep.quick_sweep("", {"dfi_cutoff_months": [12]})["run"].unique())
+    assert runs == 1
+    assert re.search(r"disease_free_interval: significant in the model in \d+/16 runs", executed)
 
 
 def test_figures_are_shown_in_the_executed_notebooks(run: SimpleNamespace) -> None:

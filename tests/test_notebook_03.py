@@ -10,6 +10,7 @@ changes.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -147,3 +148,18 @@ def test_default_run_states_the_ph_verdict_from_the_test(default_run: Path) -> N
         assert term in text
     closing = "".join(o.get("data", {}).get("text/markdown", "") for o in nb.cells[-1].outputs)
     assert text.removeprefix("**Verdict:** ").rstrip(".") in closing
+
+
+def test_default_run_teaching_layer(default_run: Path) -> None:
+    """lifelines' CoxPHFitter beside fit_cox, Schoenfeld plots, the PH conclusion, remedies, exercises."""
+    nb = nbformat.read(default_run / "notebooks" / NOTEBOOK.name, as_version=4)
+    text = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []))
+    assert re.search(r"`CoxPHFitter\(\)` (stopped with ConvergenceError|converged with the defaults)", text)
+    agreement = float(re.search(r"agree with the helper's Efron fit to ([0-9.e+-]+)", text).group(1))
+    assert agreement < 1e-3
+    assert "**Conclusion:** proportional hazards" in text
+    assert text.count("✅") == 3 and "❌" not in text
+    periods = pd.read_csv(default_run / "tables" / "table3_by_period.csv")
+    assert len(periods) == 5 and "whole_follow_up" in periods.columns
+    assert (default_run / "figures" / "schoenfeld_residuals.png").stat().st_size > 5000
