@@ -379,6 +379,7 @@ def test_collection_on_the_mapped_export_gives_the_same_table1(tmp_path: Path, c
         {"registry_path": str(EXAMPLE_EXPORT_PATH), "registry_mapping": str(EXAMPLE_MAPPING_PATH)},
         tmp_path / "mapped",
         only=["01", "02", "03"],
+        html=False,
     )
     assert mapped.status == "ok"
     manifest = json.loads((tmp_path / "mapped" / "manifest.json").read_text())

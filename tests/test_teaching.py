@@ -313,3 +313,20 @@ def test_every_glossary_link_in_the_notebooks_has_its_entry():
     for number in ("01", "02", "03"):
         first = nbformat.read(next(NOTEBOOKS.glob(f"{number}-*.ipynb")), as_version=4).cells[1].source
         assert first.startswith("## What you will learn") and "GLOSSARY.md" in first
+
+
+@pytest.mark.notebook
+def test_student_edition_of_notebooks_01_to_03_runs_top_to_bottom(tmp_path):
+    """`make student`'s notebooks run as they are (through the runner, at once): every check says
+    "not answered yet"."""
+    from helpers.reproduction import runner
+
+    student_dir = tmp_path / "student"
+    student.write_student_edition(NOTEBOOKS, student_dir)
+    result = runner.run_collection({}, tmp_path / "run", notebooks_dir=student_dir, only=["01", "02", "03"], html=False)
+    assert result.status == "ok", result.error
+    for number, count in (("01", 3), ("02", 4), ("03", 3)):
+        executed = nbformat.read(next((tmp_path / "run" / "notebooks").glob(f"{number}-*.ipynb")), as_version=4)
+        shown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in executed.cells
+                          if c.cell_type == "code" for o in c.get("outputs", []))
+        assert shown.count("not answered yet") == count and "✅" not in shown, number
