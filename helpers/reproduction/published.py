@@ -8,8 +8,8 @@ Three layers:
 
 - loaders: :func:`load_published`, :func:`published_table1`, :func:`published_table2`,
   :func:`published_table3`, :func:`published_overall`, and :func:`side_by_side`;
-- :func:`fidelity_scorecard`: every published number a run reproduces, with the tolerance of
-  issue 4 and pass/fail per row, :func:`scorecard_summary` (one line) and
+- :func:`fidelity_scorecard`: every published number a run reproduces, with its tolerance
+  (:data:`TOLERANCES`) and pass/fail per row, :func:`scorecard_summary` (one line) and
   :func:`write_scorecard`;
 - :func:`audit_paper`: the paper's internal inconsistencies, *computed* from the published
   numbers (sums, roundings, interval symmetry, study window, implied chi-square), so that a

@@ -177,7 +177,7 @@ def check_plausibility(
     time: str = "time_months",
     event: str = "event",
 ) -> pd.DataFrame:
-    """Check the plausibility constraints of issue 4 on an analysed cohort.
+    """Check the plausibility constraints of a synthetic registry on its analysed cohort.
 
     Parameters
     ----------
