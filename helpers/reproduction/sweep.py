@@ -273,6 +273,11 @@ def _factor_rows(base: dict, tables: Path) -> list[dict]:
     t2 = pd.read_csv(tables / "table2.csv")
     t3_path = tables / "table3.csv"
     t3 = pd.read_csv(t3_path) if t3_path.is_file() else pd.DataFrame(columns=["variable"])
+    return _summary_rows(base, t2, t3)
+
+
+def _summary_rows(base: dict, t2: pd.DataFrame, t3: pd.DataFrame) -> list[dict]:
+    """One row per factor of Table 2, with its Table 3 row when it entered the model."""
     rows = []
     for variable, part in t2.groupby("variable", sort=False):
         p = pd.to_numeric(part["p_value"], errors="coerce").dropna()
@@ -504,15 +509,7 @@ def quick_sweep(registry_path: str | Path = "", grid: Mapping[str, Sequence] | N
                 warnings.simplefilter("ignore", cox.CoxWarning)
                 table = cox.fit_cox(frame, "time_months", "event", chosen, ties=combo.get("ties", "breslow"),
                                     categorical={f: data.factors.reference(f) for f in chosen}, alpha=alpha).table
-        for variable, part in screen.groupby("variable", sort=False):
-            row = {**base, "variable": variable, "univariate_p": float(part["p_value"].iloc[0]), "in_model": False,
-                   "error": None}
-            model = table.loc[table["variable"] == variable]
-            if len(model):
-                m = model.iloc[0]
-                row.update(level=m["level"], in_model=True, hr=float(m["hr"]), ci_low=float(m["ci_low"]),
-                           ci_high=float(m["ci_high"]), multivariable_p=float(m["p_value"]))
-            rows.append(row)
+        rows += _summary_rows(base, screen, table)
     return pd.DataFrame(rows).reindex(columns=["run", "status", *names, *SUMMARY_COLUMNS])
 
 
