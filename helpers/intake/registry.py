@@ -157,19 +157,8 @@ def check_registry(
 
 
 def summarise_problems(result: CheckResult) -> str:
-    """``summary.txt``: counts of problems by column and check, and of the mapping's notes.
+    """``summary.txt`` of a :class:`CheckResult`: counts of problems by column and check, and of the notes.
 
-    Parameters
-    ----------
-    result
-        A :class:`CheckResult`.
-
-    Returns
-    -------
-    str
-
-    Example
-    -------
     >>> from helpers import DATA_DIR
     >>> summarise_problems(check_registry(DATA_DIR / "registry.csv")).splitlines()[0]
     'registry.csv: valid (0 problems)'
@@ -255,21 +244,8 @@ def problems_html(report: pd.DataFrame, title: str) -> str:
 
 
 def report_frame(result: CheckResult) -> pd.DataFrame:
-    """Problems first, then the mapping's notes, with a leading ``kind`` column.
+    """A :class:`CheckResult`'s problems, then its notes: ``kind`` (problem/note) and the problem columns.
 
-    Parameters
-    ----------
-    result
-        A :class:`CheckResult`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``kind`` (``problem`` or ``note``), ``column``, ``patient_id``, ``row``, ``check``,
-        ``expected``, ``found``, ``hint``.
-
-    Example
-    -------
     >>> from helpers import DATA_DIR
     >>> list(report_frame(check_registry(DATA_DIR / "registry.csv")).columns)[:2]
     ['kind', 'column']
