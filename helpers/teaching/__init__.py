@@ -4,4 +4,8 @@ The core (``helpers/*.py``) reproduces the study's stages; what the notebooks te
 paper lives here, imports the core and never the reproduction toolkit:
 
 - :mod:`helpers.teaching.dichotomy`  what splitting a continuous measurement costs
+- :mod:`helpers.teaching.stats`      exact permutation log-rank, Schoenfeld residuals, landmark, competing events
+- :mod:`helpers.teaching.plots`      Schoenfeld residual plots
+- :mod:`helpers.teaching.exercises`  the self-checking exercises of notebooks 01-03
+- :mod:`helpers.teaching.student`    the student edition (``make student``)
 """
