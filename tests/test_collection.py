@@ -182,3 +182,14 @@ def test_figures_are_shown_in_the_executed_notebooks(run: SimpleNamespace) -> No
         draws = any("plots.plot_" in c.source for c in nb.cells if c.cell_type == "code")
         if draws:
             assert any("image/png" in o.get("data", {}) for o in outputs), name
+
+
+def test_every_exercise_check_passes_in_the_instructor_run(run: SimpleNamespace) -> None:
+    """The instructor edition's solutions are right: each check cell of every notebook says correct."""
+    from helpers.teaching import exercises
+
+    for name in [p.name for p in runner.list_notebooks()]:
+        text = (run.output_dir / "notebooks" / name).read_text(encoding="utf-8")
+        expected = len(exercises.list_exercises(name[:2]))
+        assert expected >= 3, name
+        assert text.count("✅") == expected and "❌" not in text and "not answered yet" not in text, name

@@ -186,7 +186,29 @@ def _independent_answers(prepared, model) -> dict[str, tuple[float, dict]]:
                             {"data": data, "chosen": model["chosen"], "references": model["references"]}),
         "03-epv-all": (data["event"].sum() / 17, {"data": data, "factors": prepared.factors.factors}),
         "03-ph-rank": (0.947, {"fit": model["fit"]}),  # pinned: GLOBAL p on the rank scale, shipped registry
+        # notebooks 04-06 read their answers off result tables: small tables of known content
+        "04-misses": (2, {"scorecard": pd.DataFrame({"status": ["pass", "fail", "fail", "not_scored"]})}),
+        "04-audit": (1, {"audit": pd.DataFrame({"consistent": [True, False, True]})}),
+        "04-dfi-robust": (5, {"robustness": pd.DataFrame({"variable": ["sex", "disease_free_interval"],
+                                                          "multivariable_significant": [0, 5]})}),
+        "05-chemo-higher": (62.5, {"chemo": pd.DataFrame({"risk": ["higher", "lower"], "proportion": [0.625, 0.1]})}),
+        "05-realism-passed": (3, {"realism_table": pd.DataFrame({"passed": [True, True, False, True]})}),
+        "05-spline-gain": (7.3, {"spline": pd.DataFrame({"variable": ["dfi_months", "largest_lung_lesion_mm"],
+                                                          "aic_gain_spline": [7.3, 2.0]})}),
+        "06-corrected-c": (0.701, {"procedure": _procedure()}),
+        "06-optimism-c": (0.062, {"procedure": _procedure()}),
+        "06-dfi-selected": (88.5, {"procedure": _procedure()}),
     }
+
+
+def _procedure():
+    """The two tables of a bootstrap validation the notebook-06 exercises read."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        table=pd.DataFrame({"measure": ["c_index", "calibration_slope"], "apparent": [0.763, 1.0],
+                            "optimism": [0.062, 0.2], "corrected": [0.701, 0.8]}),
+        selection=pd.DataFrame({"variable": ["disease_free_interval", "sex"], "selected_pct": [88.5, 4.0]}))
 
 
 def test_every_exercise_accepts_the_right_answer_and_rejects_a_wrong_one(prepared, model):
@@ -213,7 +235,7 @@ def test_check_rejects_unknown_exercises_and_missing_data(prepared):
     assert "✅" in exercises.check("03-epv-all", 1.9, data=prepared.data, factors=prepared.factors.factors)._repr_markdown_()
 
 
-@pytest.mark.parametrize("notebook", ["01", "02", "03"])
+@pytest.mark.parametrize("notebook", ["01", "02", "03", "04", "05", "06"])
 def test_each_notebook_has_its_exercises_with_solution_and_check_cells(notebook):
     path = next(NOTEBOOKS.glob(f"{notebook}-*.ipynb"))
     nb = nbformat.read(path, as_version=4)
@@ -310,7 +332,7 @@ def test_every_glossary_link_in_the_notebooks_has_its_entry():
     linked |= set(re.findall(r"\]\(#([a-z0-9-]+)\)", glossary))
     assert linked, "no glossary links found"
     assert linked <= anchors, f"links without an entry: {sorted(linked - anchors)}"
-    for number in ("01", "02", "03"):
+    for number in ("01", "02", "03", "04", "05", "06"):
         first = nbformat.read(next(NOTEBOOKS.glob(f"{number}-*.ipynb")), as_version=4).cells[1].source
         assert first.startswith("## What you will learn") and "GLOSSARY.md" in first
 

@@ -6,6 +6,6 @@ paper lives here, imports the core and never the reproduction toolkit:
 - :mod:`helpers.teaching.dichotomy`  what splitting a continuous measurement costs
 - :mod:`helpers.teaching.stats`      exact permutation log-rank, Schoenfeld residuals, landmark, competing events
 - :mod:`helpers.teaching.plots`      Schoenfeld residual plots
-- :mod:`helpers.teaching.exercises`  the self-checking exercises of notebooks 01-03
+- :mod:`helpers.teaching.exercises`  the self-checking exercises of every notebook
 - :mod:`helpers.teaching.student`    the student edition (``make student``)
 """

@@ -1,4 +1,4 @@
-"""Self-checking exercises for notebooks 01-03.
+"""Self-checking exercises, three or four per notebook.
 
 Each exercise asks for one number; :func:`check` recomputes the right answer from the data the
 notebook passes in (never a stored number, so it holds for any registry and any cut-off) and says
@@ -103,6 +103,38 @@ def _ph_rank(fit: cox.CoxResult) -> float:
     return float(table.loc["GLOBAL", "p_value"])
 
 
+def _misses(scorecard: pd.DataFrame) -> float:
+    return float((scorecard["status"] == "fail").sum())
+
+
+def _inconsistent(audit: pd.DataFrame) -> float:
+    return float((~audit["consistent"].astype(bool)).sum())
+
+
+def _dfi_robust(robustness: pd.DataFrame) -> float:
+    return float(robustness.set_index("variable").loc["disease_free_interval", "multivariable_significant"])
+
+
+def _chemo_higher(chemo: pd.DataFrame) -> float:
+    return 100 * float(chemo.set_index("risk").loc["higher", "proportion"])
+
+
+def _realism_passed(realism_table: pd.DataFrame) -> float:
+    return float(realism_table["passed"].astype(bool).sum())
+
+
+def _spline_gain(spline: pd.DataFrame) -> float:
+    return float(spline.set_index("variable").loc["dfi_months", "aic_gain_spline"])
+
+
+def _measure(procedure: Any, measure: str, column: str) -> float:
+    return float(procedure.table.set_index("measure").loc[measure, column])
+
+
+def _dfi_selected(procedure: Any) -> float:
+    return float(procedure.selection.set_index("variable").loc["disease_free_interval", "selected_pct"])
+
+
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("01-excluded-step1", "01", "How many screened patients does step 1 (the primary site) exclude?",
              "count the ledger's rows of step 1, or add up the four site rows of the flow table",
@@ -128,12 +160,32 @@ EXERCISES: tuple[Exercise, ...] = (
              "deaths divided by the number of coefficients", ("data", "factors"), _epv_all, 1),
     Exercise("03-ph-rank", "03", "What is the GLOBAL p-value (3 decimals) of the proportional-hazards test on the rank time scale?",
              "cox.test_proportional_hazards(fit, transform='rank')", ("fit",), _ph_rank, 3),
+    Exercise("04-misses", "04", "How many published numbers does this run miss (scorecard status 'fail')?",
+             "count the scorecard's rows whose status is 'fail'", ("scorecard",), _misses, 0),
+    Exercise("04-audit", "04", "How many of the audit's checks find the paper's own numbers inconsistent?",
+             "count the audit rows that are not consistent", ("audit",), _inconsistent, 0),
+    Exercise("04-dfi-robust", "04", "In how many runs of the sweep does the disease-free interval stay significant in the Cox model?",
+             "read the robustness table's multivariable_significant column", ("robustness",), _dfi_robust, 0),
+    Exercise("05-chemo-higher", "05", "What percentage of the higher-risk patients received chemotherapy before PM (1 decimal)?",
+             "the chemotherapy-indication table gives a proportion per risk group", ("chemo",), _chemo_higher, 1),
+    Exercise("05-realism-passed", "05", "How many of the realism checks does this registry pass?",
+             "count the rows of the realism table with passed True", ("realism_table",), _realism_passed, 0),
+    Exercise("05-spline-gain", "05", "How many AIC points does a spline of the disease-free interval gain over the dichotomy (1 decimal)?",
+             "the spline-against-dichotomy table, column aic_gain_spline", ("spline",), _spline_gain, 1),
+    Exercise("06-corrected-c", "06", "What is the optimism-corrected C index of the screened model (3 decimals)?",
+             "the validation table's c_index row, column corrected",
+             ("procedure",), lambda procedure: _measure(procedure, "c_index", "corrected"), 3),
+    Exercise("06-optimism-c", "06", "By how much is the apparent C index optimistic (3 decimals)?",
+             "apparent minus corrected, or the optimism column",
+             ("procedure",), lambda procedure: _measure(procedure, "c_index", "optimism"), 3),
+    Exercise("06-dfi-selected", "06", "In what percentage of the resamples did the screen select the disease-free interval (1 decimal)?",
+             "the selection table gives selected_pct per factor", ("procedure",), _dfi_selected, 1),
 )
 _BY_ID = {ex.id: ex for ex in EXERCISES}
 
 
 def list_exercises(notebook: str | None = None) -> pd.DataFrame:
-    """The exercises (of one notebook: ``"01"``, ``"02"``, ``"03"``) as ``id, question, hint, data``."""
+    """The exercises (of one notebook, ``"01"`` ... ``"06"``) as ``id, question, hint, data``."""
     rows = [(ex.id, ex.question, ex.hint, ", ".join(ex.data)) for ex in EXERCISES
             if notebook is None or ex.notebook == notebook]
     return pd.DataFrame(rows, columns=["id", "question", "hint", "data"])
