@@ -257,16 +257,11 @@ RUN_PAGES = ("report/index.html", "html/01-*.html", "html/02-*.html")
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run folder written by the runner ``make run`` uses (notebooks 01 and 02), or ``$RUN_DIR``."""
+def run_folder(collection_run: Path) -> Path:
+    """The session's ``make run`` folder (the whole collection on the defaults), or ``$RUN_DIR``."""
     if os.environ.get("RUN_DIR"):
         return Path(os.environ["RUN_DIR"])
-    folder = tmp_path_factory.mktemp("run")
-    done = subprocess.run([sys.executable, "-m", "helpers.reproduction.runner", "run",
-                           "--output", str(folder), "--notebooks", "01,02"],
-                          capture_output=True, text=True, cwd=PROJECT_ROOT)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return folder
+    return collection_run
 
 
 def test_run_pages_show_tables_and_figures(browser_context, run_folder: Path) -> None:
