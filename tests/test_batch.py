@@ -517,11 +517,12 @@ def external_scheduler(tmp_path: Path):
             c.wait_for_workers(2, timeout=60)
         yield address
     finally:
-        for proc in reversed(procs):
+        # workers first (while their scheduler is still there to say goodbye to), then the scheduler;
+        # a process that does not stop within 5 s is killed rather than waited for
+        for proc in [*procs[1:], procs[0]]:
             proc.terminate()
-        for proc in procs:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

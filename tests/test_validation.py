@@ -370,10 +370,14 @@ def scheduler_address(tmp_path_factory):
             client.wait_for_workers(2, timeout=60)
         yield address
     finally:
-        for p in procs[::-1]:
+        # workers first, then the scheduler; a process that does not stop within 5 s is killed
+        for p in [*procs[1:], procs[0]]:
             p.terminate()
-        for p in procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
 
 
 def test_external_scheduler_by_address_gives_identical_tables(scheduler_address, synchronous_run):
