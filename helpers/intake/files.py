@@ -166,17 +166,17 @@ def _header_names(header: list, body: pd.DataFrame) -> tuple[list[str], list[int
         name = "" if raw_name is None else str(raw_name).strip()
         if raw_name is not None and str(raw_name) != name:
             problems.append(file_problem("header", "column names without surrounding spaces",
-                                          f"{str(raw_name)!r}", f"rename it {name!r}") | {"column": name})
+                                         f"{str(raw_name)!r}", f"rename it {name!r}") | {"column": name})
         if not name:
             if not body.iloc[:, position].notna().any():
                 continue  # an unnamed, entirely empty column (e.g. a trailing comma): nothing to keep
             problems.append(file_problem("header", "a name for every column holding values",
-                                          f"column {position + 1} has values but no name"))
+                                         f"column {position + 1} has values but no name"))
             name = f"(unnamed column {position + 1})"
         if name in seen:
             seen[name] += 1
             problems.append(file_problem("header", "each column name once", f"{name!r} appears {seen[name]} times",
-                                          "remove or rename the repeated column") | {"column": name})
+                                         "remove or rename the repeated column") | {"column": name})
             name = f"{name} (copy {seen[name]})"
         else:
             seen[name] = 1
@@ -197,7 +197,7 @@ def read_text_table(path: Path) -> RawTable:
     header = [None if pd.isna(h) else str(h) for h in grid.iloc[0].tolist()]
     if all(h is None or not h.strip() for h in header):
         raise_file_problem(path, "has_header", "column names in the first row (patient_id, age_at_pm_years, ...)",
-                            "a first row without any column name")
+                           "a first row without any column name")
     body = grid.iloc[1:].reset_index(drop=True)
     rows = np.arange(first_row, first_row + len(body))
     names, keep, problems = _header_names(header, body)
@@ -209,7 +209,7 @@ def read_text_table(path: Path) -> RawTable:
     if blank.any():
         if blank.all():
             raise_file_problem(path, "has_rows", "one row per patient below the header",
-                                "a header and only empty rows")
+                               "a header and only empty rows")
         skipped = rows[blank]
         shown = ", ".join(str(r) for r in skipped[:MESSAGE_LIST_LIMIT])
         more = f" and {len(skipped) - MESSAGE_LIST_LIMIT} more" if len(skipped) > MESSAGE_LIST_LIMIT else ""
