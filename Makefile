@@ -43,7 +43,7 @@ student: $(STAMP) ## write the student edition (solution cells blanked) to stude
 	$(PY) -m helpers.teaching.student --notebooks notebooks --out student
 
 test: $(STAMP) ## run the whole pytest suite (unit, R-reference, bad-input, notebook, packaging tests and the docstring examples in helpers/)
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist worksteal
 
 notebook-filter: ## install the git filter that strips notebook outputs on `git add` (part of setup)
 	@if git rev-parse --git-dir >/dev/null 2>&1; then \

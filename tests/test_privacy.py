@@ -10,11 +10,15 @@ the registry's folder, the home folder, the kernels' temporary files).
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from conftest import shared_root
+from notebook_runner import _once
 
 from helpers import DATA_DIR, PROJECT_ROOT, outputs
 from helpers.reproduction import runner
@@ -29,21 +33,33 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+def planted(pytestconfig: pytest.Config) -> tuple[Path, list[str]]:
     """A copy of the shipped registry whose patient ids are all planted identifiers."""
     registry = pd.read_csv(REGISTRY_CSV, dtype=str, keep_default_na=False)
     ids = [f"{PREFIX}{i:04d}" for i in range(1, len(registry) + 1)]
     registry["patient_id"] = ids
-    path = tmp_path_factory.mktemp("private") / "hospital_registry.csv"
-    registry.to_csv(path, index=False)
+    folder = shared_root(pytestconfig) / "private-registry"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hospital_registry.csv"
+    if not path.exists():  # every worker writes the same bytes; an atomic rename, the first one wins
+        own = path.with_suffix(f".{os.getpid()}.tmp")
+        registry.to_csv(own, index=False)
+        own.replace(path)
     return path, ids
 
 
 @pytest.fixture(scope="module")
-def private_run(planted, tmp_path_factory: pytest.TempPathFactory) -> runner.RunResult:
+def private_run(planted, pytestconfig: pytest.Config) -> SimpleNamespace:
+    """The whole collection on the planted registry, run once per session whichever worker asks."""
     path, _ = planted
-    out = tmp_path_factory.mktemp("private_run")
-    return runner.run_collection({"registry_path": str(path)}, out)
+
+    def job(folder: Path) -> None:
+        runner.run_collection({"registry_path": str(path)}, folder)
+
+    out = _once(shared_root(pytestconfig) / "private-run", "private", job)
+    manifest = json.loads((out / "manifest.json").read_text())
+    return SimpleNamespace(status=manifest["status"], error=manifest.get("error"), output_dir=out,
+                           manifest_path=out / "manifest.json")
 
 
 def test_planted_registry_is_not_the_shipped_one(planted) -> None:
