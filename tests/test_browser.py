@@ -32,12 +32,12 @@ from helpers import PROJECT_ROOT
 pytestmark = pytest.mark.browser
 
 KERNEL = "metastasectomy-survival"
-#: The notebooks run in JupyterLab, in an order that respects the data flow (04 reads the tables
-#: 01-03 wrote). What this test adds to the papermill runs of every notebook (tests/test_notebook_*)
-#: is the interactive path: Lab picks the project's kernel, Run All works, autosave writes outputs
-#: and the git filter strips them again. The teaching notebooks and the report exercise all of it;
-#: the appendix (05) and the bootstrap (06) would only add a minute of computing already tested.
-ORDER = ("01", "02", "03", "04")
+#: The notebooks run in JupyterLab. What this test adds to the papermill runs of every notebook
+#: (tests/test_notebook_*) is the interactive path: Lab picks the project's kernel, Run All works,
+#: autosave writes outputs and the git filter strips them again. The three analysis notebooks
+#: exercise all of it; the report (04), the appendix (05) and the bootstrap (06) would only add
+#: computing already tested.
+ORDER = ("01", "02", "03")
 NOTEBOOK_TIMEOUT_S = 1200
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

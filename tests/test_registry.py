@@ -374,11 +374,15 @@ def test_runner_accepts_registry_mapping(tmp_path: Path) -> None:
 
 
 def test_collection_on_the_mapped_export_gives_the_same_table1(tmp_path: Path, collection_run: Path) -> None:
-    """The example hospital export, read through its mapping, gives the shipped run's tables."""
+    """The example hospital export, read through its mapping, gives the shipped run's tables.
+
+    Notebook 01 reads the registry the way every notebook does (a static test above checks that
+    each one passes ``registry_mapping`` on); the tables it writes are the comparison.
+    """
     mapped = runner.run_collection(
         {"registry_path": str(EXAMPLE_EXPORT_PATH), "registry_mapping": str(EXAMPLE_MAPPING_PATH)},
         tmp_path / "mapped",
-        only=["01", "02", "03"],
+        only=["01"],
         html=False,
     )
     assert mapped.status == "ok"
@@ -390,4 +394,4 @@ def test_collection_on_the_mapped_export_gives_the_same_table1(tmp_path: Path, c
             pd.read_csv(tmp_path / "mapped" / "tables" / f"{name}.csv"),
             pd.read_csv(collection_run / "tables" / f"{name}.csv"),
         )
-    assert (tmp_path / "mapped" / "tables" / "table3.csv").is_file()
+    assert (tmp_path / "mapped" / "tables" / "perioperative.csv").is_file()
