@@ -395,3 +395,12 @@ def test_collection_on_the_mapped_export_gives_the_same_table1(tmp_path: Path, c
             pd.read_csv(collection_run / "tables" / f"{name}.csv"),
         )
     assert (tmp_path / "mapped" / "tables" / "perioperative.csv").is_file()
+
+
+def test_quick_sweep_reads_a_mapped_export_as_the_shipped_registry() -> None:
+    """Notebook 04's quick sweep takes the run's mapping: the export gives the shipped numbers."""
+    from helpers.reproduction import sweep
+
+    grid = {"dfi_cutoff_months": [18]}
+    mapped = sweep.quick_sweep(EXAMPLE_EXPORT_PATH, grid, mapping=EXAMPLE_MAPPING_PATH)
+    pd.testing.assert_frame_equal(mapped, sweep.quick_sweep("", grid))

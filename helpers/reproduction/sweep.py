@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -471,14 +472,15 @@ QUICK_GRID: dict[str, list] = {"dfi_cutoff_months": [6, 12, 18, 24], "lesion_siz
                                "ties": ["breslow", "efron"]}
 
 
-def quick_sweep(registry_path: str | Path = "", grid: Mapping[str, Sequence] | None = None, *, alpha: float = 0.05,
-                landmark: float = 60, endpoint: str = "all_cause") -> pd.DataFrame:
+def quick_sweep(registry_path: str | Path = "", grid: Mapping[str, Sequence] | None = None, *, mapping: Any = None,
+                alpha: float = 0.05, landmark: float = 60, endpoint: str = "all_cause") -> pd.DataFrame:
     """The screen -> selection -> Cox chain over a grid, in-process, in the layout of :func:`collate_sweep`.
 
     A second or so where :func:`run_sweep` runs every notebook per combination: what a report
     shows when no full sweep is named. ``grid`` maps ``dfi_cutoff_months``,
     ``lesion_size_cutoff_mm``, ``age_cutoff_years``, ``primary_size_cutoff_cm`` and ``ties`` to
-    the values to try (default :data:`QUICK_GRID`).
+    the values to try (default :data:`QUICK_GRID`); ``mapping`` is the registry mapping of a local
+    export (as for ``cohort.prepare``).
 
     >>> quick_sweep("", {"dfi_cutoff_months": [12, 18]})["run"].nunique()
     2
@@ -499,7 +501,7 @@ def quick_sweep(registry_path: str | Path = "", grid: Mapping[str, Sequence] | N
         run = "-".join(f"{k}={v}" for k, v in combo.items())
         base = {"run": run, "status": "ok", **combo}
         cuts = {k: v for k, v in combo.items() if k != "ties"}
-        data = cohort.prepare(registry_path, endpoint=endpoint, **cuts)
+        data = cohort.prepare(registry_path, mapping=mapping or None, endpoint=endpoint, **cuts)
         frame, factors = data.data, data.factors.factors
         screen = survival.screen_factors(frame, "time_months", "event", factors, landmark=landmark, alpha=alpha)
         chosen = cox.select_for_multivariable(screen, alpha).query("selected")["variable"].tolist()
