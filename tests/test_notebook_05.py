@@ -73,9 +73,9 @@ def test_default_run_names_what_was_traded(default_run: tuple[Path, nbformat.Not
 
 
 def test_non_default_parameters(tmp_path: Path) -> None:
-    nb = run_notebook(tmp_path / "nb05_other", seed=11, n_iterations=300)
+    nb = run_notebook(tmp_path / "nb05_other", seed=11, n_iterations=300, spline_n=2000)
     params = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert params and "n_iterations = 300" in params[0].source
+    assert params and "n_iterations = 300" in params[0].source and "spline_n = 2000" in params[0].source
     assert (tmp_path / "nb05_other" / "tables" / "synthetic_scorecard.csv").exists()
 
 
